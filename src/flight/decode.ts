@@ -1,0 +1,170 @@
+/**
+ * FlightData -> Arrow. A stateful decoder for one stream: it remembers the schema and
+ * the dictionaries so that dictionary-encoded columns, replacement dictionaries and
+ * delta dictionaries decode as the IPC format defines.
+ *
+ * Two levels, as in arrow-rs: `decode()` turns each FlightData into a message (schema,
+ * dictionary, batch, or metadata only); stream helpers on top yield batches only.
+ */
+import {
+  Message, MessageHeader, MetadataVersion, RecordBatch, Schema, Struct, Vector, makeData, type DataType,
+} from 'apache-arrow';
+import { VectorLoader, CompressedVectorLoader } from 'apache-arrow/visitor/vectorloader';
+import type * as ipc from 'apache-arrow/ipc/metadata/message';
+import { decompressBuffer } from './compression.js';
+import type { FlightDescriptor } from './descriptor.js';
+import { FlightError } from './errors.js';
+import type { ReceivedFlightData } from './flight-data.js';
+
+/** What one FlightData carried, once decoded. */
+export type FlightMessage =
+  | { kind: 'schema'; schema: Schema; descriptor?: FlightDescriptor; appMetadata?: Uint8Array }
+  | { kind: 'dictionary'; id: number; isDelta: boolean; descriptor?: FlightDescriptor; appMetadata?: Uint8Array }
+  | { kind: 'batch'; batch: RecordBatch; descriptor?: FlightDescriptor; appMetadata?: Uint8Array }
+  /** No IPC header: a descriptor-only or app_metadata-only message. */
+  | { kind: 'metadata'; descriptor?: FlightDescriptor; appMetadata?: Uint8Array };
+
+/**
+ * Decodes the FlightData messages of one stream, in order.
+ *
+ * @example
+ * const decoder = new FlightDataDecoder();
+ * for await (const data of stream) {
+ *   const msg = decoder.decode(data);
+ *   if (msg.kind === 'batch') console.log(msg.batch.numRows);
+ * }
+ */
+export class FlightDataDecoder {
+  private currentSchema?: Schema;
+  private readonly dictionaries = new Map<number, Vector>();
+
+  /** The stream's schema, once its schema message has arrived. */
+  get schema(): Schema | undefined {
+    return this.currentSchema;
+  }
+
+  /** Decodes one message. Throws FlightError(INVALID_ARGUMENT) naming what was wrong. */
+  decode(data: ReceivedFlightData): FlightMessage {
+    const extra = {
+      ...(data.descriptor ? { descriptor: data.descriptor } : {}),
+      ...(data.appMetadata && data.appMetadata.byteLength ? { appMetadata: data.appMetadata } : {}),
+    };
+    const header = data.dataHeader;
+    if (!header || header.byteLength === 0) {
+      if (data.dataBody && data.dataBody.byteLength) {
+        throw FlightError.invalidArgument(`FlightData has a ${data.dataBody.byteLength}-byte body but no data_header`);
+      }
+      return { kind: 'metadata', ...extra };
+    }
+    const message = parseMessage(header);
+    const body = aligned(data.dataBody ?? new Uint8Array(0));
+    if (body.byteLength < message.bodyLength) {
+      throw FlightError.invalidArgument(
+        `data_body is ${body.byteLength} bytes but the message header declares ${message.bodyLength}`,
+      );
+    }
+    switch (message.headerType) {
+      case MessageHeader.Schema: {
+        if (this.currentSchema) {
+          throw FlightError.invalidArgument('schema message received after the stream already had a schema');
+        }
+        const schema = guard('schema', () => message.header() as Schema);
+        this.currentSchema = schema;
+        return { kind: 'schema', schema, ...extra };
+      }
+      case MessageHeader.DictionaryBatch: {
+        const schema = this.requireSchema('dictionary batch');
+        const dict = guard('dictionary batch header', () => message.header() as ipc.DictionaryBatch);
+        const type = schema.dictionaries.get(dict.id);
+        if (!type) {
+          throw FlightError.invalidArgument(`dictionary batch for id ${dict.id}, which no field of the schema uses`);
+        }
+        const [data] = this.loadColumns(dict.data, body, [type], message.version, `dictionary ${dict.id}`);
+        const vector = new Vector([data!]);
+        const previous = this.dictionaries.get(dict.id);
+        if (dict.isDelta && !previous) {
+          throw FlightError.invalidArgument(`delta dictionary batch for id ${dict.id} before any dictionary for it`);
+        }
+        this.dictionaries.set(dict.id, dict.isDelta && previous ? previous.concat(vector).memoize() : vector.memoize());
+        return { kind: 'dictionary', id: dict.id, isDelta: dict.isDelta, ...extra };
+      }
+      case MessageHeader.RecordBatch: {
+        const schema = this.requireSchema('record batch');
+        const header = guard('record batch header', () => message.header() as ipc.RecordBatch);
+        for (const [id] of schema.dictionaries) {
+          if (!this.dictionaries.has(id)) {
+            throw FlightError.invalidArgument(`record batch uses dictionary id ${id} before its dictionary batch`);
+          }
+        }
+        const types = schema.fields.map((f) => f.type);
+        const children = this.loadColumns(header, body, types, message.version, 'record batch');
+        const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, nullCount: 0, children }));
+        return { kind: 'batch', batch, ...extra };
+      }
+      default:
+        throw FlightError.invalidArgument(`unsupported IPC message type ${MessageHeader[message.headerType] ?? message.headerType}`);
+    }
+  }
+
+  private requireSchema(what: string): Schema {
+    if (!this.currentSchema) throw FlightError.invalidArgument(`${what} before schema`);
+    return this.currentSchema;
+  }
+
+  private loadColumns(
+    header: ipc.RecordBatch, body: Uint8Array, types: DataType[], version: MetadataVersion, what: string,
+  ) {
+    for (const [i, region] of header.buffers.entries()) {
+      if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
+        throw FlightError.invalidArgument(
+          `${what} buffer ${i} spans bytes ${region.offset}..${region.offset + region.length} of a ${body.byteLength}-byte body`,
+        );
+      }
+    }
+    for (const [i, node] of header.nodes.entries()) {
+      if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) {
+        throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length} and null count ${node.nullCount}`);
+      }
+    }
+    const counts = header.variadicBufferCounts ?? [];
+    return guard(what, () => {
+      if (header.compression == null) {
+        return new VectorLoader(body, header.nodes, header.buffers, this.dictionaries, version, counts).visitMany(types);
+      }
+      const codec = header.compression.type;
+      const chunks = header.buffers.map((r, i) =>
+        decompressBuffer(codec, body.subarray(r.offset, r.offset + r.length), `${what} buffer ${i}`));
+      return new CompressedVectorLoader(chunks, header.nodes, header.buffers, this.dictionaries, version, counts).visitMany(types);
+    });
+  }
+}
+
+function parseMessage(header: Uint8Array): Message {
+  // Flatbuffer vectors (union type ids) are read as typed-array views: align the header too.
+  const message = guard('data_header', () => Message.decode(aligned(header)));
+  if (message.version < MetadataVersion.V4) {
+    throw FlightError.invalidArgument(`unsupported IPC metadata version V${message.version + 1}; V4 or later is required`);
+  }
+  return message;
+}
+
+/**
+ * Typed-array views need their element alignment. Header and body are views into the
+ * gRPC receive buffer, often 8-byte aligned; when one is not, copy it once.
+ */
+export function aligned(body: Uint8Array): Uint8Array {
+  if (body.byteOffset % 8 === 0) return body;
+  const copy = new Uint8Array(body.byteLength);
+  copy.set(body);
+  return copy;
+}
+
+/** Runs a step of apache-arrow's decoding and names the step if it fails on bad input. */
+function guard<T>(what: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof FlightError) throw err;
+    throw FlightError.invalidArgument(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+}

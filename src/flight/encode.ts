@@ -1,0 +1,147 @@
+/**
+ * Arrow -> FlightData. A stateful encoder for one stream: the schema first, then for
+ * each batch any dictionary that changed (a delta when the new dictionary extends the
+ * one sent, a replacement otherwise), then the batch itself, split by zero-copy slicing
+ * when it is larger than the target message size.
+ */
+import { Message, RecordBatch, Schema, Vector } from 'apache-arrow';
+import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import * as ipc from 'apache-arrow/ipc/metadata/message';
+import type { FlightDescriptor } from './descriptor.js';
+import type { FlightData } from './flight-data.js';
+
+/** Options for {@link FlightDataEncoder}. */
+export interface EncoderOptions {
+  /**
+   * Split batches whose body exceeds this many bytes into several messages, by row
+   * slices. Default: no splitting, so each batch stays one message and a receiver sees
+   * the same batch boundaries the sender wrote (the runner protocol relies on that).
+   */
+  maxMessageBytes?: number;
+}
+
+const PADDING = new Uint8Array(8);
+
+/**
+ * Encodes one stream's schema and batches into FlightData messages.
+ *
+ * @example
+ * const encoder = new FlightDataEncoder();
+ * send(encoder.encodeSchema(table.schema, FlightDescriptor.path('t')));
+ * for (const batch of table.batches) for (const msg of encoder.encodeBatch(batch)) send(msg);
+ */
+export class FlightDataEncoder {
+  private readonly maxMessageBytes: number;
+  /** Per dictionary id: the dictionary last sent and how many of its chunks went out. */
+  private readonly sentDictionaries = new Map<number, { dictionary: Vector; chunks: number }>();
+
+  constructor(options: EncoderOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
+  }
+
+  /** The schema message, which opens every stream. */
+  encodeSchema(schema: Schema, descriptor?: FlightDescriptor, appMetadata?: Uint8Array): FlightData {
+    return { descriptor, dataHeader: Message.encode(Message.from(schema)), appMetadata };
+  }
+
+  /**
+   * The messages for one batch: changed dictionaries, then the batch (one message, or
+   * several slices when over `maxMessageBytes`). `appMetadata` rides on the first slice.
+   */
+  encodeBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData[] {
+    const out = this.encodeDictionaries(batch);
+    for (const [i, slice] of this.slices(batch).entries()) {
+      out.push(encodeRecordBatch(slice, i === 0 ? appMetadata : undefined));
+    }
+    return out;
+  }
+
+  /** A message with app_metadata only (no batch). */
+  encodeMetadata(appMetadata: Uint8Array): FlightData {
+    return { appMetadata };
+  }
+
+  private encodeDictionaries(batch: RecordBatch): FlightData[] {
+    const out: FlightData[] = [];
+    for (const [id, dictionary] of batch.dictionaries) {
+      const chunks = dictionary.data;
+      const sent = this.sentDictionaries.get(id);
+      if (sent?.dictionary === dictionary) continue;
+      const extendsSent = sent !== undefined && sent.chunks <= chunks.length
+        && sent.dictionary.data.every((c, i) => chunks[i] === c);
+      // A delta carries only the chunks added since; anything else replaces the dictionary.
+      const first = extendsSent ? sent.chunks : 0;
+      for (let i = first; i < chunks.length; i++) {
+        out.push(encodeDictionaryBatch(new Vector([chunks[i]!]), id, i > 0));
+      }
+      this.sentDictionaries.set(id, { dictionary, chunks: chunks.length });
+    }
+    return out;
+  }
+
+  private slices(batch: RecordBatch): RecordBatch[] {
+    if (!Number.isFinite(this.maxMessageBytes) || batch.numRows <= 1) return [batch];
+    const bytes = bodyBytes(batch);
+    if (bytes <= this.maxMessageBytes) return [batch];
+    const rowsPerSlice = Math.max(1, Math.floor(batch.numRows * (this.maxMessageBytes / bytes)));
+    const slices: RecordBatch[] = [];
+    for (let start = 0; start < batch.numRows; start += rowsPerSlice) {
+      slices.push(batch.slice(start, Math.min(batch.numRows, start + rowsPerSlice)));
+    }
+    return slices;
+  }
+}
+
+/** Encodes a schema as an encapsulated IPC message, as FlightInfo.schema and SchemaResult carry it. */
+export function encodeSchemaBytes(schema: Schema): Uint8Array {
+  const flatbuffer = Message.encode(Message.from(schema));
+  const padded = (flatbuffer.byteLength + 7) & ~7;
+  const out = new Uint8Array(8 + padded);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, padded, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(batch);
+  const header = new ipc.RecordBatch(batch.numRows, nodes, bufferRegions, null, variadicBufferCounts);
+  return {
+    dataHeader: Message.encode(Message.from(header, byteLength)),
+    appMetadata,
+    dataBody: bodyParts(buffers, bufferRegions),
+  };
+}
+
+function encodeDictionaryBatch(dictionary: Vector, id: number, isDelta: boolean): FlightData {
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(dictionary);
+  const data = new ipc.RecordBatch(dictionary.length, nodes, bufferRegions, null, variadicBufferCounts);
+  const header = new ipc.DictionaryBatch(data, id, isDelta);
+  return { dataHeader: Message.encode(Message.from(header, byteLength)), dataBody: bodyParts(buffers, bufferRegions) };
+}
+
+/** The body as parts: each buffer followed by the zero padding its region reserves. */
+function bodyParts(buffers: ArrayBufferView[], regions: ipc.BufferRegion[]): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (const [i, buffer] of buffers.entries()) {
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    if (bytes.byteLength) parts.push(bytes);
+    const pad = regions[i]!.length - bytes.byteLength;
+    if (pad > 0) parts.push(pad <= 8 ? PADDING.subarray(0, pad) : new Uint8Array(pad));
+  }
+  return parts;
+}
+
+/** Approximate body size of a batch, to choose slice sizes without assembling it. */
+function bodyBytes(batch: RecordBatch): number {
+  let total = 0;
+  const visit = (data: { buffers: ArrayLike<unknown>; children: readonly unknown[] }) => {
+    for (const buf of Array.from(data.buffers)) {
+      if (buf && ArrayBuffer.isView(buf)) total += (buf as ArrayBufferView).byteLength;
+    }
+    for (const child of data.children) visit(child as typeof data);
+  };
+  visit(batch.data as unknown as { buffers: ArrayLike<unknown>; children: readonly unknown[] });
+  return total;
+}

@@ -1,0 +1,82 @@
+import { status as Status, Metadata, type ServiceError } from '@grpc/grpc-js';
+
+/** The gRPC status codes, re-exported so callers need not import grpc-js. */
+export { Status };
+
+/**
+ * The one error type of the Flight layer. It carries the gRPC status code it maps to,
+ * so a handler that throws it answers the client with exactly that status and message.
+ *
+ * @example
+ * throw new FlightError(Status.NOT_FOUND, 'no flight at path ["missing"]');
+ */
+export class FlightError extends Error {
+  readonly code: Status;
+
+  constructor(code: Status, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FlightError';
+    this.code = code;
+  }
+
+  /** The status name, e.g. `INVALID_ARGUMENT`. */
+  get codeName(): string {
+    return Status[this.code] ?? String(this.code);
+  }
+
+  static invalidArgument(message: string, cause?: unknown): FlightError {
+    return new FlightError(Status.INVALID_ARGUMENT, message, { cause });
+  }
+  static notFound(message: string): FlightError {
+    return new FlightError(Status.NOT_FOUND, message);
+  }
+  static unimplemented(message: string): FlightError {
+    return new FlightError(Status.UNIMPLEMENTED, message);
+  }
+  static internal(message: string, cause?: unknown): FlightError {
+    return new FlightError(Status.INTERNAL, message, { cause });
+  }
+  static resourceExhausted(message: string): FlightError {
+    return new FlightError(Status.RESOURCE_EXHAUSTED, message);
+  }
+  static unavailable(message: string): FlightError {
+    return new FlightError(Status.UNAVAILABLE, message);
+  }
+  static unauthenticated(message: string): FlightError {
+    return new FlightError(Status.UNAUTHENTICATED, message);
+  }
+}
+
+/** The `{code, details}` object grpc-js sends as a call's final status. */
+export interface GrpcStatusObject {
+  code: Status;
+  details: string;
+  metadata?: Metadata;
+}
+
+/**
+ * Maps anything a handler threw to the status the client sees. A FlightError keeps its
+ * code; anything else is a bug or a failure we did not anticipate, so it is INTERNAL
+ * and its message is passed on rather than hidden.
+ */
+export function toGrpcStatus(err: unknown): GrpcStatusObject {
+  if (err instanceof FlightError) return { code: err.code, details: err.message };
+  if (isServiceError(err)) return { code: err.code, details: err.details };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: Status.INTERNAL, details: message };
+}
+
+/** Turns a grpc-js client error into a FlightError with the same code and message. */
+export function fromGrpcError(err: unknown): FlightError {
+  if (err instanceof FlightError) return err;
+  if (isServiceError(err)) {
+    return new FlightError(err.code, err.details || err.message, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new FlightError(Status.INTERNAL, message, { cause: err });
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return typeof err === 'object' && err !== null && typeof (err as ServiceError).code === 'number'
+    && 'details' in err;
+}

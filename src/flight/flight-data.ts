@@ -1,0 +1,248 @@
+/**
+ * FlightData on the wire, encoded and decoded by hand.
+ *
+ * Why by hand: a generic protobuf library would copy `data_body` (the record-batch
+ * buffers, often megabytes) into a fresh object on decode and again on encode. Here
+ * decode returns views into the received gRPC buffer (zero-copy), and encode writes the
+ * header and the body's parts straight into the one output buffer (one copy).
+ */
+import type { FlightDescriptor } from './descriptor.js';
+import { FlightError } from './errors.js';
+
+/** One FlightData message. */
+export interface FlightData {
+  /** Sent on the first message of a DoPut or DoExchange stream. */
+  descriptor?: FlightDescriptor;
+  /** The bare flatbuffer `Message` (schema, dictionary batch or record batch). */
+  dataHeader?: Uint8Array;
+  appMetadata?: Uint8Array;
+  /**
+   * The IPC body. On encode it may be a list of parts (buffers and their padding)
+   * that are written back to back, so they need not be concatenated first.
+   */
+  dataBody?: Uint8Array | readonly Uint8Array[];
+}
+
+/** A decoded FlightData whose body is one contiguous view. */
+export interface ReceivedFlightData extends FlightData {
+  dataBody?: Uint8Array;
+}
+
+/**
+ * What the gRPC deserializer yields for bytes that are not valid FlightData. Throwing
+ * inside grpc-js would end the call with INTERNAL; carrying the error to the reader lets
+ * it answer INVALID_ARGUMENT with the exact reason.
+ */
+export interface MalformedFlightData {
+  malformed: FlightError;
+}
+
+const FIELD_DESCRIPTOR = 1;
+const FIELD_HEADER = 2;
+const FIELD_APP_METADATA = 3;
+const FIELD_BODY = 1000;
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+const tagSize = (field: number) => varintSize(field << 3);
+const lenFieldSize = (field: number, len: number) => tagSize(field) + varintSize(len) + len;
+
+function bodyLength(body: FlightData['dataBody']): number {
+  if (!body) return 0;
+  if (body instanceof Uint8Array) return body.byteLength;
+  let n = 0;
+  for (const part of body) n += part.byteLength;
+  return n;
+}
+
+function encodeDescriptor(d: FlightDescriptor): Uint8Array {
+  const parts: Uint8Array[] = d.type === 'PATH' ? d.path.map((p) => textEncoder.encode(p)) : [d.cmd];
+  const typeValue = d.type === 'PATH' ? 1 : 2;
+  const field = d.type === 'PATH' ? 3 : 2;
+  let size = tagSize(1) + varintSize(typeValue);
+  for (const p of parts) size += lenFieldSize(field, p.byteLength);
+  const out = new Uint8Array(size);
+  let pos = writeVarint(out, 0, (1 << 3) | WIRE_VARINT);
+  pos = writeVarint(out, pos, typeValue);
+  for (const p of parts) {
+    pos = writeVarint(out, pos, (field << 3) | WIRE_LEN);
+    pos = writeVarint(out, pos, p.byteLength);
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
+  return out;
+}
+
+/** Serializes one FlightData into a single Buffer, copying each body part once. */
+export function encodeFlightData(data: FlightData): Buffer {
+  const descriptor = data.descriptor ? encodeDescriptor(data.descriptor) : undefined;
+  const header = data.dataHeader;
+  const meta = data.appMetadata;
+  const bodyLen = bodyLength(data.dataBody);
+  let size = 0;
+  if (descriptor) size += lenFieldSize(FIELD_DESCRIPTOR, descriptor.byteLength);
+  if (header && header.byteLength) size += lenFieldSize(FIELD_HEADER, header.byteLength);
+  if (meta && meta.byteLength) size += lenFieldSize(FIELD_APP_METADATA, meta.byteLength);
+  if (bodyLen) size += lenFieldSize(FIELD_BODY, bodyLen);
+
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  const putLen = (field: number, bytes: Uint8Array) => {
+    pos = writeVarint(out, pos, (field << 3) | WIRE_LEN);
+    pos = writeVarint(out, pos, bytes.byteLength);
+    out.set(bytes, pos);
+    pos += bytes.byteLength;
+  };
+  if (descriptor) putLen(FIELD_DESCRIPTOR, descriptor);
+  if (header && header.byteLength) putLen(FIELD_HEADER, header);
+  if (meta && meta.byteLength) putLen(FIELD_APP_METADATA, meta);
+  if (bodyLen) {
+    pos = writeVarint(out, pos, (FIELD_BODY << 3) | WIRE_LEN);
+    pos = writeVarint(out, pos, bodyLen);
+    const parts = data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody!;
+    for (const part of parts) {
+      out.set(part, pos);
+      pos += part.byteLength;
+    }
+  }
+  return out;
+}
+
+/** A cursor over protobuf bytes that fails with a message naming what was wrong. */
+class ProtoReader {
+  pos = 0;
+  constructor(readonly buf: Uint8Array, readonly what: string) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.byteLength;
+  }
+
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.buf.byteLength) throw this.fail('truncated varint');
+      const byte = this.buf[this.pos++]!;
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) return result;
+      scale *= 128;
+    }
+    throw this.fail('varint longer than 10 bytes');
+  }
+
+  bytes(): Uint8Array {
+    const len = this.varint();
+    if (len > this.buf.byteLength - this.pos) {
+      throw this.fail(`field length ${len} runs past the end of the message (${this.buf.byteLength - this.pos} bytes left)`);
+    }
+    const view = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return view;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WIRE_VARINT: this.varint(); return;
+      case WIRE_I64: this.advance(8); return;
+      case WIRE_LEN: this.bytes(); return;
+      case WIRE_I32: this.advance(4); return;
+      default: throw this.fail(`unsupported protobuf wire type ${wireType}`);
+    }
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > this.buf.byteLength) throw this.fail('truncated fixed-width field');
+    this.pos += n;
+  }
+
+  fail(reason: string): FlightError {
+    return FlightError.invalidArgument(`malformed ${this.what}: ${reason}`);
+  }
+}
+
+function decodeDescriptor(bytes: Uint8Array): FlightDescriptor {
+  const r = new ProtoReader(bytes, 'FlightDescriptor');
+  let type = 0;
+  let cmd: Uint8Array = new Uint8Array(0);
+  const path: string[] = [];
+  while (!r.done) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 1 && wire === WIRE_VARINT) type = r.varint();
+    else if (field === 2 && wire === WIRE_LEN) cmd = r.bytes();
+    else if (field === 3 && wire === WIRE_LEN) {
+      try {
+        path.push(textDecoder.decode(r.bytes()));
+      } catch {
+        throw r.fail('path segment is not valid UTF-8');
+      }
+    } else r.skip(wire);
+  }
+  if (type === 1) return { type: 'PATH', path };
+  if (type === 2) return { type: 'CMD', cmd };
+  throw r.fail(`descriptor type must be PATH (1) or CMD (2), got ${type}`);
+}
+
+/** Parses one FlightData; byte fields are views into `buf`. Throws FlightError. */
+export function decodeFlightData(buf: Uint8Array): ReceivedFlightData {
+  const r = new ProtoReader(buf, 'FlightData');
+  const out: ReceivedFlightData = {};
+  while (!r.done) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire !== WIRE_LEN) {
+      if (field === FIELD_DESCRIPTOR || field === FIELD_HEADER || field === FIELD_APP_METADATA || field === FIELD_BODY) {
+        throw r.fail(`field ${field} has wire type ${wire}, expected length-delimited`);
+      }
+      r.skip(wire);
+      continue;
+    }
+    const bytes = r.bytes();
+    switch (field) {
+      case FIELD_DESCRIPTOR: out.descriptor = decodeDescriptor(bytes); break;
+      case FIELD_HEADER: out.dataHeader = bytes; break;
+      case FIELD_APP_METADATA: out.appMetadata = bytes; break;
+      case FIELD_BODY: out.dataBody = bytes; break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+/** The grpc-js deserializer: never throws, so the reader can answer INVALID_ARGUMENT. */
+export function deserializeFlightData(buf: Buffer): ReceivedFlightData | MalformedFlightData {
+  try {
+    return decodeFlightData(buf);
+  } catch (err) {
+    return { malformed: err instanceof FlightError ? err : FlightError.invalidArgument(`malformed FlightData: ${String(err)}`) };
+  }
+}
+
+export function isMalformed(x: unknown): x is MalformedFlightData {
+  return typeof x === 'object' && x !== null && 'malformed' in x;
+}

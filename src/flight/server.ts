@@ -1,0 +1,326 @@
+/**
+ * A Flight server on grpc-js. Users implement the RPCs they serve as async functions
+ * over batches; everything else answers UNIMPLEMENTED. Handlers never see protobuf or
+ * Node streams: they get descriptors, tickets, FlightReaders and FlightWriters.
+ */
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import {
+  Metadata, Server, ServerCredentials,
+  type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Schema } from 'apache-arrow';
+import { authenticateCall, basicLogin, type ServerAuth } from './auth.js';
+import { descriptorFromMessage, type FlightDescriptor, type FlightDescriptorMessage } from './descriptor.js';
+import type { EncoderOptions } from './encode.js';
+import { FlightError, Status, toGrpcStatus } from './errors.js';
+import type { FlightData, MalformedFlightData, ReceivedFlightData } from './flight-data.js';
+import { tcpLocation } from './location.js';
+import {
+  flightInfoToMessage, pollInfoToMessage, type Action, type ActionType, type FlightInfo, type PollInfo,
+} from './messages.js';
+import { flightServiceDefinition } from './service.js';
+import { FlightReader, FlightWriter, readKeepingWritable, writableSink } from './streams.js';
+import { encodeSchemaBytes } from './encode.js';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, channelOptions } from './transport-options.js';
+
+/** What a handler knows about the call it serves. */
+export interface CallContext {
+  /** Request headers. */
+  metadata: Metadata;
+  /** The client's address. */
+  peer: string;
+  /** Aborted when the client cancels or its deadline passes. */
+  signal: AbortSignal;
+  /** The client's deadline, if it set one. */
+  deadline?: Date;
+  /** Who the caller is, when the server authenticates. */
+  identity?: string;
+}
+
+type Awaitable<T> = T | Promise<T>;
+type Many<T> = Iterable<T> | AsyncIterable<T>;
+
+/** A writer for DoPut's PutResult messages. */
+export interface PutResultWriter {
+  write(appMetadata: Uint8Array): Promise<void>;
+}
+
+/**
+ * The RPCs a Flight server may implement. Each is optional; a missing one answers
+ * UNIMPLEMENTED. Throw a FlightError to answer with its status.
+ */
+export interface FlightHandlers {
+  handshake?(requests: AsyncIterable<Uint8Array>, ctx: CallContext): Many<Uint8Array>;
+  listFlights?(criteria: Uint8Array, ctx: CallContext): Many<FlightInfo>;
+  getFlightInfo?(descriptor: FlightDescriptor, ctx: CallContext): Awaitable<FlightInfo>;
+  pollFlightInfo?(descriptor: FlightDescriptor, ctx: CallContext): Awaitable<PollInfo>;
+  getSchema?(descriptor: FlightDescriptor, ctx: CallContext): Awaitable<Schema>;
+  doGet?(ticket: Uint8Array, output: FlightWriter, ctx: CallContext): Awaitable<void>;
+  doPut?(input: FlightReader, results: PutResultWriter, ctx: CallContext): Awaitable<void>;
+  doExchange?(input: FlightReader, output: FlightWriter, ctx: CallContext): Awaitable<void>;
+  doAction?(action: Action, ctx: CallContext): Many<Uint8Array>;
+  listActions?(ctx: CallContext): Many<ActionType>;
+}
+
+/** Server settings. */
+export interface FlightServerOptions extends EncoderOptions {
+  /** Largest message accepted, in bytes. Default: no limit (Flight peers send any size). */
+  maxReceiveMessageBytes?: number;
+  /** Check a bearer token on every call (and Basic credentials on Handshake). */
+  auth?: ServerAuth;
+  /** Serve TLS with this PEM key pair. */
+  tls?: { certChain: Buffer; privateKey: Buffer; rootCerts?: Buffer };
+  /** Extra grpc-js server options. */
+  grpcOptions?: Record<string, unknown>;
+}
+
+/** An address to listen on: TCP host and port (0 picks a free one) or a unix socket. */
+export type ListenAddress = { host?: string; port: number } | { socketPath: string };
+
+/**
+ * @example
+ * const server = new FlightServer({
+ *   async doExchange(input, output) {
+ *     for await (const { batch, appMetadata } of input) if (batch) await output.write(batch, appMetadata);
+ *   },
+ * });
+ * const { location } = await server.listen({ host: '127.0.0.1', port: 0 });
+ */
+export class FlightServer {
+  private readonly grpcServer: Server;
+  private readonly handlers: FlightHandlers;
+  private readonly options: FlightServerOptions;
+  private readonly activeCalls = new Set<AbortController>();
+  /** Locations this server listens on, in the order they were bound. */
+  readonly locations: string[] = [];
+
+  constructor(handlers: FlightHandlers, options: FlightServerOptions = {}) {
+    this.handlers = handlers;
+    this.options = options;
+    this.grpcServer = new Server({ ...channelOptions(options.maxReceiveMessageBytes), ...options.grpcOptions });
+    this.grpcServer.addService(flightServiceDefinition, this.implementation());
+  }
+
+  /** Binds and starts serving. Resolves with the real port (for port 0) and the location URI. */
+  async listen(address: ListenAddress): Promise<{ port: number; location: string }> {
+    const tls = this.options.tls;
+    const creds = tls
+      ? ServerCredentials.createSsl(tls.rootCerts ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], false)
+      : ServerCredentials.createInsecure();
+    const target = 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
+    const port = await new Promise<number>((resolve, reject) =>
+      this.grpcServer.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))));
+    this.widenFlowControlWindows();
+    const location = 'socketPath' in address
+      ? `grpc+unix://${address.socketPath}`
+      : tcpLocation(address.host ?? '127.0.0.1', port, Boolean(tls));
+    this.locations.push(location);
+    return { port, location };
+  }
+
+  /**
+   * Stops accepting calls and waits for the running ones to finish; after `graceMs` it
+   * cancels what is left.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const call of this.activeCalls) call.abort(FlightError.unavailable('server shutting down'));
+        this.grpcServer.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.grpcServer.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Number of calls being served now. */
+  get activeCallCount(): number {
+    return this.activeCalls.size;
+  }
+
+  /**
+   * grpc-js has no server option for HTTP/2 windows, so set them on each new session of
+   * the HTTP/2 servers it created (see transport-options.ts for why they matter).
+   */
+  private widenFlowControlWindows(): void {
+    const servers = (this.grpcServer as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+    for (const http2Server of servers?.keys() ?? []) {
+      if ((http2Server as unknown as { flightWindows?: boolean }).flightWindows) continue;
+      (http2Server as unknown as { flightWindows?: boolean }).flightWindows = true;
+      http2Server.on('session', (session: ServerHttp2Session) => {
+        session.settings({ initialWindowSize: STREAM_WINDOW_BYTES });
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      });
+    }
+  }
+
+  private async context(call: { metadata: Metadata; getPeer(): string; getDeadline(): unknown; on(e: string, f: () => void): unknown }, controller: AbortController): Promise<CallContext> {
+    call.on('cancelled', () => controller.abort(new FlightError(Status.CANCELLED, 'client cancelled the call')));
+    const deadline = call.getDeadline();
+    const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
+    if (deadline instanceof Date) ctx.deadline = deadline;
+    else if (typeof deadline === 'number' && Number.isFinite(deadline)) ctx.deadline = new Date(deadline);
+    if (this.options.auth) ctx.identity = await authenticateCall(this.options.auth, call.metadata);
+    return ctx;
+  }
+
+  private track<T>(run: (controller: AbortController) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.activeCalls.add(controller);
+    return run(controller).finally(() => this.activeCalls.delete(controller));
+  }
+
+  private implementation(): UntypedServiceImplementation {
+    const h = this.handlers;
+    const missing = (rpc: string) => FlightError.unimplemented(`${rpc} is not implemented by this server`);
+
+    const unary = <Req, Res>(rpc: string, run: (req: Req, ctx: CallContext) => Promise<Res>) =>
+      (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+        void this.track(async (controller) => {
+          try {
+            const ctx = await this.context(call, controller);
+            callback(null, await run(call.request, ctx));
+          } catch (err) {
+            callback(toGrpcStatus(err));
+          }
+        });
+        void rpc;
+      };
+
+    const serverStream = <Req, Res>(run: (req: Req, ctx: CallContext) => Many<Res>) =>
+      (call: ServerWritableStream<Req, Res>) => {
+        void this.track(async (controller) => {
+          try {
+            const ctx = await this.context(call, controller);
+            const write = writableSink(call);
+            for await (const item of run(call.request, ctx)) await write(item);
+            call.end();
+          } catch (err) {
+            failStream(call, err);
+          }
+        });
+      };
+
+    return {
+      Handshake: (call: ServerDuplexStream<{ payload?: Uint8Array }, { payload: Uint8Array }>) => {
+        void this.track(async (controller) => {
+          try {
+            const auth = this.options.auth;
+            const token = auth ? await basicLogin(auth, call.metadata) : undefined;
+            if (token !== undefined) {
+              const md = new Metadata();
+              md.set('authorization', `Bearer ${token}`);
+              call.sendMetadata(md);
+            }
+            if (!h.handshake) {
+              if (!auth) throw missing('Handshake');
+              for await (const _ of readKeepingWritable(call)) { /* the token travels in headers; payloads are not used */ }
+              call.end();
+              return;
+            }
+            const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
+            const payloads = (async function* () { for await (const req of readKeepingWritable<{ payload?: Uint8Array }>(call)) yield new Uint8Array(req.payload ?? []); })();
+            const write = writableSink(call);
+            for await (const payload of h.handshake(payloads, ctx)) {
+              await write({ payload: Buffer.from(payload) });
+            }
+            call.end();
+          } catch (err) {
+            failStream(call, err);
+          }
+        });
+      },
+
+      ListFlights: serverStream<{ expression?: Uint8Array }, unknown>((req, ctx) => {
+        if (!h.listFlights) throw missing('ListFlights');
+        return mapMany(h.listFlights(new Uint8Array(req.expression ?? []), ctx), flightInfoToMessage);
+      }),
+
+      GetFlightInfo: unary('GetFlightInfo', async (req: FlightDescriptorMessage, ctx) => {
+        if (!h.getFlightInfo) throw missing('GetFlightInfo');
+        return flightInfoToMessage(await h.getFlightInfo(descriptorFromMessage(req), ctx));
+      }),
+
+      PollFlightInfo: unary('PollFlightInfo', async (req: FlightDescriptorMessage, ctx) => {
+        if (!h.pollFlightInfo) throw missing('PollFlightInfo');
+        return pollInfoToMessage(await h.pollFlightInfo(descriptorFromMessage(req), ctx));
+      }),
+
+      GetSchema: unary('GetSchema', async (req: FlightDescriptorMessage, ctx) => {
+        if (!h.getSchema) throw missing('GetSchema');
+        const schema = await h.getSchema(descriptorFromMessage(req), ctx);
+        return { schema: Buffer.from(encodeSchemaBytes(schema)) };
+      }),
+
+      DoGet: (call: ServerWritableStream<{ ticket?: Uint8Array }, FlightData>) => {
+        void this.track(async (controller) => {
+          try {
+            const ctx = await this.context(call, controller);
+            if (!h.doGet) throw missing('DoGet');
+            const output = new FlightWriter(writableSink<FlightData>(call), this.options);
+            await h.doGet(new Uint8Array(call.request.ticket ?? []), output, ctx);
+            call.end();
+          } catch (err) {
+            failStream(call, err);
+          }
+        });
+      },
+
+      DoPut: (call: ServerDuplexStream<ReceivedFlightData | MalformedFlightData, { appMetadata: Buffer }>) => {
+        void this.track(async (controller) => {
+          try {
+            const ctx = await this.context(call, controller);
+            if (!h.doPut) throw missing('DoPut');
+            const input = await new FlightReader(readKeepingWritable(call)).open();
+            const write = writableSink<{ appMetadata: Buffer }>(call);
+            await h.doPut(input, { write: (m) => write({ appMetadata: Buffer.from(m) }) }, ctx);
+            call.end();
+          } catch (err) {
+            failStream(call, err);
+          }
+        });
+      },
+
+      DoExchange: (call: ServerDuplexStream<ReceivedFlightData | MalformedFlightData, FlightData>) => {
+        void this.track(async (controller) => {
+          try {
+            const ctx = await this.context(call, controller);
+            if (!h.doExchange) throw missing('DoExchange');
+            const input = await new FlightReader(readKeepingWritable(call)).open();
+            const output = new FlightWriter(writableSink<FlightData>(call), this.options);
+            await h.doExchange(input, output, ctx);
+            call.end();
+          } catch (err) {
+            failStream(call, err);
+          }
+        });
+      },
+
+      DoAction: serverStream<{ type?: string; body?: Uint8Array }, unknown>((req, ctx) => {
+        if (!h.doAction) throw missing('DoAction');
+        const action: Action = { type: req.type ?? '', body: new Uint8Array(req.body ?? []) };
+        return mapMany(h.doAction(action, ctx), (body) => ({ body: Buffer.from(body) }));
+      }),
+
+      ListActions: serverStream<unknown, unknown>((_req, ctx) => {
+        if (!h.listActions) throw missing('ListActions');
+        return h.listActions(ctx);
+      }),
+    };
+  }
+}
+
+async function* mapMany<T, U>(items: Many<T>, f: (t: T) => U): AsyncIterable<U> {
+  for await (const item of items) yield f(item);
+}
+
+/** Ends a streaming call with the error's status (if the call is still open). */
+function failStream(call: { emit(e: string, v: unknown): boolean; destroyed?: boolean }, err: unknown): void {
+  const status = toGrpcStatus(err);
+  if (!call.destroyed) call.emit('error', status);
+}

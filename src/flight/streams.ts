@@ -1,0 +1,225 @@
+/**
+ * Batches in and out of a FlightData stream, with backpressure. Both sides depend only
+ * on the smallest seams: a reader needs an async iterable of FlightData, a writer a
+ * `write(data) -> Promise`. So a writer can feed a reader in memory, with no gRPC.
+ */
+import { Table, type RecordBatch, type Schema } from 'apache-arrow';
+import { FlightDataDecoder, type FlightMessage } from './decode.js';
+import type { FlightDescriptor } from './descriptor.js';
+import { FlightDataEncoder, type EncoderOptions } from './encode.js';
+import { FlightError, Status } from './errors.js';
+import { isMalformed, type FlightData, type MalformedFlightData, type ReceivedFlightData } from './flight-data.js';
+
+/** A batch with the app_metadata sent beside it, or app_metadata alone (`batch` undefined). */
+export interface FlightChunk {
+  batch?: RecordBatch;
+  appMetadata?: Uint8Array;
+}
+
+/**
+ * Reads a FlightData stream as Arrow: the descriptor (first message), the schema, then
+ * batches with their app_metadata. Messages are pulled one at a time, so a slow
+ * consumer slows the sender through gRPC flow control instead of buffering.
+ *
+ * @example
+ * const reader = new FlightReader(stream);
+ * const schema = await reader.schema();
+ * for await (const { batch, appMetadata } of reader) { ... }
+ */
+export class FlightReader implements AsyncIterable<FlightChunk> {
+  private readonly source: AsyncIterator<ReceivedFlightData | MalformedFlightData>;
+  private readonly decoder = new FlightDataDecoder();
+  private readonly pending: FlightMessage[] = [];
+  private firstDescriptor?: FlightDescriptor;
+  private done = false;
+
+  constructor(source: AsyncIterable<ReceivedFlightData | MalformedFlightData>) {
+    this.source = source[Symbol.asyncIterator]();
+  }
+
+  /** The descriptor from the stream's first message (DoPut, DoExchange), once read. */
+  get descriptor(): FlightDescriptor | undefined {
+    return this.firstDescriptor;
+  }
+
+  /** Reads the first message, so that `descriptor` is known. Returns this. */
+  async open(): Promise<this> {
+    if (this.pending.length === 0 && !this.done && this.firstDescriptor === undefined) {
+      const msg = await this.pull();
+      if (msg) this.pending.push(msg);
+    }
+    return this;
+  }
+
+  /**
+   * The stream's schema: reads ahead to the schema message, keeping any messages before
+   * it. Undefined if the stream ended without one.
+   */
+  async schema(): Promise<Schema | undefined> {
+    while (!this.decoder.schema && !this.done) {
+      const msg = await this.pull();
+      if (msg) this.pending.push(msg);
+    }
+    return this.decoder.schema;
+  }
+
+  /** The next decoded message, including schema and dictionary messages. */
+  async nextMessage(): Promise<FlightMessage | undefined> {
+    return this.pending.shift() ?? (await this.pull());
+  }
+
+  /** Batches and metadata-only messages, in order; schema and dictionary messages are consumed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
+    for (;;) {
+      const msg = await this.nextMessage();
+      if (!msg) return;
+      if (msg.kind === 'batch') yield { batch: msg.batch, ...(msg.appMetadata ? { appMetadata: msg.appMetadata } : {}) };
+      else if (msg.appMetadata) yield { appMetadata: msg.appMetadata };
+    }
+  }
+
+  /** Every batch, skipping metadata-only messages. */
+  async *batches(): AsyncIterable<RecordBatch> {
+    for await (const chunk of this) if (chunk.batch) yield chunk.batch;
+  }
+
+  /** Reads the rest of the stream into a Table. */
+  async readAll(): Promise<Table> {
+    const batches: RecordBatch[] = [];
+    for await (const batch of this.batches()) batches.push(batch);
+    const schema = await this.schema();
+    return batches.length ? new Table(batches) : new Table(schema ?? ([] as never));
+  }
+
+  private async pull(): Promise<FlightMessage | undefined> {
+    if (this.done) return undefined;
+    const next = await this.source.next();
+    if (next.done) {
+      this.done = true;
+      return undefined;
+    }
+    if (isMalformed(next.value)) throw next.value.malformed;
+    const msg = this.decoder.decode(next.value);
+    if (msg.descriptor && this.firstDescriptor === undefined) this.firstDescriptor = msg.descriptor;
+    return msg;
+  }
+}
+
+/** The one thing a FlightWriter needs: send a message, resolving when it may send more. */
+export type FlightDataSink = (data: FlightData) => Promise<void>;
+
+/**
+ * Writes Arrow into a FlightData stream: the schema once, then batches (and their
+ * dictionaries), each write resolving when the transport can take more.
+ *
+ * @example
+ * const writer = new FlightWriter(sink);
+ * await writer.begin(table.schema);
+ * for (const batch of table.batches) await writer.write(batch);
+ */
+export class FlightWriter {
+  private readonly encoder: FlightDataEncoder;
+  private writtenSchema?: Schema;
+  private descriptorToSend?: FlightDescriptor;
+
+  constructor(private readonly sink: FlightDataSink, options: EncoderOptions & { descriptor?: FlightDescriptor } = {}) {
+    this.encoder = new FlightDataEncoder(options);
+    this.descriptorToSend = options.descriptor;
+  }
+
+  /** The schema written, if any. */
+  get schema(): Schema | undefined {
+    return this.writtenSchema;
+  }
+
+  /** Writes the schema message. Must come once, before any batch. */
+  async begin(schema: Schema, appMetadata?: Uint8Array): Promise<void> {
+    if (this.writtenSchema) throw new FlightError(Status.FAILED_PRECONDITION, 'schema already written on this stream');
+    this.writtenSchema = schema;
+    const descriptor = this.takeDescriptor();
+    await this.sink(this.encoder.encodeSchema(schema, descriptor, appMetadata));
+  }
+
+  /** Writes one batch with optional app_metadata; begins the stream with its schema if needed. */
+  async write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void> {
+    if (!this.writtenSchema) await this.begin(batch.schema);
+    else if (batch.schema !== this.writtenSchema && !sameFields(batch.schema, this.writtenSchema)) {
+      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
+    }
+    for (const data of this.encoder.encodeBatch(batch, appMetadata)) await this.sink(data);
+  }
+
+  /** Writes a message carrying app_metadata only. */
+  async writeMetadata(appMetadata: Uint8Array): Promise<void> {
+    const descriptor = this.takeDescriptor();
+    await this.sink({ ...this.encoder.encodeMetadata(appMetadata), ...(descriptor ? { descriptor } : {}) });
+  }
+
+  /** Writes every batch of a table (and its schema, if the stream has not begun). */
+  async writeTable(table: Table): Promise<void> {
+    if (!this.writtenSchema) await this.begin(table.schema);
+    for (const batch of table.batches) await this.write(batch);
+  }
+
+  /** Sends a descriptor-only message (DoPut/DoExchange without a schema yet). */
+  async sendDescriptor(): Promise<void> {
+    const descriptor = this.takeDescriptor();
+    if (descriptor) await this.sink({ descriptor });
+  }
+
+  private takeDescriptor(): FlightDescriptor | undefined {
+    const d = this.descriptorToSend;
+    this.descriptorToSend = undefined;
+    return d;
+  }
+}
+
+function sameFields(a: Schema, b: Schema): boolean {
+  return a.fields.length === b.fields.length
+    && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
+}
+
+/** The part of a Node object-mode writable (a grpc-js call) that a sink uses. */
+export interface ObjectWritable<T> {
+  write(chunk: T): boolean;
+  on(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  off(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  destroyed?: boolean;
+}
+
+/**
+ * Writes to a Node writable (a grpc-js call) and resolves when its buffer has room, or
+ * rejects if the stream closes or fails first.
+ */
+export function writableSink<T = FlightData>(stream: ObjectWritable<T>): (data: T) => Promise<void> {
+  return (data) => new Promise<void>((resolve, reject) => {
+    if (stream.destroyed) {
+      reject(new FlightError(Status.CANCELLED, 'stream closed before the write'));
+      return;
+    }
+    if (stream.write(data)) {
+      resolve();
+      return;
+    }
+    const cleanup = () => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onError);
+    };
+    const onDrain = () => { cleanup(); resolve(); };
+    const onClose = () => { cleanup(); reject(new FlightError(Status.CANCELLED, 'stream closed while waiting to write')); };
+    const onError = (err: unknown) => { cleanup(); reject(err); };
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+    stream.on('error', onError);
+  });
+}
+
+/**
+ * Reads a duplex call without destroying it at the end: a plain `for await` over a Node
+ * readable destroys the stream when the loop ends, which for a gRPC duplex call also
+ * kills the writing side before the response and status are sent.
+ */
+export function readKeepingWritable<T>(call: { iterator(options: { destroyOnReturn: boolean }): AsyncIterableIterator<unknown> }): AsyncIterable<T> {
+  return call.iterator({ destroyOnReturn: false }) as AsyncIterable<T>;
+}

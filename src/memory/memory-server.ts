@@ -1,0 +1,137 @@
+/**
+ * An in-memory Flight service: the reference example of the Flight library and the
+ * server the interop suites run against. DoPut stores a stream under its descriptor,
+ * ListFlights and GetFlightInfo describe what is stored, DoGet returns it, DoExchange
+ * echoes every batch with its app_metadata.
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+import {
+  FlightDescriptor, FlightError, type ActionType, type FlightHandlers, type FlightInfo,
+} from '../flight/index.js';
+
+interface StoredFlight {
+  descriptor: FlightDescriptor;
+  schema: Schema;
+  batches: { batch: RecordBatch; appMetadata?: Uint8Array }[];
+  rows: number;
+  bytes: number;
+}
+
+const ACTIONS: ActionType[] = [
+  { type: 'clear', description: 'Remove every stored flight, or the one whose path is given as a JSON array body.' },
+  { type: 'healthcheck', description: 'Answer {"status":"ok","flights":N}.' },
+];
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/**
+ * The handlers of the in-memory service. `locations` names where DoGet can be called
+ * (the server's own address), filled in once the server listens.
+ *
+ * @example
+ * const server = new FlightServer(memoryServerHandlers(locations));
+ */
+export function memoryServerHandlers(locations: readonly string[]): FlightHandlers {
+  const flights = new Map<string, StoredFlight>();
+
+  const find = (descriptor: FlightDescriptor): StoredFlight => {
+    const flight = flights.get(FlightDescriptor.key(descriptor));
+    if (!flight) {
+      const known = [...flights.values()].map((f) => FlightDescriptor.describe(f.descriptor));
+      throw FlightError.notFound(
+        `no flight stored at ${FlightDescriptor.describe(descriptor)}; stored: ${known.length ? known.join(', ') : 'none'}`,
+      );
+    }
+    return flight;
+  };
+
+  const infoOf = (flight: StoredFlight): FlightInfo => ({
+    schema: flight.schema,
+    descriptor: flight.descriptor,
+    endpoints: [{ ticket: new TextEncoder().encode(FlightDescriptor.key(flight.descriptor)), locations: [...locations] }],
+    totalRecords: flight.rows,
+    totalBytes: flight.bytes,
+    ordered: true,
+  });
+
+  return {
+    async *listFlights() {
+      for (const flight of flights.values()) yield infoOf(flight);
+    },
+
+    getFlightInfo: (descriptor) => infoOf(find(descriptor)),
+
+    pollFlightInfo: (descriptor) => ({ info: infoOf(find(descriptor)), progress: 1 }),
+
+    getSchema: (descriptor) => find(descriptor).schema,
+
+    async doPut(input, results) {
+      const descriptor = input.descriptor;
+      if (!descriptor) throw FlightError.invalidArgument('DoPut stream must start with a flight descriptor');
+      const schema = await input.schema();
+      if (!schema) throw FlightError.invalidArgument('DoPut stream ended before its schema');
+      const flight: StoredFlight = { descriptor, schema, batches: [], rows: 0, bytes: 0 };
+      for await (const { batch, appMetadata } of input) {
+        if (batch) {
+          flight.batches.push({ batch, ...(appMetadata ? { appMetadata } : {}) });
+          flight.rows += batch.numRows;
+          flight.bytes += batch.data.byteLength;
+        }
+        if (appMetadata) await results.write(appMetadata);
+      }
+      // Stored only once complete, so a failed upload leaves nothing half-written.
+      flights.set(FlightDescriptor.key(descriptor), flight);
+    },
+
+    async doGet(ticket, output) {
+      const key = new TextDecoder().decode(ticket);
+      const flight = flights.get(key);
+      if (!flight) throw FlightError.notFound(`no flight for ticket ${JSON.stringify(key)}`);
+      await output.begin(flight.schema);
+      for (const { batch, appMetadata } of flight.batches) await output.write(batch, appMetadata);
+    },
+
+    async doExchange(input, output) {
+      const schema = await input.schema();
+      if (schema) await output.begin(schema);
+      for await (const { batch, appMetadata } of input) {
+        if (batch) await output.write(batch, appMetadata);
+        else if (appMetadata) await output.writeMetadata(appMetadata);
+      }
+    },
+
+    async *doAction(action) {
+      switch (action.type) {
+        case 'clear': {
+          const body = new TextDecoder().decode(action.body).trim();
+          if (!body) flights.clear();
+          else {
+            let path: unknown;
+            try {
+              path = JSON.parse(body);
+            } catch {
+              throw FlightError.invalidArgument(`clear takes a JSON array path as its body, got ${JSON.stringify(body)}`);
+            }
+            if (!Array.isArray(path) || !path.every((p) => typeof p === 'string')) {
+              throw FlightError.invalidArgument('clear takes a JSON array of strings as its body');
+            }
+            flights.delete(FlightDescriptor.key(FlightDescriptor.path(...path)));
+          }
+          yield json({ cleared: true, flights: flights.size });
+          return;
+        }
+        case 'healthcheck':
+          yield json({ status: 'ok', flights: flights.size });
+          return;
+        default:
+          throw FlightError.unimplemented(
+            `unknown action ${JSON.stringify(action.type)}; this server has: ${ACTIONS.map((a) => a.type).join(', ')}`,
+          );
+      }
+    },
+
+    *listActions() {
+      yield* ACTIONS;
+    },
+  };
+}

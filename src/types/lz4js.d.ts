@@ -1,0 +1,6 @@
+declare module 'lz4js' {
+  /** Decompresses one LZ4 frame into `dst`; returns the number of bytes written. */
+  export function decompressFrame(src: Uint8Array, dst: Uint8Array): number;
+  export function compress(src: Uint8Array, maxSize?: number): Uint8Array;
+  export function decompress(src: Uint8Array, maxSize?: number): Uint8Array;
+}

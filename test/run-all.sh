@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every suite the project has — TypeScript (ava), Python interop (pytest, real
+# pyarrow) and Go interop (go test, real arrow-go) — after installing what they need
+# from the project's own files. Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+logs=$(mktemp -d)
+passed=0
+failed=0
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "Python test environment (test/interop/python/requirements.txt)"
+if [ ! -x .venv/bin/python ] || ! cmp -s test/interop/python/requirements.txt .venv/.requirements 2>/dev/null; then
+  python3 -m venv .venv && .venv/bin/pip install -q --disable-pip-version-check -r test/interop/python/requirements.txt \
+    && cp test/interop/python/requirements.txt .venv/.requirements || { echo "python setup failed"; failed=$((failed + 1)); }
+fi
+export FLIGHT_RUNNER_PYTHON="$root/.venv/bin/python"
+
+step "Typecheck"
+if npx tsc --noEmit -p . ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+step "ava (TypeScript suites)"
+npx ava --tap 2>&1 | tee "$logs/ava.tap" | grep -E '^(not ok|# )' || true
+p=$(grep -cE '^ok ' "$logs/ava.tap" || true)
+f=$(grep -cE '^not ok ' "$logs/ava.tap" || true)
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "ava ran no test"; tail -20 "$logs/ava.tap"; fi
+passed=$((passed + p)); failed=$((failed + f))
+
+if [ -d test/interop/python ] && ls test/interop/python/test_*.py >/dev/null 2>&1; then
+  step "pytest (real pyarrow clients and servers)"
+  .venv/bin/python -m pytest -q -p no:cacheprovider test/interop/python 2>&1 | tee "$logs/pytest.log" | tail -15
+  p=$(grep -oE '[0-9]+ passed' "$logs/pytest.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '[0-9]+ (failed|errors?)' "$logs/pytest.log" | awk '{s+=$1} END {print s+0}')
+  [ -z "$f" ] && f=0
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "pytest ran no test"; fi
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
+if [ -f test/interop/go/go.mod ]; then
+  step "go test (real arrow-go clients)"
+  (cd test/interop/go && go test -count=1 -v ./... 2>&1) | tee "$logs/go.log" | grep -E '^(--- |FAIL|ok|PASS)' || true
+  p=$(grep -cE '^\s*--- PASS' "$logs/go.log" || true)
+  f=$(grep -cE '^\s*--- FAIL' "$logs/go.log" || true)
+  if grep -qE '^FAIL' "$logs/go.log" && [ "$f" -eq 0 ]; then f=1; fi
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "go test ran no test"; fi
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
+echo
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
