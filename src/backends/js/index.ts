@@ -1,0 +1,36 @@
+/**
+ * The `js` backend: runners written in TypeScript or JavaScript, loaded from a module
+ * whose exports (default or named) are runner definitions.
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { Backend } from '../backend.js';
+import type { Runner } from '../../runner/runner.js';
+import { isRunnerDefinition, type JsRunnerDefinition } from './define.js';
+import { loadJsRunner } from './js-runner.js';
+
+export { defineRunner, defineRunnerFromClass, isRunnerDefinition, type JsMethod, type JsRunnerDefinition } from './define.js';
+export { loadJsRunner } from './js-runner.js';
+
+/** Every runner definition a module exports (default export may be one or an array). */
+export async function importRunnerDefinitions(path: string): Promise<JsRunnerDefinition[]> {
+  const mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  const found: JsRunnerDefinition[] = [];
+  for (const value of Object.values(mod)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (isRunnerDefinition(item) && !found.includes(item)) found.push(item);
+    }
+  }
+  if (!found.length) throw new Error(`${path} exports no runner (use defineRunner() and export it)`);
+  return found;
+}
+
+/** The js backend. */
+export const jsBackend: Backend = {
+  name: 'js',
+  accepts: (target) => /\.(m?[jt]s|cjs|mts|cts)$/.test(target),
+  async load(target): Promise<Runner[]> {
+    const definitions = await importRunnerDefinitions(target);
+    return Promise.all(definitions.map((d) => loadJsRunner(d)));
+  },
+};

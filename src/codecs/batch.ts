@@ -1,0 +1,28 @@
+/**
+ * Assembling record batches from columns: the one place that knows how apache-arrow
+ * wants a batch built, so codecs and runners only deal in fields and vectors.
+ */
+import { RecordBatch, Schema, Struct, makeData, vectorFromArray, type Data, type Field, type Vector } from 'apache-arrow';
+
+/** One Data for a vector: its only chunk, or (rarely) a copy of several chunks. */
+export function singleChunk(vector: Vector): Data {
+  if (vector.data.length === 1) return vector.data[0]!;
+  return vectorFromArray(vector.toArray() as never, vector.type).data[0]!;
+}
+
+/**
+ * A record batch of `length` rows from fields and their columns (same order).
+ * `metadata` becomes the schema's custom metadata.
+ */
+export function batchFromColumns(
+  fields: Field[], columns: Vector[], length: number, metadata?: Map<string, string>,
+): RecordBatch {
+  columns.forEach((c, i) => {
+    if (c.length !== length) {
+      throw new RangeError(`column '${fields[i]!.name}' has ${c.length} rows, expected ${length}`);
+    }
+  });
+  const schema = new Schema(fields, metadata);
+  const children = columns.map(singleChunk);
+  return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+}

@@ -1,0 +1,160 @@
+/**
+ * JS values <-> Arrow columns, by payload type. Values are batch-first: a tensor input
+ * of per-example shape [4] is a Tensor of shape [rows, 4]; a string input is string[].
+ * Used on both sides of a call: the SDK encodes arguments and decodes results with it,
+ * and the JS backend decodes arguments and encodes results with it.
+ */
+import {
+  Binary, RecordBatch, Type, Utf8, vectorFromArray, type Field, type Table, type Vector,
+} from 'apache-arrow';
+import type { ParamSpec, } from '../runner/signature.js';
+import { fieldFor, isFixedShape, type PayloadType, type TensorType } from '../runner/payload.js';
+import { batchFromColumns } from './batch.js';
+import { batchToDataFrame, dataFrameToBatch, isDataFrame, type DataFrame } from './dataframe.js';
+import { typedArrayFor, type TypedArray } from './dtypes.js';
+import { jsonColumn, readJsonColumn } from './json.js';
+import {
+  Tensor, describeValue, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn,
+  readVariableShapeColumn, variableShapeColumn,
+} from './tensor.js';
+
+/** How a table argument is handed to JS code. */
+export type TableFormat = 'dataframe' | 'arrow';
+
+/** Reads one column as the JS value of its payload type (batch-first). */
+export function columnToValue(vector: Vector, type: Exclude<PayloadType, { kind: 'table' }>): unknown {
+  switch (type.kind) {
+    case 'scalar': return readPrimitiveColumn(vector, type.dtype);
+    case 'string': return vector.toArray() as string[];
+    case 'bytes': return Array.from(vector.toArray() as ArrayLike<Uint8Array>);
+    case 'json': return readJsonColumn(vector, '');
+    case 'tensor': {
+      if (type.shape.length === 0) return new Tensor(type.dtype, readPrimitiveColumn(vector, type.dtype), [vector.length]);
+      if (vector.type.typeId === Type.FixedSizeList) {
+        return readFixedShapeColumn(vector, resolveShape(type, vector));
+      }
+      // Variable-shape rows: one tensor per row; stacked when the rows agree.
+      return stackIfUniform(readVariableShapeColumn(vector));
+    }
+  }
+}
+
+/** The inner shape of a fixed-size-list column: declared dims, with one -1 solved from the list size. */
+function resolveShape(type: TensorType, vector: Vector): number[] {
+  if (isFixedShape(type)) return type.shape;
+  const size = (vector.type as { listSize: number }).listSize;
+  const known = type.shape.filter((d) => d >= 0).reduce((a, b) => a * b, 1);
+  return type.shape.map((d) => (d < 0 ? size / known : d));
+}
+
+function stackIfUniform(rows: Tensor[]): Tensor | Tensor[] {
+  if (rows.length === 0) return rows;
+  const shape = rows[0]!.shape;
+  const uniform = rows.every((r) => r.shape.length === shape.length && r.shape.every((d, i) => d === shape[i]));
+  if (!uniform) return rows;
+  const Out = typedArrayFor(rows[0]!.dtype);
+  const data = new Out(rows.length * rows[0]!.size);
+  rows.forEach((r, i) => (data as Float64Array).set(r.data as Float64Array, i * r.size));
+  return new Tensor(rows[0]!.dtype, data, [rows.length, ...shape]);
+}
+
+/** Encodes a batch-first JS value as the column of an input or output. */
+export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> }): { field: Field; vector: Vector } {
+  const type = spec.type;
+  const field = fieldFor(spec.name, type);
+  const fail = (expected: string) =>
+    new TypeError(`'${spec.name}' expects ${expected}, got ${describeValue(value)}`);
+  switch (type.kind) {
+    case 'scalar': {
+      if (value instanceof Tensor) return { field, vector: primitiveColumn(type.dtype, Tensor.from(value, type.dtype).data) };
+      if (ArrayBuffer.isView(value) || Array.isArray(value)) {
+        return { field, vector: primitiveColumn(type.dtype, Tensor.from(value, type.dtype, [(value as ArrayLike<unknown>).length]).data) };
+      }
+      throw fail(`an array of ${type.dtype} values, one per example`);
+    }
+    case 'string':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw fail('an array of strings');
+      return { field, vector: vectorFromArray(value, new Utf8()) };
+    case 'bytes':
+      if (!Array.isArray(value) || !value.every((v) => v instanceof Uint8Array)) throw fail('an array of Uint8Array');
+      return { field, vector: vectorFromArray(value, new Binary()) };
+    case 'json':
+      if (!Array.isArray(value)) throw fail('an array of JSON values');
+      return { field, vector: jsonColumn(value) };
+    case 'tensor': {
+      if (Array.isArray(value) && value.length > 0 && value.every((v) => v instanceof Tensor)) {
+        if (isFixedShape(type)) return { field, vector: fixedShapeColumn(stackRows(value as Tensor[], spec.name)) };
+        return { field, vector: variableShapeColumn((value as Tensor[]).map((t) => Tensor.from(t, type.dtype)), type.dtype, type.shape.length) };
+      }
+      const tensor = Tensor.from(value, type.dtype);
+      checkShape(tensor, type, spec.name);
+      if (type.shape.length === 0) return { field, vector: primitiveColumn(type.dtype, tensor.data) };
+      if (isFixedShape(type)) return { field, vector: fixedShapeColumn(tensor) };
+      const rows = Array.from({ length: tensor.shape[0]! }, (_, i) => tensor.row(i));
+      return { field, vector: variableShapeColumn(rows, type.dtype, type.shape.length) };
+    }
+  }
+}
+
+function stackRows(rows: Tensor[], name: string): Tensor {
+  const stacked = stackIfUniform(rows);
+  if (Array.isArray(stacked)) throw new TypeError(`'${name}' rows have different shapes`);
+  return stacked;
+}
+
+function checkShape(tensor: Tensor, type: TensorType, name: string): void {
+  const inner = tensor.shape.slice(1);
+  const ok = inner.length === type.shape.length && type.shape.every((d, i) => d < 0 || d === inner[i]);
+  if (!ok) {
+    throw new TypeError(
+      `'${name}' expects shape [batch, ${type.shape.join(', ')}], got [${tensor.shape.join(', ')}]`,
+    );
+  }
+}
+
+/** Reads every declared parameter of a batch as JS values. */
+export function batchToValues(params: ParamSpec[], batch: RecordBatch, tableFormat: TableFormat = 'dataframe'): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of params) {
+    if (p.type.kind === 'table') out[p.name] = tableFormat === 'dataframe' ? batchToDataFrame(batch) : batch;
+    else out[p.name] = columnToValue(batch.getChild(p.name)!, p.type);
+  }
+  return out;
+}
+
+/**
+ * Encodes named values as a batch with one column per parameter (or, for a single
+ * table parameter, the table's own columns). `metadata` goes on the schema.
+ */
+export function valuesToBatch(params: ParamSpec[], values: Record<string, unknown>, metadata?: Map<string, string>): RecordBatch {
+  const table = params.find((p) => p.type.kind === 'table');
+  if (table) return tableToBatch(values[table.name], table.name, metadata);
+  const fields: Field[] = [];
+  const vectors: Vector[] = [];
+  for (const p of params) {
+    if (!(p.name in values)) throw new TypeError(`missing value for '${p.name}'`);
+    const { field, vector } = valueToColumn(values[p.name], p as ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> });
+    fields.push(field);
+    vectors.push(vector);
+  }
+  const rows = vectors[0]?.length ?? 0;
+  return batchFromColumns(fields, vectors, rows, metadata);
+}
+
+/** A DataFrame, Arrow Table or RecordBatch as one record batch. */
+export function tableToBatch(value: unknown, name: string, metadata?: Map<string, string>): RecordBatch {
+  let batch: RecordBatch;
+  if (isDataFrame(value)) batch = dataFrameToBatch(value as DataFrame);
+  else if (value instanceof RecordBatch) batch = value;
+  else if (value && typeof value === 'object' && 'batches' in value && 'schema' in value) {
+    const t = value as Table;
+    const fields = t.schema.fields;
+    batch = batchFromColumns(fields, fields.map((f) => t.getChild(f.name)!), t.numRows);
+  } else {
+    throw new TypeError(`'${name}' expects a DataFrame, an Arrow Table or a RecordBatch, got ${describeValue(value)}`);
+  }
+  if (!metadata) return batch;
+  return batchFromColumns(batch.schema.fields, batch.schema.fields.map((f) => batch.getChild(f.name)!), batch.numRows, metadata);
+}
+
+export { Tensor, type TypedArray };

@@ -1,0 +1,60 @@
+/**
+ * danfo.js DataFrames <-> Arrow record batches, for runners that take or return tables.
+ * danfo holds JS numbers, strings and booleans; 64-bit integers become numbers on the
+ * way in (danfo has no bigint) and integer columns come back as int64 when they fit.
+ */
+import * as dfd from 'danfojs';
+import {
+  Bool, Float64, Int64, Field, Type, Utf8, vectorFromArray, type RecordBatch, type Table, type Vector,
+} from 'apache-arrow';
+import { batchFromColumns } from './batch.js';
+
+/** A danfo DataFrame. */
+export type DataFrame = InstanceType<typeof dfd.DataFrame>;
+
+/** True if `v` is a danfo DataFrame. */
+export function isDataFrame(v: unknown): v is DataFrame {
+  return v instanceof dfd.DataFrame;
+}
+
+/** A DataFrame with one column per field of the batch. */
+export function batchToDataFrame(batch: RecordBatch | Table): DataFrame {
+  const columns: Record<string, unknown[]> = {};
+  for (const field of batch.schema.fields) {
+    const vector = batch.getChild(field.name)!;
+    columns[field.name] = Array.from(vector.toArray() as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  }
+  return new dfd.DataFrame(columns);
+}
+
+/** A record batch with one column per DataFrame column, typed from its danfo dtype. */
+export function dataFrameToBatch(df: DataFrame): RecordBatch {
+  const fields: Field[] = [];
+  const children: Vector[] = [];
+  const length = df.shape[0];
+  for (const [i, name] of df.columns.entries()) {
+    const values = df.column(name).values as unknown[];
+    const vector = columnFromDanfo(values, df.dtypes[i] as string);
+    fields.push(new Field(name, vector.type, vector.nullCount > 0));
+    children.push(vector);
+  }
+  return batchFromColumns(fields, children, length);
+}
+
+function columnFromDanfo(values: unknown[], dtype: string): Vector {
+  switch (dtype) {
+    case 'int32':
+      return vectorFromArray(values.map((v) => (v === null || v === undefined || Number.isNaN(v) ? null : BigInt(v as number))), new Int64());
+    case 'float32':
+      return vectorFromArray(values.map((v) => (v === null || v === undefined ? null : Number(v))), new Float64());
+    case 'boolean':
+      return vectorFromArray(values.map((v) => (v === null || v === undefined ? null : Boolean(v))), new Bool());
+    default:
+      return vectorFromArray(values.map((v) => (v === null || v === undefined ? null : String(v))), new Utf8());
+  }
+}
+
+/** True if an Arrow type is one a DataFrame column holds without loss. */
+export function isDataFrameFriendly(typeId: Type): boolean {
+  return [Type.Int, Type.Float, Type.Bool, Type.Utf8, Type.LargeUtf8].includes(typeId);
+}

@@ -1,0 +1,18 @@
+/**
+ * flight-runner: ML models as Arrow Flight services.
+ *
+ * - `flight/`: the Flight library (server, client, codec), usable on its own.
+ * - `runner/`: signatures, payload types, the runner service.
+ * - `codecs/`: JS values <-> Arrow columns (tensors, JSON, DataFrames).
+ * - `backends/`: ways to make runners (js, onnx).
+ * - `client/`: the SDK, `connect()` and `local()`.
+ */
+export * from './flight/index.js';
+export { types, type PayloadType, type TensorType } from './runner/payload.js';
+export type { MethodSignature, ParamSpec } from './runner/signature.js';
+export type { Runner, RunnerMethod, CallParams } from './runner/runner.js';
+export { startRunnerServer, type RunnerServer, type RunnerServerOptions } from './runner/runner-server.js';
+export { Tensor } from './codecs/tensor.js';
+export type { DType } from './codecs/dtypes.js';
+export { defineRunner, defineRunnerFromClass, loadJsRunner, type JsMethod, type JsRunnerDefinition } from './backends/js/index.js';
+export { connect, local, RunnerClient, RunnerHandle } from './client/index.js';

@@ -1,0 +1,39 @@
+/**
+ * Which runner method a descriptor names: PATH `[runner]` or `[runner, method]`, or a
+ * CMD holding JSON `{"runner", "method", "params"}`.
+ */
+import { FlightDescriptor, FlightError } from '../flight/index.js';
+import type { CallParams } from './runner.js';
+
+/** A resolved address. */
+export interface MethodAddress {
+  runner: string;
+  method?: string;
+  params: CallParams;
+}
+
+/** Parses a descriptor into a method address, or INVALID_ARGUMENT saying what is wrong. */
+export function addressOf(descriptor: FlightDescriptor | undefined): MethodAddress {
+  if (!descriptor) throw FlightError.invalidArgument('the call has no flight descriptor: send PATH [runner] or [runner, method]');
+  if (descriptor.type === 'PATH') {
+    const [runner, method, ...rest] = descriptor.path;
+    if (!runner || rest.length) {
+      throw FlightError.invalidArgument(`descriptor path must be [runner] or [runner, method], got ${JSON.stringify(descriptor.path)}`);
+    }
+    return method ? { runner, method, params: {} } : { runner, params: {} };
+  }
+  let cmd: unknown;
+  const text = FlightDescriptor.cmdText(descriptor);
+  try {
+    cmd = JSON.parse(text);
+  } catch {
+    throw FlightError.invalidArgument(`CMD descriptor must be JSON {"runner", "method", "params"}, got ${JSON.stringify(text.slice(0, 60))}`);
+  }
+  const c = cmd as { runner?: unknown; method?: unknown; params?: unknown };
+  if (!c || typeof c.runner !== 'string') throw FlightError.invalidArgument('CMD descriptor needs a "runner" string');
+  if (c.method !== undefined && typeof c.method !== 'string') throw FlightError.invalidArgument('CMD descriptor "method" must be a string');
+  if (c.params !== undefined && (typeof c.params !== 'object' || c.params === null || Array.isArray(c.params))) {
+    throw FlightError.invalidArgument('CMD descriptor "params" must be a JSON object');
+  }
+  return { runner: c.runner, ...(c.method ? { method: c.method } : {}), params: (c.params ?? {}) as CallParams };
+}

@@ -1,0 +1,62 @@
+/**
+ * One call of a runner method, the same in the server and in process: resolve the
+ * method, conform the input, invoke, and check what came back against the signature.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { batchFromColumns } from '../codecs/batch.js';
+import { FlightError } from '../flight/index.js';
+import { defaultMethod, type CallParams, type InvokeContext, type Runner, type RunnerMethod } from './runner.js';
+import { outputSchema, tableOutput } from './signature.js';
+
+/** Finds a method of a runner, or NOT_FOUND listing the runner's methods. */
+export function methodOf(runner: Runner, name: string | undefined): RunnerMethod {
+  const list = runner.methods.map((m) => `'${m.signature.name}'`).join(', ');
+  if (name === undefined) {
+    const method = defaultMethod(runner);
+    if (!method) throw FlightError.notFound(`runner '${runner.name}' has several methods and no default; name one of ${list}`);
+    return method;
+  }
+  const method = runner.methods.find((m) => m.signature.name === name);
+  if (!method) throw FlightError.notFound(`runner '${runner.name}' has no method '${name}'; methods: ${list}`);
+  return method;
+}
+
+/** A method invocation: the backend's, or the scheduler's in front of it. */
+export type Invoke = (input: RecordBatch, params: CallParams, ctx: InvokeContext) => Promise<RecordBatch>;
+
+/**
+ * Invokes `invoke` on a conformed batch and checks the result: one row per input row for
+ * a batchable method, exactly the declared output columns with the declared types. A
+ * model error becomes INTERNAL naming the runner and method, with the model's message.
+ */
+export async function invokeChecked(
+  runner: string, method: RunnerMethod, invoke: Invoke, input: RecordBatch, params: CallParams, ctx: InvokeContext,
+): Promise<RecordBatch> {
+  const sig = method.signature;
+  const where = `runner '${runner}' method '${sig.name}'`;
+  let output: RecordBatch;
+  try {
+    output = await invoke(input, params, ctx);
+  } catch (err) {
+    if (err instanceof FlightError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw FlightError.internal(`${where} failed: ${message}`, err);
+  }
+  if (sig.batchable && output.numRows !== input.numRows) {
+    throw FlightError.internal(`${where} returned ${output.numRows} rows for ${input.numRows} input rows`);
+  }
+  // A table output is whatever table the method returned (its columns are its own).
+  if (tableOutput(sig)) return output;
+  const schema = outputSchema(sig);
+  const columns = schema.fields.map((field) => {
+    const column = output.getChild(field.name);
+    if (!column) {
+      throw FlightError.internal(`${where} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
+    }
+    if (String(column.type) !== String(field.type)) {
+      throw FlightError.internal(`${where} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
+    }
+    return column;
+  });
+  return batchFromColumns(schema.fields, columns, output.numRows);
+}

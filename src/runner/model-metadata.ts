@@ -1,0 +1,57 @@
+/**
+ * The `model-metadata` action: a runner described the way KServe V2 model metadata
+ * describes a model, so V2 tools can map it, with the Arrow type beside each datatype.
+ */
+import { kserveDatatype } from '../codecs/dtypes.js';
+import { fieldFor, type PayloadType } from './payload.js';
+import type { Runner } from './runner.js';
+import type { ParamSpec } from './signature.js';
+
+/** One input or output in V2 terms. */
+export interface TensorMetadata {
+  name: string;
+  /** KServe V2 datatype: BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES. */
+  datatype: string;
+  /** V2 shape: -1 for the batch dimension (batchable) and free dimensions. */
+  shape: number[];
+  /** The Arrow type the column travels as. */
+  arrowType: string;
+  /** The per-example shape. */
+  exampleShape: number[];
+  kind: PayloadType['kind'];
+}
+
+function describe(p: ParamSpec, batchable: boolean): TensorMetadata[] {
+  const t = p.type;
+  const batch = batchable ? [-1] : [];
+  switch (t.kind) {
+    case 'tensor':
+      return [{ name: p.name, datatype: kserveDatatype(t.dtype), shape: [...batch, ...t.shape], arrowType: String(fieldFor(p.name, t).type), exampleShape: t.shape, kind: 'tensor' }];
+    case 'scalar':
+      return [{ name: p.name, datatype: kserveDatatype(t.dtype), shape: [...batch], arrowType: String(fieldFor(p.name, t).type), exampleShape: [], kind: 'scalar' }];
+    case 'table':
+      return Object.entries(t.columns ?? {}).map(([name, type]) => ({
+        name, datatype: 'BYTES', shape: [...batch], arrowType: String(type), exampleShape: [], kind: 'table' as const,
+      }));
+    default:
+      return [{ name: p.name, datatype: 'BYTES', shape: [...batch], arrowType: String(fieldFor(p.name, t).type), exampleShape: [], kind: t.kind }];
+  }
+}
+
+/** Model metadata of a runner: name, versions, platform, and per method its inputs and outputs. */
+export function modelMetadata(runner: Runner): Record<string, unknown> {
+  const main = runner.methods.find((m) => m.signature.isDefault) ?? runner.methods[0];
+  const io = (m: typeof main) => (m
+    ? {
+      inputs: m.signature.inputs.flatMap((p) => describe(p, m.signature.batchable)),
+      outputs: m.signature.outputs.flatMap((p) => describe(p, m.signature.batchable)),
+    }
+    : { inputs: [], outputs: [] });
+  return {
+    name: runner.name,
+    versions: runner.versions,
+    platform: runner.platform,
+    ...io(main),
+    methods: Object.fromEntries(runner.methods.map((m) => [m.signature.name, { batchable: m.signature.batchable, ...io(m) }])),
+  };
+}

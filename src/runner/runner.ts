@@ -1,0 +1,44 @@
+/**
+ * The runner interface every backend implements, at the Arrow level: a method takes a
+ * conformed input batch (columns named after its inputs) and returns a batch of its
+ * outputs. Backends convert to and from their own values (onnxruntime tensors, JS
+ * values); the server, the in-process client and the scheduler only see batches.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import type { MethodSignature } from './signature.js';
+
+/** Call-level parameters (not per example): a threshold, top_k. */
+export type CallParams = Record<string, unknown>;
+
+/** What a method invocation knows about its call. */
+export interface InvokeContext {
+  /** Aborted when the caller cancels or its deadline passes. */
+  signal?: AbortSignal;
+}
+
+/** One method of a runner. */
+export interface RunnerMethod {
+  readonly signature: MethodSignature;
+  /**
+   * Runs the model on one batch. For a batchable method the result has one row per
+   * input row, in order. Throwing fails this call only.
+   */
+  invoke(input: RecordBatch, params: CallParams, ctx: InvokeContext): Promise<RecordBatch>;
+}
+
+/** A loaded model (or JS function set) with one or more methods. */
+export interface Runner {
+  readonly name: string;
+  /** The backend: `onnxruntime-node`, `js`. */
+  readonly platform: string;
+  /** Model versions served (KServe V2 model metadata). */
+  readonly versions: readonly string[];
+  readonly methods: readonly RunnerMethod[];
+  /** Releases the model. */
+  close?(): Promise<void>;
+}
+
+/** The method `[runner]` alone addresses: the one marked default, or the only one. */
+export function defaultMethod(runner: Runner): RunnerMethod | undefined {
+  return runner.methods.find((m) => m.signature.isDefault) ?? (runner.methods.length === 1 ? runner.methods[0] : undefined);
+}

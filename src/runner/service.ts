@@ -1,0 +1,205 @@
+/**
+ * Runners as a Flight service (docs/protocol.md): discovery through ListFlights,
+ * GetFlightInfo and GetSchema; calls through DoExchange; health, metadata and stats
+ * through DoAction. Knows runners only through the registry and the Runner interface.
+ */
+import { Schema, type RecordBatch } from 'apache-arrow';
+import {
+  FlightDescriptor, FlightError, Status, type ActionType, type CallContext, type FlightHandlers, type FlightInfo,
+  type FlightReader, type FlightWriter,
+} from '../flight/index.js';
+import { log } from '../util/log.js';
+import { addressOf } from './address.js';
+import { invokeChecked, methodOf, type Invoke } from './call.js';
+import { planConform } from './conform.js';
+import { modelMetadata } from './model-metadata.js';
+import { paramsFromSchema } from './params.js';
+import type { RunnerRegistry } from './registry.js';
+import type { Runner, RunnerMethod } from './runner.js';
+import { StatsRegistry } from './stats.js';
+import { inputSchema, outputSchema, signatureToJSON, tableOutput } from './signature.js';
+
+/** Server identity for the `server-metadata` action. */
+export const SERVER_NAME = 'flight-runner';
+export const SERVER_VERSION = '0.1.0';
+
+/** How calls reach a method: directly, or through a scheduler (issue: scheduling). */
+export type InvokerFactory = (runner: Runner, method: RunnerMethod) => Invoke;
+
+/** Options of the runner service. */
+export interface RunnerServiceOptions {
+  /** Locations advertised in FlightInfo endpoints (the server's own). */
+  locations: readonly string[];
+  /** Wraps each method's invoke, e.g. with adaptive batching. Default: call the backend directly. */
+  invoker?: InvokerFactory;
+  stats?: StatsRegistry;
+}
+
+const ACTIONS: ActionType[] = [
+  { type: 'health', description: 'Liveness and readiness: {"live", "ready", "runners": {name: "ready"|"loading"|"failed"}}.' },
+  { type: 'server-metadata', description: 'Server name, version and protocol extensions.' },
+  { type: 'model-metadata', description: 'Body {"runner": name}: versions, platform, inputs and outputs with Arrow and KServe V2 types.' },
+  { type: 'list-runners', description: 'Every runner with its state and method signatures.' },
+  { type: 'stats', description: 'Per method: calls, rows, errors, backend batches, batch rows, latency percentiles.' },
+];
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/**
+ * The Flight handlers that serve `registry`.
+ *
+ * @example
+ * const server = new FlightServer(runnerService(registry, { locations }));
+ */
+export function runnerService(registry: RunnerRegistry, options: RunnerServiceOptions): FlightHandlers & { stats: StatsRegistry } {
+  const stats = options.stats ?? new StatsRegistry();
+  const invokers = new Map<RunnerMethod, Invoke>();
+  const invokerOf = (runner: Runner, method: RunnerMethod): Invoke => {
+    let invoke = invokers.get(method);
+    if (!invoke) {
+      invoke = options.invoker ? options.invoker(runner, method) : method.invoke.bind(method);
+      invokers.set(method, invoke);
+    }
+    return invoke;
+  };
+
+  const infoOf = (runner: Runner, method: RunnerMethod): FlightInfo => {
+    const path = [runner.name, method.signature.name];
+    return {
+      schema: inputSchema(method.signature),
+      descriptor: FlightDescriptor.path(...path),
+      endpoints: [{ ticket: json({ runner: runner.name, method: method.signature.name }), locations: [...options.locations] }],
+      totalRecords: -1,
+      totalBytes: -1,
+      ordered: true,
+      appMetadata: json(signatureToJSON(runner.name, method.signature)),
+    };
+  };
+
+  const resolve = (descriptor: FlightDescriptor | undefined) => {
+    const address = addressOf(descriptor);
+    const runner = registry.get(address.runner);
+    return { runner, method: methodOf(runner, address.method), params: address.params };
+  };
+
+  return {
+    stats,
+
+    async *listFlights() {
+      for (const runner of registry.readyRunners()) {
+        for (const method of runner.methods) yield infoOf(runner, method);
+      }
+    },
+
+    getFlightInfo(descriptor) {
+      const { runner, method } = resolve(descriptor);
+      return infoOf(runner, method);
+    },
+
+    getSchema(descriptor) {
+      return inputSchema(resolve(descriptor).method.signature);
+    },
+
+    async doExchange(input, output, ctx) {
+      const { runner, method, params: cmdParams } = resolve(input.descriptor);
+      await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats);
+    },
+
+    async *doAction(action) {
+      switch (action.type) {
+        case 'health': {
+          const runners = registry.states();
+          const ready = Object.values(runners).every((s) => s === 'ready');
+          yield json({ live: true, ready, runners });
+          return;
+        }
+        case 'server-metadata':
+          yield json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['arrow.fixed_shape_tensor', 'arrow.variable_shape_tensor', 'arrow.json', 'flight-runner.params'] });
+          return;
+        case 'model-metadata': {
+          const body = parseBody(action.body, 'model-metadata');
+          if (typeof body['runner'] !== 'string') throw FlightError.invalidArgument('model-metadata takes a body {"runner": name}');
+          yield json(modelMetadata(registry.get(body['runner'])));
+          return;
+        }
+        case 'list-runners':
+          yield json({
+            runners: registry.names().map((name) => {
+              const state = registry.states()[name];
+              const runner = state === 'ready' ? registry.get(name) : undefined;
+              return {
+                name,
+                state,
+                ...(runner ? { platform: runner.platform, methods: runner.methods.map((m) => signatureToJSON(name, m.signature)) } : {}),
+              };
+            }),
+          });
+          return;
+        case 'stats':
+          yield json(stats.toJSON());
+          return;
+        default:
+          throw FlightError.invalidArgument(`unknown action '${action.type}'; actions: ${ACTIONS.map((a) => a.type).join(', ')}`);
+      }
+    },
+
+    *listActions() {
+      yield* ACTIONS;
+    },
+  };
+}
+
+function parseBody(body: Uint8Array, action: string): Record<string, unknown> {
+  const text = new TextDecoder().decode(body);
+  try {
+    const value = JSON.parse(text || '{}');
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch { /* fall through */ }
+  throw FlightError.invalidArgument(`${action} body must be a JSON object, got ${JSON.stringify(text.slice(0, 60))}`);
+}
+
+/**
+ * One DoExchange: the output schema first, then one output batch per input batch, in
+ * order, each with its input's app_metadata. Metadata-only messages pass through.
+ */
+async function exchange(
+  runner: Runner, method: RunnerMethod, cmdParams: Record<string, unknown>,
+  input: FlightReader, output: FlightWriter, ctx: CallContext, invoke: Invoke, stats: StatsRegistry,
+): Promise<void> {
+  const sig = method.signature;
+  const methodStats = stats.of(runner.name, sig.name);
+  const schema = await input.schema();
+  const fixedOutput = !tableOutput(sig);
+  if (!schema) {
+    // No input schema at all: answer with the output schema and no batches.
+    await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
+    return;
+  }
+  const params = { ...cmdParams, ...paramsFromSchema(schema) };
+  const conform = planConform(runner.name, sig, schema);
+  if (fixedOutput) await output.begin(outputSchema(sig));
+  for await (const { batch, appMetadata } of input) {
+    if (!batch) {
+      if (appMetadata) await output.writeMetadata(appMetadata);
+      continue;
+    }
+    if (ctx.deadline && ctx.deadline.getTime() <= Date.now()) {
+      throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before runner '${runner.name}' method '${sig.name}' ran`);
+    }
+    const started = performance.now();
+    let result: RecordBatch;
+    try {
+      const conformed = conform(batch);
+      result = await invokeChecked(runner.name, method, invoke, conformed, params, { signal: ctx.signal });
+    } catch (err) {
+      methodStats.recordCall(batch.numRows, performance.now() - started, true);
+      if (!(err instanceof FlightError) || err.code === Status.INTERNAL) {
+        log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
+      }
+      throw err;
+    }
+    methodStats.recordCall(batch.numRows, performance.now() - started, false);
+    await output.write(result, appMetadata);
+  }
+  if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
+}
