@@ -1,0 +1,115 @@
+/**
+ * An ONNX model as a Runner, through onnxruntime-node. Input columns become ort
+ * tensors without copying (a fixed_shape_tensor column's values are the tensor's data);
+ * ort's outputs become columns the same way.
+ */
+import { basename, extname } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Type, type RecordBatch } from 'apache-arrow';
+import { batchFromColumns } from '../../codecs/batch.js';
+import {
+  Tensor, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn, variableShapeColumn,
+} from '../../codecs/tensor.js';
+import { columnToValue } from '../../codecs/columns.js';
+import { fieldFor, isFixedShape, type TensorType } from '../../runner/payload.js';
+import type { Runner, RunnerMethod } from '../../runner/runner.js';
+import type { MethodSignature } from '../../runner/signature.js';
+import { onnxSignature, type OnnxMethodConfig, type OnnxValueMetadata } from './signature.js';
+import { sessionOptions, type OnnxSessionConfig } from './session-options.js';
+
+/** Options of an ONNX runner. */
+export interface OnnxRunnerOptions extends OnnxSessionConfig {
+  /** Runner name (default: the file's base name). */
+  name?: string;
+  /** Methods by name; default one method `predict` returning every output. */
+  methods?: Record<string, OnnxMethodConfig>;
+  /** Model version reported by model-metadata (default "1"). */
+  version?: string;
+}
+
+/** The execution providers this onnxruntime-node build has. */
+export function availableProviders(): string[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.() ?? [];
+  const names = list.map((b) => b.name);
+  return names.length ? names : ['cpu'];
+}
+
+/**
+ * Loads an ONNX model file as a runner.
+ *
+ * @example
+ * const iris = await loadOnnxRunner('examples/models/iris.onnx', {
+ *   methods: { predict: { outputs: ['label'], default: true }, predict_proba: { outputs: ['probabilities'] } },
+ * });
+ */
+export async function loadOnnxRunner(path: string, options: OnnxRunnerOptions = {}): Promise<Runner> {
+  const name = options.name ?? basename(path, extname(path));
+  const session = await ort.InferenceSession.create(path, sessionOptions(options, availableProviders(), name));
+  const meta = session as unknown as { inputMetadata: OnnxValueMetadata[]; outputMetadata: OnnxValueMetadata[] };
+  const methodConfigs = options.methods ?? { predict: { default: true } };
+  const methods: RunnerMethod[] = Object.entries(methodConfigs).map(([methodName, config]) => {
+    const signature = onnxSignature(name, methodName, meta.inputMetadata, meta.outputMetadata, config);
+    return onnxMethod(session, signature);
+  });
+  return {
+    name,
+    platform: 'onnxruntime-node',
+    versions: [options.version ?? '1'],
+    methods,
+    close: () => session.release(),
+  };
+}
+
+function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): RunnerMethod {
+  const outputNames = signature.outputs.map((o) => o.name);
+  return {
+    signature,
+    async invoke(input: RecordBatch): Promise<RecordBatch> {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const spec of signature.inputs) {
+        const tensor = toTensor(input, spec.name, spec.type as TensorType, signature.batchable);
+        feeds[spec.name] = new ort.Tensor(tensor.dtype as ort.Tensor.Type, tensor.data as never, [...tensor.shape]);
+      }
+      const results = await session.run(feeds, outputNames);
+      const fields = signature.outputs.map((o) => fieldFor(o.name, o.type as TensorType));
+      const columns = signature.outputs.map((o) => {
+        const t = results[o.name]!;
+        return toColumn(new Tensor(t.type as never, t.data as never, t.dims.map(Number)), o.type as TensorType, signature.batchable);
+      });
+      const rows = signature.batchable ? input.numRows : (columns[0]?.length ?? 0);
+      return batchFromColumns(fields, columns, rows);
+    },
+  };
+}
+
+/** An input column as one tensor: [rows, ...shape] for batchable methods, the row's tensor otherwise. */
+function toTensor(batch: RecordBatch, name: string, type: TensorType, batchable: boolean): Tensor {
+  const column = batch.getChild(name)!;
+  let tensor: Tensor;
+  if (type.shape.length === 0) tensor = new Tensor(type.dtype, readPrimitiveColumn(column, type.dtype), [column.length]);
+  else if (column.type.typeId === Type.FixedSizeList) {
+    const size = (column.type as { listSize: number }).listSize;
+    const known = type.shape.filter((d) => d >= 0).reduce((a, b) => a * b, 1);
+    tensor = readFixedShapeColumn(column, type.shape.map((d) => (d < 0 ? size / known : d)));
+  } else {
+    const value = columnToValue(column, type);
+    if (Array.isArray(value)) {
+      throw new TypeError(`input '${name}' has rows of different shapes; an ONNX batch needs one shape (send them in separate batches)`);
+    }
+    tensor = value as Tensor;
+  }
+  if (batchable) return tensor;
+  if (tensor.shape[0] !== 1) {
+    throw new TypeError(`input '${name}': this model is not batchable, so each batch must hold one example, got ${tensor.shape[0]} rows`);
+  }
+  return tensor.row(0);
+}
+
+/** A model output as a column: rows along the first dimension (or one row when not batchable). */
+function toColumn(tensor: Tensor, type: TensorType, batchable: boolean) {
+  const batched = batchable ? tensor : new Tensor(tensor.dtype, tensor.data, [1, ...tensor.shape]);
+  if (type.shape.length === 0) return primitiveColumn(type.dtype, batched.data);
+  if (isFixedShape(type)) return fixedShapeColumn(batched);
+  const rows = Array.from({ length: batched.shape[0]! }, (_, i) => batched.row(i));
+  return variableShapeColumn(rows, type.dtype, type.shape.length);
+}
