@@ -2,6 +2,7 @@
  * The `flight-runner` command: one subcommand per file, dispatched by name.
  */
 import { memoryServerCommand, memoryServerHelp } from './memory-server-command.js';
+import { serveCommand, serveHelp } from './serve-command.js';
 import { UsageError } from './serve-process.js';
 import { log } from '../util/log.js';
 
@@ -12,6 +13,11 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  serve: {
+    summary: 'serve runners (.onnx models, JS/TS modules, a YAML config) over Arrow Flight',
+    help: serveHelp,
+    run: serveCommand,
+  },
   'memory-server': {
     summary: 'an in-memory Flight server (DoPut/DoGet/DoExchange echo), for trying clients',
     help: memoryServerHelp,

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { loadRunners } from '../backends/registry.js';
+import { configFromTargets } from '../config/serve-config.js';
+import { FlightServer } from '../flight/index.js';
+import { RunnerRegistry } from '../runner/registry.js';
+import { runnerService } from '../runner/service.js';
+import { log, setLogLevel, type LogLevel } from '../util/log.js';
+import { parsePort, serveUntilSignalled, UsageError } from './serve-process.js';
+
+export const serveHelp = `Usage: flight-runner serve <target>... [--host H] [--port P] [--socket PATH]
+
+Serves runners over Arrow Flight. A target is:
+  model.onnx        an ONNX model (runner named after the file; one method, "predict")
+  runners.ts|.js    a JS/TS module exporting runners made with defineRunner()
+  config.yaml       a config naming runners, backends, options and server settings
+
+Options:
+  --host H            address to bind (default 127.0.0.1, or the config's server.host)
+  --port P            TCP port; 0 picks a free one and prints it (default 8815)
+  --socket PATH       also serve grpc+unix://PATH for same-host clients
+  --log-level LEVEL   debug | info | warn | error (default info)
+  -h, --help          show this help
+
+Prints "flight-runner listening on grpc://H:P" once it accepts calls; runners load in
+the background ("health" reports them as loading until ready). SIGTERM drains in-flight
+calls, then exits 0.
+
+Example:
+  flight-runner serve examples/models/iris.onnx --port 0`;
+
+/** `flight-runner serve`. */
+export async function serveCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      socket: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${serveHelp}\n`);
+    return;
+  }
+  if (values['log-level']) setLogLevel(values['log-level'] as LogLevel);
+  if (!positionals.length) throw new UsageError('give at least one target: a .onnx model, a JS/TS module or a YAML config');
+  const config = configFromTargets(positionals);
+  const registry = new RunnerRegistry();
+  for (const entry of config.runners) {
+    const loading = loadRunners(entry.path, entry.backend, { ...(entry.options ?? {}), ...(entry.name ? { name: entry.name } : {}) });
+    // A module may define several runners; their names are known only once it loads, so
+    // a module entry registers under its configured name, or is awaited to learn them.
+    if (entry.name || entry.path.endsWith('.onnx')) {
+      const name = entry.name ?? entry.path.replace(/^.*\//, '').replace(/\.onnx$/, '');
+      registry.add(name, async () => (await loading)[0]!);
+    } else {
+      for (const runner of await loading) registry.addRunner(runner);
+    }
+  }
+  const locations: string[] = [];
+  const server = new FlightServer(runnerService(registry, { locations }));
+  await serveUntilSignalled(server, {
+    host: values.host ?? config.server.host ?? '127.0.0.1',
+    port: parsePort(values.port, config.server.port ?? 8815),
+    ...((values.socket ?? config.server.socket) ? { socket: values.socket ?? config.server.socket } : {}),
+  }, () => registry.close());
+  locations.push(...server.locations);
+  void registry.ready().then(() => log('info', 'all runners loaded', { runners: registry.states() }));
+}
