@@ -139,7 +139,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
           yield json(stats.toJSON());
           return;
         default:
-          throw FlightError.invalidArgument(`unknown action '${action.type}'; actions: ${ACTIONS.map((a) => a.type).join(', ')}`);
+          throw FlightError.unimplemented(`unknown action '${action.type}'; actions: ${ACTIONS.map((a) => a.type).join(', ')}`);
       }
     },
 
