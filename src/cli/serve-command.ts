@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
-import { loadRunners } from '../backends/registry.js';
 import { configFromTargets } from '../config/serve-config.js';
 import { FlightServer } from '../flight/index.js';
 import { RunnerRegistry } from '../runner/registry.js';
 import { runnerService } from '../runner/service.js';
+import { StatsRegistry } from '../runner/stats.js';
+import { scheduledRunnersOf } from '../scheduling/runner-loader.js';
+import { statsObserver } from '../scheduling/observers.js';
 import { log, setLogLevel, type LogLevel } from '../util/log.js';
 import { parsePort, serveUntilSignalled, UsageError } from './serve-process.js';
 
@@ -49,19 +51,13 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (!positionals.length) throw new UsageError('give at least one target: a .onnx model, a JS/TS module or a YAML config');
   const config = configFromTargets(positionals);
   const registry = new RunnerRegistry();
+  const stats = new StatsRegistry();
+  const observe = (runner: string, method: string) => statsObserver(stats, runner, method);
   for (const entry of config.runners) {
-    const loading = loadRunners(entry.path, entry.backend, { ...(entry.options ?? {}), ...(entry.name ? { name: entry.name } : {}) });
-    // A module may define several runners; their names are known only once it loads, so
-    // a module entry registers under its configured name, or is awaited to learn them.
-    if (entry.name || entry.path.endsWith('.onnx')) {
-      const name = entry.name ?? entry.path.replace(/^.*\//, '').replace(/\.onnx$/, '');
-      registry.add(name, async () => (await loading)[0]!);
-    } else {
-      for (const runner of await loading) registry.addRunner(runner);
-    }
+    for (const pending of await scheduledRunnersOf(entry, observe)) registry.add(pending.name, pending.load);
   }
   const locations: string[] = [];
-  const server = new FlightServer(runnerService(registry, { locations }));
+  const server = new FlightServer(runnerService(registry, { locations, stats }));
   await serveUntilSignalled(server, {
     host: values.host ?? config.server.host ?? '127.0.0.1',
     port: parsePort(values.port, config.server.port ?? 8815),

@@ -53,7 +53,7 @@ export class LocalCaller implements Caller {
       if (deadline !== undefined && Date.now() >= deadline) {
         throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before runner '${runner.name}' method '${method.signature.name}' ran`);
       }
-      const result = await invokeChecked(runner.name, method, method.invoke.bind(method), conform!(batch), params, { signal: options.signal });
+      const result = await invokeChecked(runner.name, method, method.invoke.bind(method), conform!(batch), params, { signal: options.signal, ...(deadline !== undefined ? { deadline: new Date(deadline) } : {}) });
       yield { batch: result, ...(appMetadata ? { appMetadata } : {}) };
     }
   }

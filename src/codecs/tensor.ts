@@ -130,18 +130,25 @@ export function describeValue(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-/** The values of a primitive Data (no nulls) as a typed array of the dtype; bools unpacked to 0/1. */
-function primitiveValues(data: Data, dtype: DType, offset: number, length: number): TypedArray {
+/**
+ * Values [start, start + length) of a primitive Data (no nulls), counted from the Data's
+ * first element, as a typed array of the dtype; bools unpacked to 0/1.
+ *
+ * Why no `data.offset` for non-bool types: apache-arrow's Data.slice already moves the
+ * values buffer to the slice's start and keeps `offset` for bit-packed buffers only
+ * (validity, and bool values, which it does not slice).
+ */
+function primitiveValues(data: Data, dtype: DType, start: number, length: number): TypedArray {
   if (dtype === 'bool') {
     const bits = data.values as Uint8Array;
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) {
-      const bit = offset + i;
+      const bit = data.offset + start + i;
       out[i] = (bits[bit >> 3]! >> (bit & 7)) & 1;
     }
     return out;
   }
-  return (data.values as TypedArray).subarray(offset, offset + length) as TypedArray;
+  return (data.values as TypedArray).subarray(start, start + length) as TypedArray;
 }
 
 function packBools(values: TypedArray): Uint8Array {
@@ -175,7 +182,7 @@ export function primitiveColumn(dtype: DType, values: TypedArray): Vector {
 
 /** Reads a primitive column (no nulls) as a typed array; zero-copy for one chunk. */
 export function readPrimitiveColumn(vector: Vector, dtype: DType): TypedArray {
-  return concatTyped(vector.data.map((d) => primitiveValues(d, dtype, d.offset, d.length)), dtype);
+  return concatTyped(vector.data.map((d) => primitiveValues(d, dtype, 0, d.length)), dtype);
 }
 
 /**
@@ -199,10 +206,8 @@ export function readFixedShapeColumn(vector: Vector, innerShape: readonly number
   const type = vector.type as FixedSizeList;
   const dtype = dtypeOf(type.children[0]!.type)!;
   const size = type.listSize;
-  const parts = vector.data.map((d) => {
-    const child = d.children[0]!;
-    return primitiveValues(child, dtype, child.offset + d.offset * size, d.length * size);
-  });
+  // A fixed-size list's slice slices its child too, so the child starts at row 0.
+  const parts = vector.data.map((d) => primitiveValues(d.children[0]!, dtype, 0, d.length * size));
   return new Tensor(dtype, concatTyped(parts, dtype), [vector.length, ...innerShape]);
 }
 
@@ -233,16 +238,14 @@ export function readVariableShapeColumn(vector: Vector): Tensor[] {
     const dtype = dtypeOf((listData.type as List).children[0]!.type)!;
     const ndim = (shapeData.type as FixedSizeList).listSize;
     const offsets = listData.valueOffsets as Int32Array;
-    const shapeChild = shapeData.children[0]!;
-    const shapeValues = shapeChild.values as Int32Array;
+    const shapeValues = shapeData.children[0]!.values as Int32Array;
     const valuesData = listData.children[0]!;
+    // Sliced struct: its children are sliced; the list's offsets are, its values are not.
     for (let i = 0; i < d.length; i++) {
-      const row = d.offset + i;
-      const begin = offsets[listData.offset + row]!;
-      const end = offsets[listData.offset + row + 1]!;
-      const shapeStart = shapeChild.offset + (shapeData.offset + row) * ndim;
-      const shape = Array.from(shapeValues.subarray(shapeStart, shapeStart + ndim));
-      out.push(new Tensor(dtype, primitiveValues(valuesData, dtype, valuesData.offset + begin, end - begin), shape));
+      const begin = offsets[i]!;
+      const end = offsets[i + 1]!;
+      const shape = Array.from(shapeValues.subarray(i * ndim, (i + 1) * ndim));
+      out.push(new Tensor(dtype, primitiveValues(valuesData, dtype, begin, end - begin), shape));
     }
   }
   return out;

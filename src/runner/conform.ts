@@ -149,8 +149,8 @@ function planTensor(type: TensorType, spec: ParamSpec, received: Field, field: F
 function widenFixedSizeList(v: Vector, from: DType, to: DType): Vector {
   const data = singleChunk(v);
   const size = (data.type as FixedSizeList).listSize;
-  const values = readPrimitiveColumn(makeVector(data.children[0]!), from)
-    .subarray(data.offset * size, (data.offset + data.length) * size);
+  // The child of a sliced fixed-size list is sliced with it: its first value is row 0's.
+  const values = readPrimitiveColumn(makeVector(data.children[0]!), from).subarray(0, data.length * size);
   return fixedShapeColumn(new Tensor(to, convertValues(values as never, from, to), [data.length, size]));
 }
 

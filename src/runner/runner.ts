@@ -14,6 +14,8 @@ export type CallParams = Record<string, unknown>;
 export interface InvokeContext {
   /** Aborted when the caller cancels or its deadline passes. */
   signal?: AbortSignal;
+  /** The caller's deadline: a scheduler drops the call if it passes while queued. */
+  deadline?: Date;
 }
 
 /** One method of a runner. */

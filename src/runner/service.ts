@@ -110,7 +110,12 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
         case 'health': {
           const runners = registry.states();
           const ready = Object.values(runners).every((s) => s === 'ready');
-          yield json({ live: true, ready, runners });
+          // Scheduled runners also report each instance (idle, busy, restarting, ...).
+          const instances = Object.fromEntries(registry.readyRunners().flatMap((r) => {
+            const states = (r as Runner & { instanceStates?: () => string[] }).instanceStates?.();
+            return states ? [[r.name, states]] : [];
+          }));
+          yield json({ live: true, ready, runners, instances });
           return;
         }
         case 'server-metadata':
@@ -190,7 +195,7 @@ async function exchange(
     let result: RecordBatch;
     try {
       const conformed = conform(batch);
-      result = await invokeChecked(runner.name, method, invoke, conformed, params, { signal: ctx.signal });
+      result = await invokeChecked(runner.name, method, invoke, conformed, params, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
     } catch (err) {
       methodStats.recordCall(batch.numRows, performance.now() - started, true);
       if (!(err instanceof FlightError) || err.code === Status.INTERNAL) {

@@ -1,0 +1,277 @@
+/**
+ * Adaptive batching for one runner method (docs/scheduling.md). Calls queue as row
+ * ranges; whenever an instance is idle, the batcher takes queued calls in arrival order
+ * up to `maxBatchRows` rows, merges them into one backend call, and slices the output
+ * back to each caller. A call larger than `maxBatchRows` is split into pieces that may
+ * run on several instances at once. The queue is bounded in rows: when full, a new call
+ * fails at once with RESOURCE_EXHAUSTED. Calls whose deadline passed, or that were
+ * cancelled, are dropped before they cost model time.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { concatBatches } from '../codecs/concat.js';
+import { FlightError, Status } from '../flight/index.js';
+import type { CallParams, InvokeContext, RunnerMethod } from '../runner/runner.js';
+import { ArrivalRate, CostModel } from './cost-model.js';
+import type { InstancePool } from './instance-pool.js';
+
+/** Batching settings of one method. */
+export interface BatchingOptions {
+  /** Merge concurrent calls (default true for batchable methods). */
+  enabled: boolean;
+  /** Most rows in one backend call; larger calls are split (default 256). */
+  maxBatchRows: number;
+  /** Longest a call waits for others to join it, in ms (default 5). */
+  maxQueueDelayMs: number;
+  /** Batch sizes the backend runs best at: reaching one dispatches at once. */
+  preferredBatchRows: number[];
+  /** Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED (default 64 x maxBatchRows). */
+  maxQueueRows: number;
+}
+
+/** Defaults for a method; `batchable: false` methods never merge. */
+export function batchingDefaults(batchable: boolean, overrides: Partial<BatchingOptions> = {}): BatchingOptions {
+  const maxBatchRows = overrides.maxBatchRows ?? 256;
+  return {
+    enabled: batchable && (overrides.enabled ?? true),
+    maxBatchRows,
+    maxQueueDelayMs: overrides.maxQueueDelayMs ?? 5,
+    preferredBatchRows: [...(overrides.preferredBatchRows ?? [])].sort((a, b) => a - b),
+    maxQueueRows: overrides.maxQueueRows ?? 64 * maxBatchRows,
+  };
+}
+
+/** Observers of what the batcher does (stats, metrics). */
+export interface BatcherObserver {
+  /** A backend call of `rows` rows ran for `ms` (after waiting `queueMs` for the oldest piece). */
+  batch?(rows: number, ms: number, queueMs: number): void;
+  /** Rows waiting changed. */
+  queueDepth?(rows: number): void;
+}
+
+/** One piece of a call: a row range of its input, queued until dispatched. */
+interface Piece {
+  call: PendingCall;
+  index: number;
+  batch: RecordBatch;
+  enqueuedAt: number;
+}
+
+interface PendingCall {
+  params: CallParams;
+  paramsKey: string;
+  deadline?: number;
+  signal?: AbortSignal;
+  results: (RecordBatch | undefined)[];
+  remaining: number;
+  settled: boolean;
+  resolve(batch: RecordBatch): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * @example
+ * const batcher = new Batcher('iris', method, pool, batchingDefaults(true, { maxBatchRows: 512 }));
+ * const out = await batcher.submit(batch, {}, { signal });
+ */
+export class Batcher {
+  private readonly queue: Piece[] = [];
+  private queuedRows = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly cost = new CostModel();
+  private readonly arrivals = new ArrivalRate();
+  private draining = false;
+
+  constructor(
+    readonly runner: string,
+    readonly method: RunnerMethod,
+    private readonly pool: InstancePool,
+    readonly options: BatchingOptions,
+    private readonly observer: BatcherObserver = {},
+  ) {}
+
+  /** Rows waiting. */
+  get depth(): number {
+    return this.queuedRows;
+  }
+
+  /** Runs `batch` (already conformed) as part of a merged backend call; resolves with its own rows. */
+  submit(batch: RecordBatch, params: CallParams, ctx: InvokeContext): Promise<RecordBatch> {
+    const name = `runner '${this.runner}' method '${this.method.signature.name}'`;
+    if (this.draining) return Promise.reject(FlightError.unavailable(`${name}: server is draining`));
+    if (this.pool.dead) return Promise.reject(FlightError.unavailable(`${name}: no instance is running`));
+    if (this.queuedRows > 0 && this.queuedRows + batch.numRows > this.options.maxQueueRows) {
+      return Promise.reject(FlightError.resourceExhausted(
+        `${name}: queue full (${this.queuedRows} rows waiting, limit ${this.options.maxQueueRows}); retry later`,
+      ));
+    }
+    if (ctx.signal?.aborted) return Promise.reject(new FlightError(Status.CANCELLED, `${name}: call cancelled`));
+    return new Promise<RecordBatch>((resolve, reject) => {
+      const rowsPerPiece = this.options.enabled ? this.options.maxBatchRows : Math.max(1, batch.numRows);
+      const pieces = Math.max(1, Math.ceil(batch.numRows / rowsPerPiece));
+      const call: PendingCall = {
+        params,
+        paramsKey: JSON.stringify(params),
+        ...(ctx.deadline ? { deadline: ctx.deadline.getTime() } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        results: new Array(pieces),
+        remaining: pieces,
+        settled: false,
+        resolve,
+        reject,
+      };
+      const now = performance.now();
+      for (let i = 0; i < pieces; i++) {
+        const slice = pieces === 1 ? batch : batch.slice(i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
+        this.queue.push({ call, index: i, batch: slice, enqueuedAt: now });
+        this.queuedRows += slice.numRows;
+      }
+      this.arrivals.observe(batch.numRows, now);
+      ctx.signal?.addEventListener('abort', () => this.fail(call, new FlightError(Status.CANCELLED, `${name}: call cancelled`)), { once: true });
+      this.observer.queueDepth?.(this.queuedRows);
+      this.pump();
+    });
+  }
+
+  /** Stops taking calls; waits until the queue is empty. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queuedRows > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Dispatches while an instance is idle and the queue holds a batch worth sending. */
+  pump(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (;;) {
+      this.dropExpired();
+      if (!this.queue.length) return;
+      const instance = this.pool.idle();
+      if (instance === undefined) return;
+      const waitMs = this.holdFor();
+      if (waitMs > 0) {
+        this.timer = setTimeout(() => this.pump(), waitMs);
+        return;
+      }
+      void this.dispatch(instance, this.take());
+    }
+  }
+
+  /**
+   * How much longer to hold the queue for more rows (0: dispatch now). Never past
+   * `maxQueueDelayMs` after the oldest piece arrived; and only when rows are arriving
+   * fast enough that another is expected within one fixed backend cost, since a wait
+   * longer than the cost it saves only adds latency.
+   */
+  private holdFor(): number {
+    if (!this.options.enabled) return 0;
+    const rows = this.queuedRows;
+    if (rows >= this.options.maxBatchRows) return 0;
+    if (this.options.preferredBatchRows.includes(rows) || rows >= (this.options.preferredBatchRows.at(-1) ?? Infinity)) return 0;
+    const now = performance.now();
+    const fixed = this.cost.observations ? this.cost.fixedMs : this.options.maxQueueDelayMs;
+    const expectedRows = this.arrivals.rowsPerMs(now) * fixed;
+    if (expectedRows < 1) return 0;
+    const budget = Math.min(this.options.maxQueueDelayMs, fixed);
+    const age = now - this.queue[0]!.enqueuedAt;
+    return Math.max(0, budget - age);
+  }
+
+  /** Takes pieces in arrival order up to maxBatchRows, with the first piece's params. */
+  private take(): Piece[] {
+    const first = this.queue[0]!;
+    if (!this.options.enabled) {
+      this.queue.shift();
+      this.queuedRows -= first.batch.numRows;
+      return [first];
+    }
+    const taken: Piece[] = [];
+    let rows = 0;
+    for (let i = 0; i < this.queue.length;) {
+      const piece = this.queue[i]!;
+      if (rows + piece.batch.numRows > this.options.maxBatchRows && taken.length) break;
+      // Only calls with the same params and schema share a backend call.
+      if (piece.call.paramsKey !== first.call.paramsKey || !sameSchema(piece.batch, first.batch)) {
+        i++;
+        continue;
+      }
+      taken.push(piece);
+      rows += piece.batch.numRows;
+      this.queue.splice(i, 1);
+    }
+    this.queuedRows -= rows;
+    this.observer.queueDepth?.(this.queuedRows);
+    return taken;
+  }
+
+  private async dispatch(instance: number, pieces: Piece[]): Promise<void> {
+    const input = concatBatches(pieces.map((p) => p.batch));
+    const started = performance.now();
+    const queueMs = started - pieces[0]!.enqueuedAt;
+    try {
+      const output = await this.pool.runOn(instance, (runner) => {
+        const method = runner.methods.find((m) => m.signature.name === this.method.signature.name)!;
+        return method.invoke(input, pieces[0]!.call.params, {});
+      });
+      const ms = performance.now() - started;
+      this.cost.observe(input.numRows, ms);
+      this.observer.batch?.(input.numRows, ms, queueMs);
+      if (pieces.length > 1 && output.numRows !== input.numRows) {
+        throw FlightError.internal(`runner '${this.runner}' method '${this.method.signature.name}' returned ${output.numRows} rows for ${input.numRows} input rows`);
+      }
+      let offset = 0;
+      for (const piece of pieces) {
+        const rows = piece.batch.numRows;
+        this.deliver(piece, pieces.length === 1 ? output : output.slice(offset, offset + rows));
+        offset += rows;
+      }
+    } catch (err) {
+      for (const piece of pieces) this.fail(piece.call, err);
+    } finally {
+      this.pump();
+    }
+  }
+
+  private deliver(piece: Piece, output: RecordBatch): void {
+    const call = piece.call;
+    if (call.settled) return;
+    call.results[piece.index] = output;
+    if (--call.remaining === 0) {
+      call.settled = true;
+      const parts = call.results as RecordBatch[];
+      call.resolve(parts.length === 1 ? parts[0]! : concatBatches(parts));
+    }
+  }
+
+  /** Fails a call and removes its queued pieces. */
+  private fail(call: PendingCall, err: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i]!.call === call) {
+        this.queuedRows -= this.queue[i]!.batch.numRows;
+        this.queue.splice(i, 1);
+      }
+    }
+    this.observer.queueDepth?.(this.queuedRows);
+    call.reject(err);
+  }
+
+  private dropExpired(): void {
+    if (!this.queue.some((p) => p.call.deadline !== undefined)) return;
+    const now = Date.now();
+    for (const piece of [...this.queue]) {
+      const call = piece.call;
+      if (call.deadline !== undefined && call.deadline <= now) {
+        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED,
+          `runner '${this.runner}' method '${this.method.signature.name}': deadline passed while queued`));
+      }
+    }
+  }
+}
+
+function sameSchema(a: RecordBatch, b: RecordBatch): boolean {
+  if (a.schema === b.schema) return true;
+  const fa = a.schema.fields;
+  const fb = b.schema.fields;
+  return fa.length === fb.length && fa.every((f, i) => f.name === fb[i]!.name && String(f.type) === String(fb[i]!.type));
+}

@@ -1,0 +1,88 @@
+/**
+ * From a runner config entry to scheduled runners: decide the placement, make a starter
+ * for the backend, and put a ScheduledRunner (pool + batchers) in front. Every runner
+ * served is scheduled, so every queue is bounded.
+ */
+import { basename, extname } from 'node:path';
+import { importRunnerDefinitions, loadJsRunner } from '../backends/js/index.js';
+import { loadOnnxRunner, type OnnxRunnerOptions } from '../backends/onnx/index.js';
+import { backendFor } from '../backends/registry.js';
+import type { RunnerConfig } from '../config/serve-config.js';
+import type { Runner } from '../runner/runner.js';
+import type { BatcherObserver, BatchingOptions } from './batcher.js';
+import { inProcessStarter } from './in-process-instance.js';
+import type { InstanceStarter } from './instance-pool.js';
+import { decidePlacement, type InstanceGroupConfig, type Placement } from './placement.js';
+import { ScheduledRunner, type SchedulingOptions } from './scheduled-runner.js';
+
+/** The `scheduling` block of a runner config entry. */
+export interface SchedulingConfig {
+  instances?: InstanceGroupConfig;
+  batching?: SchedulingOptions['batching'];
+  /** Where instances run: this process (default), worker threads, or child processes. */
+  isolation?: 'in-process' | 'worker' | 'process';
+  hangTimeoutMs?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** Makes observers for a runner's methods (stats, metrics). */
+export type ObserverFactory = (runner: string, method: string) => BatcherObserver;
+
+/** Starters for isolation kinds other than in-process, registered by their modules. */
+export type IsolatedStarterFactory = (entry: RunnerConfig, runnerName: string, placement: Placement) => InstanceStarter;
+const isolatedStarters = new Map<string, IsolatedStarterFactory>();
+
+/** Registers how to start instances in worker threads or child processes. */
+export function registerIsolation(kind: 'worker' | 'process', factory: IsolatedStarterFactory): void {
+  isolatedStarters.set(kind, factory);
+}
+
+/** A runner to register: its name now, its loading later. */
+export interface PendingRunner {
+  name: string;
+  load: () => Promise<Runner>;
+}
+
+/** The runners one config entry serves, each scheduled. */
+export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverFactory): Promise<PendingRunner[]> {
+  const scheduling = (entry.scheduling ?? {}) as SchedulingConfig;
+  const placement = decidePlacement(scheduling.instances);
+  const backend = backendFor(entry.path, entry.backend).name;
+  const options: SchedulingOptions = {
+    ...(scheduling.batching ? { batching: scheduling.batching as Partial<BatchingOptions> } : {}),
+    ...(scheduling.hangTimeoutMs ? { hangTimeoutMs: scheduling.hangTimeoutMs } : {}),
+    ...(scheduling.minBackoffMs ? { minBackoffMs: scheduling.minBackoffMs } : {}),
+    ...(scheduling.maxBackoffMs ? { maxBackoffMs: scheduling.maxBackoffMs } : {}),
+  };
+  const isolation = scheduling.isolation ?? 'in-process';
+  const schedule = (name: string, starter: InstanceStarter): PendingRunner => ({
+    name,
+    load: () => ScheduledRunner.start(name, placement.count, starter, options, (method) => observe(name, method)),
+  });
+  const isolated = (name: string) => {
+    const factory = isolatedStarters.get(isolation);
+    if (!factory) throw new Error(`isolation '${isolation}' is not available; use in-process, worker or process`);
+    return factory(entry, name, placement);
+  };
+
+  if (backend === 'onnx') {
+    const name = entry.name ?? basename(entry.path, extname(entry.path));
+    const onnxOptions = (entry.options ?? {}) as OnnxRunnerOptions;
+    const starter = isolation === 'in-process'
+      ? inProcessStarter(() => loadOnnxRunner(entry.path, {
+        ...onnxOptions,
+        name,
+        intraOpNumThreads: onnxOptions.intraOpNumThreads ?? placement.threadsPerInstance,
+      }))
+      : isolated(name);
+    return [schedule(name, starter)];
+  }
+  // JS modules: import once to learn the runner names; each instance runs its own setup.
+  const definitions = await importRunnerDefinitions(entry.path);
+  return definitions
+    .filter((d) => !entry.name || d.name === entry.name)
+    .map((definition) => schedule(definition.name, isolation === 'in-process'
+      ? inProcessStarter(() => loadJsRunner(definition))
+      : isolated(definition.name)));
+}
