@@ -5,7 +5,8 @@ import { RunnerRegistry } from '../runner/registry.js';
 import { runnerService } from '../runner/service.js';
 import { StatsRegistry } from '../runner/stats.js';
 import { scheduledRunnersOf } from '../scheduling/runner-loader.js';
-import { statsObserver } from '../scheduling/observers.js';
+import { combineObservers, statsObserver } from '../scheduling/observers.js';
+import { ServerMetrics } from '../scheduling/metrics.js';
 import { log, setLogLevel, type LogLevel } from '../util/log.js';
 import { parsePort, serveUntilSignalled, UsageError } from './serve-process.js';
 
@@ -20,6 +21,7 @@ Options:
   --host H            address to bind (default 127.0.0.1, or the config's server.host)
   --port P            TCP port; 0 picks a free one and prints it (default 8815)
   --socket PATH       also serve grpc+unix://PATH for same-host clients
+  --metrics-port P    serve Prometheus metrics at http://H:P/metrics (0: a free port, logged)
   --log-level LEVEL   debug | info | warn | error (default info)
   -h, --help          show this help
 
@@ -40,6 +42,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       port: { type: 'string' },
       socket: { type: 'string' },
       'log-level': { type: 'string' },
+      'metrics-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,12 +55,21 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const config = configFromTargets(positionals);
   const registry = new RunnerRegistry();
   const stats = new StatsRegistry();
-  const observe = (runner: string, method: string) => statsObserver(stats, runner, method);
+  const metrics = new ServerMetrics(registry);
+  const observe = (runner: string, method: string) =>
+    combineObservers(statsObserver(stats, runner, method), metrics.observer(runner, method));
   for (const entry of config.runners) {
     for (const pending of await scheduledRunnersOf(entry, observe)) registry.add(pending.name, pending.load);
   }
   const locations: string[] = [];
-  const server = new FlightServer(runnerService(registry, { locations, stats }));
+  const server = new FlightServer(runnerService(registry, {
+    locations, stats, onCall: (runner, method, rows, ms, code) => metrics.recordCall(runner, method, rows, ms, code),
+  }));
+  const metricsPort = values['metrics-port'] !== undefined ? parsePort(values['metrics-port'], 0) : config.server.metricsPort;
+  if (metricsPort !== undefined) {
+    const { port } = await metrics.listen(metricsPort, values.host ?? config.server.host ?? '127.0.0.1');
+    log('info', 'metrics', { url: `http://${values.host ?? config.server.host ?? '127.0.0.1'}:${port}/metrics` });
+  }
   await serveUntilSignalled(server, {
     host: values.host ?? config.server.host ?? '127.0.0.1',
     port: parsePort(values.port, config.server.port ?? 8815),

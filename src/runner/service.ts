@@ -33,6 +33,8 @@ export interface RunnerServiceOptions {
   /** Wraps each method's invoke, e.g. with adaptive batching. Default: call the backend directly. */
   invoker?: InvokerFactory;
   stats?: StatsRegistry;
+  /** Told of every finished call, with its gRPC status name (metrics). */
+  onCall?: (runner: string, method: string, rows: number, ms: number, code: string) => void;
 }
 
 const ACTIONS: ActionType[] = [
@@ -102,7 +104,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
 
     async doExchange(input, output, ctx) {
       const { runner, method, params: cmdParams } = resolve(input.descriptor);
-      await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats);
+      await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats, options.onCall);
     },
 
     async *doAction(action) {
@@ -170,6 +172,7 @@ function parseBody(body: Uint8Array, action: string): Record<string, unknown> {
 async function exchange(
   runner: Runner, method: RunnerMethod, cmdParams: Record<string, unknown>,
   input: FlightReader, output: FlightWriter, ctx: CallContext, invoke: Invoke, stats: StatsRegistry,
+  onCall: RunnerServiceOptions['onCall'] = () => {},
 ): Promise<void> {
   const sig = method.signature;
   const methodStats = stats.of(runner.name, sig.name);
@@ -197,13 +200,17 @@ async function exchange(
       const conformed = conform(batch);
       result = await invokeChecked(runner.name, method, invoke, conformed, params, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
     } catch (err) {
-      methodStats.recordCall(batch.numRows, performance.now() - started, true);
+      const ms = performance.now() - started;
+      methodStats.recordCall(batch.numRows, ms, true);
+      onCall(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
       if (!(err instanceof FlightError) || err.code === Status.INTERNAL) {
         log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
       }
       throw err;
     }
-    methodStats.recordCall(batch.numRows, performance.now() - started, false);
+    const ms = performance.now() - started;
+    methodStats.recordCall(batch.numRows, ms, false);
+    onCall(runner.name, sig.name, batch.numRows, ms, 'OK');
     await output.write(result, appMetadata);
   }
   if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));

@@ -1,0 +1,85 @@
+/**
+ * Prometheus metrics, served as text on `--metrics-port` (GET /metrics): calls, rows and
+ * errors by status, latency histograms (queue wait, model time, whole call), backend
+ * batch sizes, queue depth, and instance states, plus Node process metrics.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatcherObserver } from './batcher.js';
+import type { RunnerRegistry } from '../runner/registry.js';
+import type { Runner } from '../runner/runner.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const ROW_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
+
+/** The metric series of a runner server. */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly calls: Counter<'runner' | 'method' | 'code'>;
+  private readonly rows: Counter<'runner' | 'method'>;
+  private readonly latency: Histogram<'runner' | 'method' | 'stage'>;
+  private readonly batchRows: Histogram<'runner' | 'method'>;
+  private readonly queueRows: Gauge<'runner' | 'method'>;
+
+  constructor(runners?: RunnerRegistry) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'flight_runner_process_' });
+    this.calls = new Counter({ name: 'flight_runner_calls_total', help: 'Calls (input batches) by final gRPC status code.', labelNames: ['runner', 'method', 'code'], registers });
+    this.rows = new Counter({ name: 'flight_runner_rows_total', help: 'Input rows received.', labelNames: ['runner', 'method'], registers });
+    this.latency = new Histogram({ name: 'flight_runner_latency_seconds', help: 'Latency by stage: queue (waiting for a batch), model (backend call), total (whole call).', labelNames: ['runner', 'method', 'stage'], buckets: LATENCY_BUCKETS, registers });
+    this.batchRows = new Histogram({ name: 'flight_runner_batch_rows', help: 'Rows per backend call (after merging and splitting).', labelNames: ['runner', 'method'], buckets: ROW_BUCKETS, registers });
+    this.queueRows = new Gauge({ name: 'flight_runner_queue_rows', help: 'Rows waiting in a method queue.', labelNames: ['runner', 'method'], registers });
+    new Gauge({
+      name: 'flight_runner_instances',
+      help: 'Runner instances by state (idle, busy, starting, restarting, stopped); runners that are loading or failed count as one instance in that state.',
+      labelNames: ['runner', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        if (!runners) return;
+        const ready = new Map(runners.readyRunners().map((r) => [r.name, r]));
+        for (const [name, state] of Object.entries(runners.states())) {
+          const states = (ready.get(name) as (Runner & { instanceStates?: () => string[] }) | undefined)?.instanceStates?.() ?? [state];
+          for (const s of states) this.inc({ runner: name, state: s });
+        }
+      },
+    });
+  }
+
+  /** A call finished with gRPC status `code` (name, e.g. OK, INVALID_ARGUMENT). */
+  recordCall(runner: string, method: string, rows: number, ms: number, code: string): void {
+    this.calls.inc({ runner, method, code });
+    this.rows.inc({ runner, method }, rows);
+    this.latency.observe({ runner, method, stage: 'total' }, ms / 1000);
+  }
+
+  /** The batcher observer for one method. */
+  observer(runner: string, method: string): BatcherObserver {
+    return {
+      batch: (rows, ms, queueMs) => {
+        this.batchRows.observe({ runner, method }, rows);
+        this.latency.observe({ runner, method, stage: 'model' }, ms / 1000);
+        this.latency.observe({ runner, method, stage: 'queue' }, queueMs / 1000);
+      },
+      queueDepth: (rows) => this.queueRows.set({ runner, method }, rows),
+    };
+  }
+
+  /** Serves GET /metrics on `port` (0: a free one). Resolves with the bound port. */
+  async listen(port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
+    const server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+        this.registry.metrics().then(
+          (text) => { res.writeHead(200, { 'content-type': this.registry.contentType }); res.end(text); },
+          (err: unknown) => { res.writeHead(500); res.end(String(err)); },
+        );
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found: metrics are at /metrics\n');
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
+    const address = server.address();
+    return { server, port: typeof address === 'object' && address ? address.port : port };
+  }
+}
