@@ -90,7 +90,7 @@ export function encodeCall(sig: MethodSignature, args: unknown[], params: CallPa
   const table = tableInput(sig);
   if (table) {
     const value = args.length === 1 && !isPlainObject(args[0]) ? args[0] : bindArguments(sig, args)[table.name];
-    return { batch: tableToBatch(value, table.name, metadata), single: false };
+    return { batch: tableToBatch(value, table.name, metadata, table.type.columns), single: false };
   }
   const bound = bindArguments(sig, args);
   const singles = sig.inputs.map((p) => isSingleExample(bound[p.name], p.type));

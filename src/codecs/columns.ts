@@ -5,7 +5,7 @@
  * and the JS backend decodes arguments and encodes results with it.
  */
 import {
-  Binary, RecordBatch, Type, Utf8, vectorFromArray, type Field, type Table, type Vector,
+  Binary, RecordBatch, Type, Utf8, vectorFromArray, type DataType, type Field, type Table, type Vector,
 } from 'apache-arrow';
 import type { ParamSpec, } from '../runner/signature.js';
 import { fieldFor, isFixedShape, type PayloadType, type TensorType } from '../runner/payload.js';
@@ -128,7 +128,7 @@ export function batchToValues(params: ParamSpec[], batch: RecordBatch, tableForm
  */
 export function valuesToBatch(params: ParamSpec[], values: Record<string, unknown>, metadata?: Map<string, string>): RecordBatch {
   const table = params.find((p) => p.type.kind === 'table');
-  if (table) return tableToBatch(values[table.name], table.name, metadata);
+  if (table) return tableToBatch(values[table.name], table.name, metadata, (table.type as { columns?: Record<string, DataType> }).columns);
   const fields: Field[] = [];
   const vectors: Vector[] = [];
   for (const p of params) {
@@ -142,9 +142,11 @@ export function valuesToBatch(params: ParamSpec[], values: Record<string, unknow
 }
 
 /** A DataFrame, Arrow Table or RecordBatch as one record batch. */
-export function tableToBatch(value: unknown, name: string, metadata?: Map<string, string>): RecordBatch {
+export function tableToBatch(
+  value: unknown, name: string, metadata?: Map<string, string>, columns?: Record<string, DataType>,
+): RecordBatch {
   let batch: RecordBatch;
-  if (isDataFrame(value)) batch = dataFrameToBatch(value as DataFrame);
+  if (isDataFrame(value)) batch = dataFrameToBatch(value as DataFrame, columns);
   else if (value instanceof RecordBatch) batch = value;
   else if (value && typeof value === 'object' && 'batches' in value && 'schema' in value) {
     const t = value as Table;

@@ -5,7 +5,7 @@
  */
 import * as dfd from 'danfojs';
 import {
-  Bool, Float64, Int64, Field, Type, Utf8, vectorFromArray, type RecordBatch, type Table, type Vector,
+  Bool, Float64, Int64, Field, Type, Utf8, vectorFromArray, type DataType, type RecordBatch, type Table, type Vector,
 } from 'apache-arrow';
 import { batchFromColumns } from './batch.js';
 
@@ -27,18 +27,28 @@ export function batchToDataFrame(batch: RecordBatch | Table): DataFrame {
   return new dfd.DataFrame(columns);
 }
 
-/** A record batch with one column per DataFrame column, typed from its danfo dtype. */
-export function dataFrameToBatch(df: DataFrame): RecordBatch {
+/**
+ * A record batch with one column per DataFrame column. Columns a method declares get the
+ * declared type (danfo holds plain JS numbers, so an integral float column must not turn
+ * into int64); the others are typed from their danfo dtype.
+ */
+export function dataFrameToBatch(df: DataFrame, declared: Record<string, DataType> = {}): RecordBatch {
   const fields: Field[] = [];
   const children: Vector[] = [];
   const length = df.shape[0];
   for (const [i, name] of df.columns.entries()) {
     const values = df.column(name).values as unknown[];
-    const vector = columnFromDanfo(values, df.dtypes[i] as string);
+    const vector = declared[name] ? columnOfType(values, declared[name]!) : columnFromDanfo(values, df.dtypes[i] as string);
     fields.push(new Field(name, vector.type, vector.nullCount > 0));
     children.push(vector);
   }
   return batchFromColumns(fields, children, length);
+}
+
+function columnOfType(values: unknown[], type: DataType): Vector {
+  const isMissing = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
+  const wide = type.typeId === Type.Int && (type as unknown as { bitWidth: number }).bitWidth === 64;
+  return vectorFromArray(values.map((v) => (isMissing(v) ? null : wide ? BigInt(Math.trunc(Number(v))) : v)) as never, type);
 }
 
 function columnFromDanfo(values: unknown[], dtype: string): Vector {

@@ -36,6 +36,19 @@ export class Tensor {
     return new Tensor(this.dtype, this.data.subarray(i * n, (i + 1) * n) as TypedArray, inner);
   }
 
+  /**
+   * Iterates the first dimension: values of a 1-D tensor (float16 as numbers), rows
+   * (sub-tensors) otherwise. So `Array.from(labels)` gives one label per example.
+   */
+  *[Symbol.iterator](): Iterator<unknown> {
+    const rows = this.shape[0] ?? 0;
+    if (this.shape.length === 1) {
+      for (let i = 0; i < rows; i++) yield this.dtype === 'float16' ? halfToFloat((this.data as Uint16Array)[i]!) : this.data[i];
+    } else {
+      for (let i = 0; i < rows; i++) yield this.row(i);
+    }
+  }
+
   /** Nested JS arrays (float16 as numbers, 64-bit integers as bigint). */
   toArray(): unknown {
     const read = this.dtype === 'float16'

@@ -3,9 +3,9 @@
  * each one travels as (runner protocol, "Columns are arguments").
  */
 import {
-  Binary, Field, FixedSizeList, Int32, List, Struct, Utf8, type DataType,
+  Binary, Field, FixedSizeList, Int32, List, Struct, Type, Utf8, type DataType,
 } from 'apache-arrow';
-import { arrowType, isDType, type DType } from '../codecs/dtypes.js';
+import { arrowType, dtypeOf, isDType, type DType } from '../codecs/dtypes.js';
 
 /** A tensor per example: `shape` excludes the batch dimension; -1 marks a free dimension. */
 export interface TensorType { kind: 'tensor'; dtype: DType; shape: number[] }
@@ -47,6 +47,12 @@ export const JSON_EXTENSION = 'arrow.json';
 /** True when every dimension of the per-example shape is known. */
 export function isFixedShape(t: TensorType): boolean {
   return t.shape.every((d) => d >= 0);
+}
+
+function typeName(type: DataType): string {
+  if (type.typeId === Type.Utf8 || type.typeId === Type.LargeUtf8) return 'utf8';
+  if (type.typeId === Type.Binary || type.typeId === Type.LargeBinary) return 'binary';
+  return String(type);
 }
 
 /** Product of dimensions. */
@@ -107,8 +113,9 @@ export function payloadToJSON(type: PayloadType): Record<string, unknown> {
   switch (type.kind) {
     case 'tensor': return { kind: 'tensor', dtype: type.dtype, shape: type.shape };
     case 'scalar': return { kind: 'scalar', dtype: type.dtype };
+    // Column types by dtype name where they have one (float64, int64, bool), else utf8 / the Arrow name.
     case 'table': return type.columns
-      ? { kind: 'table', columns: Object.fromEntries(Object.entries(type.columns).map(([k, v]) => [k, String(v)])) }
+      ? { kind: 'table', columns: Object.fromEntries(Object.entries(type.columns).map(([k, v]) => [k, dtypeOf(v) ?? typeName(v)])) }
       : { kind: 'table' };
     default: return { kind: type.kind };
   }
@@ -122,6 +129,15 @@ export function payloadFromJSON(json: Record<string, unknown>): PayloadType {
   }
   if (kind === 'scalar' && isDType(json['dtype'])) return { kind, dtype: json['dtype'] };
   if (kind === 'string' || kind === 'bytes' || kind === 'json') return { kind };
-  if (kind === 'table') return { kind: 'table' };
+  if (kind === 'table') {
+    const columns = json['columns'] as Record<string, string> | undefined;
+    if (!columns) return { kind: 'table' };
+    const typed: Record<string, DataType> = {};
+    for (const [name, t] of Object.entries(columns)) {
+      const type = isDType(t) ? arrowType(t) : t === 'utf8' ? new Utf8() : t === 'binary' ? new Binary() : undefined;
+      if (type) typed[name] = type;
+    }
+    return { kind: 'table', columns: typed };
+  }
   throw new Error(`unknown payload type ${JSON.stringify(json)}`);
 }
