@@ -92,11 +92,14 @@ export function memoryServerHandlers(locations: readonly string[]): FlightHandle
     },
 
     async doExchange(input, output) {
-      const schema = await input.schema();
-      if (schema) await output.begin(schema);
-      for await (const { batch, appMetadata } of input) {
-        if (batch) await output.write(batch, appMetadata);
-        else if (appMetadata) await output.writeMetadata(appMetadata);
+      // Echo each message as it arrives: waiting for the schema first would hold back
+      // metadata-only messages sent before it, and a client awaiting their echo would hang.
+      for (let msg = await input.nextMessage(); msg; msg = await input.nextMessage()) {
+        if (msg.kind === 'schema') await output.begin(msg.schema);
+        if (msg.kind === 'batch') await output.write(msg.batch, msg.appMetadata);
+        // Only metadata-only messages are echoed alone; see FlightReader for why app_metadata
+        // riding on schema and dictionary messages is ignored.
+        else if (msg.kind === 'metadata' && msg.appMetadata) await output.writeMetadata(msg.appMetadata);
       }
     },
 

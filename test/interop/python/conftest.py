@@ -1,0 +1,190 @@
+"""Shared fixtures of the pyarrow interop suite.
+
+The suite talks to the real memory server process (`node bin/flight-runner.js
+memory-server --port 0`), started once per session, through a plain pyarrow.flight
+client: exactly what a Python user of flight-runner would do.
+"""
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.flight as flight
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+LISTENING = re.compile(r"^flight-runner listening on (grpc://127\.0\.0\.1:\d+)$")
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 40
+
+
+def _read_first_line(stream, timeout_s):
+    """The first stdout line, or None after timeout_s: a thread keeps readline() bounded."""
+    lines = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout_s)
+    except queue.Empty:
+        return None
+
+
+@pytest.fixture(scope="session")
+def memory_server(tmp_path_factory):
+    """The location of a running memory server; at the end it must drain and exit 0 on SIGTERM."""
+    log_path = tmp_path_factory.mktemp("memory-server") / "stderr.jsonl"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            ["node", "bin/flight-runner.js", "memory-server", "--port", "0"],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    try:
+        line = _read_first_line(proc.stdout, START_TIMEOUT_S)
+        if line is None or not LISTENING.match(line.strip()):
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT_S)
+            pytest.fail(
+                f"memory server did not print its listening line within {START_TIMEOUT_S}s "
+                f"(got {line!r}); stderr:\n{log_path.read_text()}"
+            )
+        yield LISTENING.match(line.strip()).group(1)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT_S)
+                code = None
+            assert code == 0, f"memory server exited with {code} after SIGTERM; stderr:\n{log_path.read_text()}"
+        else:
+            pytest.fail(f"memory server died during the session with {proc.returncode}; stderr:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def client(memory_server):
+    """A plain pyarrow Flight client connected to the memory server."""
+    c = flight.connect(memory_server)
+    c.wait_for_available(timeout=30)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def descriptor(request):
+    """A PATH descriptor no other test uses, so tests never see each other's flights."""
+    return flight.FlightDescriptor.for_path("pytest", request.node.name, uuid.uuid4().hex)
+
+
+@pytest.fixture
+def call_options():
+    """Every call gets a deadline, so a hung server fails the test instead of hanging it."""
+    return flight.FlightCallOptions(timeout=float(os.environ.get("FLIGHT_TEST_CALL_TIMEOUT_S", "120")))
+
+
+class FlightIO:
+    """The few client-side steps every test repeats, with the call deadline applied.
+
+    Streams are read with read_chunk() so that batch boundaries and app_metadata
+    (including metadata-only messages) are seen exactly as they came over the wire.
+    """
+
+    def __init__(self, client, options):
+        self.client = client
+        self.options = options
+
+    def with_write_options(self, write_options):
+        """A copy whose calls write IPC with these options (e.g. compression)."""
+        return FlightIO(self.client, flight.FlightCallOptions(timeout=self.options.timeout, write_options=write_options))
+
+    def put(self, descriptor, schema, chunks):
+        """DoPut `chunks` of (batch, app_metadata or None); returns the PutResult metadata."""
+        writer, results = self.client.do_put(descriptor, schema, options=self.options)
+        for batch, metadata in chunks:
+            if metadata is None:
+                writer.write_batch(batch)
+            else:
+                writer.write_with_metadata(batch, pa.py_buffer(metadata))
+        writer.done_writing()
+        received = []
+        while (buf := results.read()) is not None:
+            received.append(buf.to_pybytes())
+        writer.close()
+        return received
+
+    @staticmethod
+    def assert_same(sent, received):
+        assert_same_batches(sent, received)
+
+    def ticket(self, descriptor):
+        info = self.client.get_flight_info(descriptor, options=self.options)
+        assert len(info.endpoints) == 1
+        return info.endpoints[0].ticket
+
+    def get(self, descriptor):
+        """DoGet the stored flight: (schema, [(batch, app_metadata or None)])."""
+        reader = self.client.do_get(self.ticket(descriptor), options=self.options)
+        return reader.schema, read_chunks(reader)
+
+    def exchange(self, descriptor, schema, chunks):
+        """DoExchange in lockstep: each chunk written is read back before the next.
+
+        A chunk is (batch, metadata) or (None, metadata) for a metadata-only message.
+        """
+        writer, reader = self.client.do_exchange(descriptor, options=self.options)
+        echoed = []
+        with writer:
+            writer.begin(schema)
+            for batch, metadata in chunks:
+                if batch is None:
+                    writer.write_metadata(pa.py_buffer(metadata))
+                elif metadata is None:
+                    writer.write_batch(batch)
+                else:
+                    writer.write_with_metadata(batch, pa.py_buffer(metadata))
+                echoed.append(next_chunk(reader))
+            writer.done_writing()
+            rest = read_chunks(reader)
+        assert rest == [], f"the echo sent {len(rest)} messages more than it was sent"
+        return reader.schema, echoed
+
+
+def next_chunk(reader):
+    chunk = reader.read_chunk()
+    return chunk.data, (chunk.app_metadata.to_pybytes() if chunk.app_metadata is not None else None)
+
+
+def read_chunks(reader):
+    """Every (batch, app_metadata) until the stream ends; bounded by the call deadline."""
+    out = []
+    while True:
+        try:
+            out.append(next_chunk(reader))
+        except StopIteration:
+            return out
+
+
+@pytest.fixture
+def io(client, call_options):
+    return FlightIO(client, call_options)
+
+
+def assert_same_batches(sent, received):
+    """Same batch boundaries, same data, same app_metadata, in the same order."""
+    assert len(received) == len(sent), f"sent {len(sent)} messages, received {len(received)}"
+    for i, ((batch, metadata), (got, got_metadata)) in enumerate(zip(sent, received)):
+        assert got_metadata == metadata, f"message {i}: app_metadata {got_metadata!r} != {metadata!r}"
+        if batch is None:
+            assert got is None, f"message {i}: expected metadata only, got a batch"
+            continue
+        assert got is not None, f"message {i}: expected a batch, got metadata only"
+        assert got.schema.equals(batch.schema, check_metadata=True), f"message {i}: {got.schema} != {batch.schema}"
+        assert got.equals(batch), f"message {i}: {got.to_pydict()} != {batch.to_pydict()}"
