@@ -14,5 +14,5 @@ export type { Runner, RunnerMethod, CallParams } from './runner/runner.js';
 export { startRunnerServer, type RunnerServer, type RunnerServerOptions } from './runner/runner-server.js';
 export { Tensor } from './codecs/tensor.js';
 export type { DType } from './codecs/dtypes.js';
-export { defineRunner, defineRunnerFromClass, loadJsRunner, type JsMethod, type JsRunnerDefinition } from './backends/js/index.js';
+export { defineRunner, defineRunnerFromClass, defineFunction, loadJsRunner, type JsMethod, type JsRunnerDefinition } from './backends/js/index.js';
 export { connect, local, RunnerClient, RunnerHandle } from './client/index.js';

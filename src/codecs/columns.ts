@@ -5,7 +5,7 @@
  * and the JS backend decodes arguments and encodes results with it.
  */
 import {
-  Binary, RecordBatch, Type, Utf8, vectorFromArray, type DataType, type Field, type Table, type Vector,
+  Binary, Field, RecordBatch, Type, Utf8, Vector, vectorFromArray, type DataType, type Table,
 } from 'apache-arrow';
 import type { ParamSpec, } from '../runner/signature.js';
 import { fieldFor, isFixedShape, type PayloadType, type TensorType } from '../runner/payload.js';
@@ -62,6 +62,12 @@ function stackIfUniform(rows: Tensor[]): Tensor | Tensor[] {
 export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> }): { field: Field; vector: Vector } {
   const type = spec.type;
   const field = fieldFor(spec.name, type);
+  // An Arrow vector is sent as it is (the receiving side conforms it); a tensor column
+  // keeps the declared field's extension metadata when its storage type matches.
+  if (value instanceof Vector) {
+    const same = String(value.type) === String(field.type);
+    return { field: same ? field : new Field(spec.name, value.type, value.nullCount > 0), vector: value };
+  }
   const fail = (expected: string) =>
     new TypeError(`'${spec.name}' expects ${expected}, got ${describeValue(value)}`);
   switch (type.kind) {

@@ -38,6 +38,12 @@ export function registerIsolation(kind: 'worker' | 'process', factory: IsolatedS
   isolatedStarters.set(kind, factory);
 }
 
+/** For GPU placement: pin instance `index` to its device (CUDA), with CPU as fallback. */
+function gpuProviders(placement: Placement, index: number): { executionProviders?: string[]; deviceId?: number } {
+  const device = placement.devices[index];
+  return placement.kind === 'gpu' && device !== undefined ? { executionProviders: ['cuda', 'cpu'], deviceId: device } : {};
+}
+
 /** A runner to register: its name now, its loading later. */
 export interface PendingRunner {
   name: string;
@@ -70,10 +76,11 @@ export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverF
     const name = entry.name ?? basename(entry.path, extname(entry.path));
     const onnxOptions = (entry.options ?? {}) as OnnxRunnerOptions;
     const starter = isolation === 'in-process'
-      ? inProcessStarter(() => loadOnnxRunner(entry.path, {
+      ? inProcessStarter((index) => loadOnnxRunner(entry.path, {
         ...onnxOptions,
         name,
         intraOpNumThreads: onnxOptions.intraOpNumThreads ?? placement.threadsPerInstance,
+        ...gpuProviders(placement, index),
       }))
       : isolated(name);
     return [schedule(name, starter)];

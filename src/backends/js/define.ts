@@ -90,3 +90,19 @@ export function defineRunnerFromClass<T extends object>(
 export function isRunnerDefinition(x: unknown): x is JsRunnerDefinition {
   return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[RUNNER_MARK] === true;
 }
+
+/**
+ * A runner with one method from a plain function: the quickest way to serve a function.
+ *
+ * @example
+ * export default defineFunction('double', {
+ *   inputs: { x: types.scalar('float64') }, outputs: { y: types.scalar('float64') },
+ * }, ({ x }) => (x as Float64Array).map((v) => v * 2));
+ */
+export function defineFunction(
+  name: string, signature: Omit<JsMethod<undefined>, 'run'> & { method?: string },
+  fn: (args: Record<string, unknown>, params: CallParams) => unknown,
+): JsRunnerDefinition<undefined> {
+  const { method = 'run', ...rest } = signature;
+  return defineRunner<undefined>({ name, methods: { [method]: { ...rest, default: true, run: (args, params) => fn(args, params) } } });
+}

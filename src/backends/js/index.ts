@@ -9,7 +9,7 @@ import type { Runner } from '../../runner/runner.js';
 import { isRunnerDefinition, type JsRunnerDefinition } from './define.js';
 import { loadJsRunner } from './js-runner.js';
 
-export { defineRunner, defineRunnerFromClass, isRunnerDefinition, type JsMethod, type JsRunnerDefinition } from './define.js';
+export { defineRunner, defineRunnerFromClass, defineFunction, isRunnerDefinition, type JsMethod, type JsRunnerDefinition } from './define.js';
 export { loadJsRunner } from './js-runner.js';
 
 /** Every runner definition a module exports (default export may be one or an array). */

@@ -13,6 +13,8 @@ export interface OnnxSessionConfig {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** In order of preference, e.g. ['cuda', 'cpu']. Default ['cpu']. */
   executionProviders?: string[];
+  /** GPU device of this instance (placement sets it per instance). */
+  deviceId?: number;
 }
 
 /** Builds onnxruntime SessionOptions, keeping only providers this build supports. */
@@ -23,8 +25,9 @@ export function sessionOptions(config: OnnxSessionConfig, supported: readonly st
     if (!ok) log('warn', 'execution provider not available; skipped', { model, provider: p, available: supported });
     return ok;
   });
+  const withDevice = providers.map((p) => (p !== 'cpu' && config.deviceId !== undefined ? { name: p, deviceId: config.deviceId } : p));
   return {
-    executionProviders: providers.length ? providers : ['cpu'],
+    executionProviders: (withDevice.length ? withDevice : ['cpu']) as InferenceSession.SessionOptions['executionProviders'],
     ...(config.intraOpNumThreads !== undefined ? { intraOpNumThreads: config.intraOpNumThreads } : {}),
     ...(config.interOpNumThreads !== undefined ? { interOpNumThreads: config.interOpNumThreads } : {}),
     graphOptimizationLevel: config.graphOptimizationLevel ?? 'all',
