@@ -19,6 +19,9 @@ import type { Runner, RunnerMethod } from './runner.js';
 import { StatsRegistry } from './stats.js';
 import { inputSchema, outputSchema, signatureToJSON, tableOutput } from './signature.js';
 
+/** Batches of one exchange that may run at once (see exchange()). */
+const PIPELINE_DEPTH = 4;
+
 /** Server identity for the `server-metadata` action. */
 export const SERVER_NAME = 'flight-runner';
 export const SERVER_VERSION = '0.1.0';
@@ -186,19 +189,18 @@ async function exchange(
   const params = { ...cmdParams, ...paramsFromSchema(schema) };
   const conform = planConform(runner.name, sig, schema);
   if (fixedOutput) await output.begin(outputSchema(sig));
-  for await (const { batch, appMetadata } of input) {
-    if (!batch) {
-      if (appMetadata) await output.writeMetadata(appMetadata);
-      continue;
-    }
+
+  const run = async (batch: RecordBatch): Promise<RecordBatch> => {
     if (ctx.deadline && ctx.deadline.getTime() <= Date.now()) {
       throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before runner '${runner.name}' method '${sig.name}' ran`);
     }
     const started = performance.now();
-    let result: RecordBatch;
     try {
-      const conformed = conform(batch);
-      result = await invokeChecked(runner.name, method, invoke, conformed, params, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+      const result = await invokeChecked(runner.name, method, invoke, conform(batch), params, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+      const ms = performance.now() - started;
+      methodStats.recordCall(batch.numRows, ms, false);
+      onCall(runner.name, sig.name, batch.numRows, ms, 'OK');
+      return result;
     } catch (err) {
       const ms = performance.now() - started;
       methodStats.recordCall(batch.numRows, ms, true);
@@ -208,10 +210,24 @@ async function exchange(
       }
       throw err;
     }
-    const ms = performance.now() - started;
-    methodStats.recordCall(batch.numRows, ms, false);
-    onCall(runner.name, sig.name, batch.numRows, ms, 'OK');
-    await output.write(result, appMetadata);
+  };
+
+  // Batches of one stream run up to PIPELINE_DEPTH at a time (so a stream can keep several
+  // instances busy), and are answered strictly in order. Reading stops while the window
+  // is full, so flow control still bounds what the client can push.
+  const depth = sig.batchable ? PIPELINE_DEPTH : 1;
+  const inFlight: { result: Promise<RecordBatch> | undefined; appMetadata: Uint8Array | undefined }[] = [];
+  const writeOldest = async () => {
+    const { result, appMetadata } = inFlight.shift()!;
+    if (result) await output.write(await result, appMetadata);
+    else if (appMetadata) await output.writeMetadata(appMetadata);
+  };
+  for await (const { batch, appMetadata } of input) {
+    const result = batch ? run(batch) : undefined;
+    result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
+    inFlight.push({ result, appMetadata });
+    while (inFlight.length >= depth || (inFlight.length && !inFlight[0]!.result)) await writeOldest();
   }
+  while (inFlight.length) await writeOldest();
   if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
 }
