@@ -9,7 +9,7 @@ import {
 import type { RecordBatch, Schema, Table } from 'apache-arrow';
 import { descriptorToMessage, type FlightDescriptor } from './descriptor.js';
 import type { EncoderOptions } from './encode.js';
-import { fromGrpcError } from './errors.js';
+import { FlightError, Status, fromGrpcError } from './errors.js';
 import type { FlightData, MalformedFlightData, ReceivedFlightData } from './flight-data.js';
 import { parseLocation } from './location.js';
 import {
@@ -101,7 +101,12 @@ export class FlightClient {
   static async connect(location: string, options: FlightClientOptions & { timeoutMs?: number } = {}): Promise<FlightClient> {
     const client = new FlightClient(location, options);
     await new Promise<void>((resolve, reject) =>
-      client.grpc.waitForReady(Date.now() + (options.timeoutMs ?? 10_000), (err) => (err ? reject(fromGrpcError(err)) : resolve())));
+      client.grpc.waitForReady(Date.now() + (options.timeoutMs ?? 10_000), (err) => {
+        if (!err) return resolve();
+        client.close();
+        // No server there (yet): the status a client retries on, not an INTERNAL error.
+        reject(new FlightError(Status.UNAVAILABLE, `cannot connect to ${location}: ${err.message}`, { cause: err }));
+      }));
     return client;
   }
 

@@ -14,6 +14,7 @@ import type * as ipc from 'apache-arrow/ipc/metadata/message';
 import { decompressBuffer } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
+import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 import type { ReceivedFlightData } from './flight-data.js';
 
 /** What one FlightData carried, once decoded. */
@@ -85,7 +86,8 @@ export class FlightDataDecoder {
         if (dict.isDelta && !previous) {
           throw FlightError.invalidArgument(`delta dictionary batch for id ${dict.id} before any dictionary for it`);
         }
-        this.dictionaries.set(dict.id, dict.isDelta && previous ? previous.concat(vector).memoize() : vector.memoize());
+        this.dictionaries.set(dict.id, guard(`dictionary ${dict.id}`,
+          () => (dict.isDelta && previous ? previous.concat(vector).memoize() : vector.memoize())));
         return { kind: 'dictionary', id: dict.id, isDelta: dict.isDelta, ...extra };
       }
       case MessageHeader.RecordBatch: {
@@ -98,7 +100,16 @@ export class FlightDataDecoder {
         }
         const types = schema.fields.map((f) => f.type);
         const children = this.loadColumns(header, body, types, message.version, 'record batch');
-        const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, nullCount: 0, children }));
+        // The format requires it, and apache-arrow would otherwise pad or cut the columns.
+        for (const [i, column] of children.entries()) {
+          if (column.length !== header.length) {
+            throw FlightError.invalidArgument(
+              `record batch column ${i} (${JSON.stringify(schema.fields[i]?.name)}) has ${column.length} rows but the batch declares ${header.length}`,
+            );
+          }
+        }
+        const batch = guard('record batch', () =>
+          new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, nullCount: 0, children })));
         return { kind: 'batch', batch, ...extra };
       }
       default:
@@ -125,6 +136,10 @@ export class FlightDataDecoder {
       if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) {
         throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length} and null count ${node.nullCount}`);
       }
+      // apache-arrow holds at most 2^31 - 1 values per array; longer ones fail deep inside it.
+      if (node.length > MAX_ARRAY_LENGTH) {
+        throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length}, over the ${MAX_ARRAY_LENGTH} values an array may hold`);
+      }
     }
     const counts = header.variadicBufferCounts ?? [];
     return guard(what, () => {
@@ -139,9 +154,14 @@ export class FlightDataDecoder {
   }
 }
 
+/** The longest array apache-arrow can build or write. */
+const MAX_ARRAY_LENGTH = 2 ** 31 - 1;
+
 function parseMessage(header: Uint8Array): Message {
   // Flatbuffer vectors (union type ids) are read as typed-array views: align the header too.
-  const message = guard('data_header', () => Message.decode(aligned(header)));
+  const bytes = aligned(header);
+  checkMessageFlatbuffer(bytes);
+  const message = guard('data_header', () => Message.decode(bytes));
   if (message.version < MetadataVersion.V4) {
     throw FlightError.invalidArgument(`unsupported IPC metadata version V${message.version + 1}; V4 or later is required`);
   }
@@ -154,7 +174,9 @@ function parseMessage(header: Uint8Array): Message {
  */
 export function aligned(body: Uint8Array): Uint8Array {
   if (body.byteOffset % 8 === 0) return body;
-  const copy = new Uint8Array(body.byteLength);
+  // allocUnsafe: every byte is overwritten, so zero-filling first would only cost a pass
+  // over the memory. Node aligns pooled small Buffers to 8 bytes, large ones start at 0.
+  const copy = Buffer.allocUnsafe(body.byteLength);
   copy.set(body);
   return copy;
 }

@@ -4,7 +4,7 @@
  * one sent, a replacement otherwise), then the batch itself, split by zero-copy slicing
  * when it is larger than the target message size.
  */
-import { Message, RecordBatch, Schema, Vector } from 'apache-arrow';
+import { DataType, Message, RecordBatch, Schema, Vector, type Data } from 'apache-arrow';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import * as ipc from 'apache-arrow/ipc/metadata/message';
 import type { FlightDescriptor } from './descriptor.js';
@@ -21,6 +21,20 @@ export interface EncoderOptions {
 }
 
 const PADDING = new Uint8Array(8);
+
+/**
+ * apache-arrow 21.2's VectorAssembler cuts the views of a Utf8View or BinaryView column
+ * at the column's offset, but Data.slice has already cut them there (the getters index
+ * them from 0), so a sliced view column was encoded short or empty. Assemble the views
+ * as they are; the validity bitmap is handled before this visitor, offset included.
+ */
+type ViewAssembler = (this: VectorAssembler, data: Pick<Data, 'offset' | 'length' | 'stride' | 'values' | 'variadicBuffers'>) => VectorAssembler;
+const assemblerProto = VectorAssembler.prototype as unknown as { visitUtf8View: ViewAssembler; visitBinaryView: ViewAssembler };
+const assembleViews = assemblerProto.visitUtf8View;
+assemblerProto.visitUtf8View = assemblerProto.visitBinaryView = function (data) {
+  const { length, stride, values, variadicBuffers } = data;
+  return assembleViews.call(this, { offset: 0, length, stride, values, variadicBuffers });
+};
 
 /**
  * Encodes one stream's schema and batches into FlightData messages.
@@ -106,7 +120,7 @@ export function encodeSchemaBytes(schema: Schema): Uint8Array {
 
 function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
   const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(batch);
-  const header = new ipc.RecordBatch(batch.numRows, nodes, bufferRegions, null, variadicBufferCounts);
+  const header = new ipc.RecordBatch(batch.numRows, knownNullCounts(nodes, batch.data.children), bufferRegions, null, variadicBufferCounts);
   return {
     dataHeader: Message.encode(Message.from(header, byteLength)),
     appMetadata,
@@ -116,9 +130,27 @@ function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): Flight
 
 function encodeDictionaryBatch(dictionary: Vector, id: number, isDelta: boolean): FlightData {
   const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(dictionary);
-  const data = new ipc.RecordBatch(dictionary.length, nodes, bufferRegions, null, variadicBufferCounts);
+  const data = new ipc.RecordBatch(dictionary.length, knownNullCounts(nodes, dictionary.data), bufferRegions, null, variadicBufferCounts);
   const header = new ipc.DictionaryBatch(data, id, isDelta);
   return { dataHeader: Message.encode(Message.from(header, byteLength)), dataBody: bodyParts(buffers, bufferRegions) };
+}
+
+/**
+ * apache-arrow reports a null count of -1 ("unknown") for a sliced column without a
+ * validity bitmap, and VectorAssembler writes it into the field node as is; readers
+ * (pyarrow, our decoder) refuse a negative count. Such a column is of type Null, whose
+ * every value is null, or has no nulls. Nodes come in the assembler's order: each
+ * column, then its children, depth first.
+ */
+function knownNullCounts(nodes: ipc.FieldNode[], columns: readonly Data[]): ipc.FieldNode[] {
+  const types: DataType[] = [];
+  const walk = (data: Data) => {
+    types.push(data.type);
+    for (const child of data.children) walk(child);
+  };
+  columns.forEach(walk);
+  return nodes.map((node, i) => (node.nullCount >= 0 ? node
+    : new ipc.FieldNode(node.length, types[i] && DataType.isNull(types[i]) ? node.length : 0)));
 }
 
 /** The body as parts: each buffer followed by the zero padding its region reserves. */

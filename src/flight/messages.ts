@@ -8,6 +8,7 @@ import { descriptorFromMessage, descriptorToMessage, type FlightDescriptor, type
 import { aligned } from './decode.js';
 import { encodeSchemaBytes } from './encode.js';
 import { FlightError } from './errors.js';
+import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 
 /** Where and how to fetch one part of a flight. */
 export interface FlightEndpoint {
@@ -102,7 +103,9 @@ export function decodeSchemaBytes(bytes: Uint8Array | undefined): Schema | undef
     const length = view.getInt32(offset, true);
     offset += 4;
     if (length < 0 || offset + length > bytes.byteLength) throw new Error(`length ${length} exceeds ${bytes.byteLength} bytes`);
-    const message = Message.decode(aligned(bytes.subarray(offset, offset + length)));
+    const flatbuffer = aligned(bytes.subarray(offset, offset + length));
+    checkMessageFlatbuffer(flatbuffer); // apache-arrow trusts the flatbuffer's vector lengths
+    const message = Message.decode(flatbuffer);
     if (message.headerType !== MessageHeader.Schema) throw new Error(`holds a ${MessageHeader[message.headerType]} message`);
     return message.header() as Schema;
   } catch (err) {

@@ -160,7 +160,11 @@ export class FlightServer {
   }
 
   private async context(call: { metadata: Metadata; getPeer(): string; getDeadline(): unknown; on(e: string, f: () => void): unknown }, controller: AbortController): Promise<CallContext> {
-    call.on('cancelled', () => controller.abort(new FlightError(Status.CANCELLED, 'client cancelled the call')));
+    // grpc-js also emits 'cancelled' when a finished call's stream closes; building an
+    // error and aborting then costs a stack capture and an abort event for nothing.
+    call.on('cancelled', () => {
+      if (this.activeCalls.has(controller)) controller.abort(new FlightError(Status.CANCELLED, 'client cancelled the call'));
+    });
     const deadline = call.getDeadline();
     const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
     if (deadline instanceof Date) ctx.deadline = deadline;

@@ -74,7 +74,10 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
       const msg = await this.nextMessage();
       if (!msg) return;
       if (msg.kind === 'batch') yield { batch: msg.batch, ...(msg.appMetadata ? { appMetadata: msg.appMetadata } : {}) };
-      else if (msg.appMetadata) yield { appMetadata: msg.appMetadata };
+      // app_metadata on schema and dictionary messages is not a chunk of its own: arrow-go
+      // copies a batch's app_metadata onto the schema and dictionary messages written with
+      // it, and the C++ and Go readers ignore it there, so surfacing it would duplicate it.
+      else if (msg.kind === 'metadata' && msg.appMetadata) yield { appMetadata: msg.appMetadata };
     }
   }
 
