@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:flight`: the Flight layer's numbers, each beside a peer measured in the
+ * same run (the machine is shared and noisy, so only same-run ratios mean much).
+ *
+ *  (a) codec: our FlightData encode/decode against memcpy of the same bytes;
+ *  (b) transport: our memory-server process against a pyarrow (C++) echo server, both
+ *      driven by the same pyarrow client, alternating servers in every repetition.
+ *
+ * Flags: --reps N (default 5), --total-mib N (echo bytes per batch size, default 256),
+ * --calls N (latency calls per repetition, default 300), --sizes 1,4,16,64 (echo batch
+ * MiB), --skip-codec, --skip-transport, --skip-latency,
+ * --server-node-args "..." (extra node flags for our server, e.g. --cpu-prof).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runCodecBench } from './codec.js';
+import { runToEnd, startServer, type ServerProcess } from './servers.js';
+import { fmt, median, table } from './stats.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const here = fileURLToPath(new URL('./', import.meta.url));
+const python = existsSync(`${root}.venv/bin/python`) ? `${root}.venv/bin/python` : 'python3';
+
+const { values: flags } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '5' },
+    'total-mib': { type: 'string', default: '256' },
+    calls: { type: 'string', default: '300' },
+    sizes: { type: 'string', default: '1,4,16,64' },
+    'skip-codec': { type: 'boolean', default: false },
+    'skip-transport': { type: 'boolean', default: false },
+    'skip-latency': { type: 'boolean', default: false },
+    'server-node-args': { type: 'string', default: '' },
+  },
+});
+
+interface EchoResult { batch_mib: number; mib_per_s: number }
+interface Latency { p50_us: number; p99_us: number }
+interface Samples { echo: Map<number, number[]>; exchange: Latency[]; action: Latency[] }
+
+const client = (location: string, args: string[]) => runToEnd(python, [`${here}pyarrow_client.py`, location, ...args]);
+
+async function measure(server: ServerProcess, into: Samples): Promise<void> {
+  const echo = JSON.parse(await client(server.location,
+    ['--mode', 'echo', '--sizes', flags.sizes!, '--total-mib', flags['total-mib']!])) as { echo: EchoResult[] };
+  for (const e of echo.echo) {
+    if (!into.echo.has(e.batch_mib)) into.echo.set(e.batch_mib, []);
+    into.echo.get(e.batch_mib)!.push(e.mib_per_s);
+  }
+  if (flags['skip-latency']) return;
+  const lat = JSON.parse(await client(server.location, ['--mode', 'latency', '--calls', flags.calls!])) as { exchange: Latency; action: Latency };
+  into.exchange.push(lat.exchange);
+  into.action.push(lat.action);
+}
+
+async function runTransportBench(): Promise<string> {
+  const reps = Number(flags.reps);
+  const nodeArgs = flags['server-node-args']!.split(' ').filter(Boolean);
+  const ours = await startServer('ours', process.execPath, [...nodeArgs, `${root}bin/flight-runner.js`, 'memory-server', '--port', '0']);
+  const theirs = await startServer('pyarrow', python, [`${here}pyarrow_echo_server.py`, '--port', '0']);
+  const samples = { ours: newSamples(), pyarrow: newSamples() };
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      // Alternate which server goes first, so drift in machine load hits both alike.
+      const order = rep % 2 ? [theirs, ours] : [ours, theirs];
+      for (const s of order) await measure(s, s === ours ? samples.ours : samples.pyarrow);
+      process.stderr.write(`  transport repetition ${rep + 1}/${reps} done\n`);
+    }
+  } finally {
+    await ours.stop();
+    await theirs.stop();
+  }
+  const rows: string[][] = [['metric', 'ours', 'pyarrow C++', 'ours/pyarrow', 'target']];
+  for (const [mib, values] of samples.ours.echo) {
+    const a = median(values);
+    const b = median(samples.pyarrow.echo.get(mib)!);
+    rows.push([`DoExchange echo ${mib} MiB batches (MiB/s)`, fmt(a), fmt(b), fmt(a / b, 2), '>= 0.5']);
+  }
+  for (const kind of flags['skip-latency'] ? [] : ['exchange', 'action'] as const) {
+    const name = kind === 'exchange' ? 'one-row DoExchange' : 'DoAction healthcheck';
+    for (const p of ['p50_us', 'p99_us'] as const) {
+      const a = median(samples.ours[kind].map((l) => l[p]));
+      const b = median(samples.pyarrow[kind].map((l) => l[p]));
+      rows.push([`${name} ${p.slice(0, 3)} (us)`, fmt(a), fmt(b), fmt(a / b, 2), p === 'p50_us' ? '<= 1.5' : '']);
+    }
+  }
+  return `${table(rows)}\n(medians of ${reps} repetitions; echo MiB/s counts payload one way; latencies over ${flags.calls} calls each)`;
+}
+
+function newSamples(): Samples {
+  return { echo: new Map(), exchange: [], action: [] };
+}
+
+async function main(): Promise<void> {
+  console.log(`flight bench: node ${process.version}, pyarrow client ${python}, ${new Date().toISOString()}`);
+  if (!flags['skip-codec']) {
+    console.log('\n(a) codec vs memcpy (MB/s = 1e6 bytes/s; ratio = our speed / memcpy speed)\n');
+    console.log(runCodecBench());
+  }
+  if (!flags['skip-transport']) {
+    console.log('\n(b) DoExchange / DoAction: our memory-server vs pyarrow C++ echo server, same pyarrow client\n');
+    console.log(await runTransportBench());
+  }
+}
+
+await main();

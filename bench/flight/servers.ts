@@ -1,0 +1,53 @@
+/** Starting and stopping the benchmark's server processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/** A running server process and the location it printed. */
+export interface ServerProcess {
+  name: string;
+  location: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `command` and waits for its ready line (`... listening on grpc://host:port`).
+ * Stop sends SIGTERM and waits for the exit, so runs never overlap.
+ */
+export async function startServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const lines = createInterface({ input: child.stdout! });
+  const location = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} printed no ready line in 30 s`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      const m = / listening on (grpc:\/\/\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return {
+    name,
+    location,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Runs a command to completion; resolves with its stdout, rejects on a non-zero exit. */
+export async function runToEnd(command: string, args: string[]): Promise<string> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}`);
+  return out;
+}
