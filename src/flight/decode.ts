@@ -15,6 +15,7 @@ import { decompressBuffer } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
+import { validateColumns } from './validate.js';
 import type { ReceivedFlightData } from './flight-data.js';
 
 /** What one FlightData carried, once decoded. */
@@ -100,6 +101,7 @@ export class FlightDataDecoder {
         }
         const types = schema.fields.map((f) => f.type);
         const children = this.loadColumns(header, body, types, message.version, 'record batch');
+        validateColumns(children, schema.fields.map((f) => f.name), this.dictionaries);
         // The format requires it, and apache-arrow would otherwise pad or cut the columns.
         for (const [i, column] of children.entries()) {
           if (column.length !== header.length) {
