@@ -3,12 +3,23 @@
  * the FlightData streams of DoGet, DoPut and DoExchange switched to the hand-written
  * codec in flight-data.ts (zero-copy decode, one-copy encode).
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { deserializeFlightData, encodeFlightData } from './flight-data.js';
 
-const PROTO_PATH = fileURLToPath(new URL('../../flight-proto/Flight.proto', import.meta.url));
+/** flight-proto/Flight.proto in the package: two levels up from src/flight, three from dist/src/flight. */
+function findProto(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'flight-proto', 'Flight.proto');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('flight-proto/Flight.proto not found above ' + fileURLToPath(import.meta.url));
+}
+
+const PROTO_PATH = findProto();
 
 /** The fully qualified gRPC service name. */
 export const SERVICE_NAME = 'arrow.flight.protocol.FlightService';
