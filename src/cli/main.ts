@@ -1,27 +1,31 @@
 /**
  * The `flight-runner` command: one subcommand per file, dispatched by name.
  */
-import { memoryServerCommand, memoryServerHelp } from './memory-server-command.js';
-import { serveCommand, serveHelp } from './serve-command.js';
 import { UsageError } from './serve-process.js';
 import { log } from '../util/log.js';
 
+/** A subcommand, loaded only when it runs: `list` need not load onnxruntime or danfo. */
 interface Command {
   summary: string;
-  help: string;
-  run(argv: string[]): Promise<void>;
+  load(): Promise<{ help: string; run(argv: string[]): Promise<void> }>;
 }
 
 const commands: Record<string, Command> = {
   serve: {
     summary: 'serve runners (.onnx models, JS/TS modules, a YAML config) over Arrow Flight',
-    help: serveHelp,
-    run: serveCommand,
+    load: async () => { const m = await import('./serve-command.js'); return { help: m.serveHelp, run: m.serveCommand }; },
+  },
+  list: {
+    summary: 'list the runners and methods of a server, with their inputs and outputs',
+    load: async () => { const m = await import('./list-command.js'); return { help: m.listHelp, run: m.listCommand }; },
+  },
+  call: {
+    summary: 'stream a file (JSON, CSV, Arrow, Parquet) through a runner method, write the results',
+    load: async () => { const m = await import('./call-command.js'); return { help: m.callHelp, run: m.callCommand }; },
   },
   'memory-server': {
     summary: 'an in-memory Flight server (DoPut/DoGet/DoExchange echo), for trying clients',
-    help: memoryServerHelp,
-    run: memoryServerCommand,
+    load: async () => { const m = await import('./memory-server-command.js'); return { help: m.memoryServerHelp, run: m.memoryServerCommand }; },
   },
 };
 
@@ -49,11 +53,12 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`flight-runner: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
     process.exit(2);
   }
+  const { help, run } = await command.load();
   try {
-    await command.run(rest);
+    await run(rest);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`flight-runner ${name}: ${(err as Error).message}\n\n${command.help}\n`);
+      process.stderr.write(`flight-runner ${name}: ${(err as Error).message}\n\n${help}\n`);
       process.exit(2);
     }
     log('error', 'command failed', { command: name, error: (err as Error).message });

@@ -53,6 +53,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (values['log-level']) setLogLevel(values['log-level'] as LogLevel);
   if (!positionals.length) throw new UsageError('give at least one target: a .onnx model, a JS/TS module or a YAML config');
   const config = configFromTargets(positionals);
+  // Check every flag before loading anything, so a typo fails fast with the usage.
+  const port = parsePort(values.port, config.server.port ?? 8815);
+  const metricsPort = values['metrics-port'] !== undefined ? parsePort(values['metrics-port'], 0) : config.server.metricsPort;
   const registry = new RunnerRegistry();
   const stats = new StatsRegistry();
   const metrics = new ServerMetrics(registry);
@@ -65,14 +68,13 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const server = new FlightServer(runnerService(registry, {
     locations, stats, onCall: (runner, method, rows, ms, code) => metrics.recordCall(runner, method, rows, ms, code),
   }));
-  const metricsPort = values['metrics-port'] !== undefined ? parsePort(values['metrics-port'], 0) : config.server.metricsPort;
   if (metricsPort !== undefined) {
     const { port } = await metrics.listen(metricsPort, values.host ?? config.server.host ?? '127.0.0.1');
     log('info', 'metrics', { url: `http://${values.host ?? config.server.host ?? '127.0.0.1'}:${port}/metrics` });
   }
   await serveUntilSignalled(server, {
     host: values.host ?? config.server.host ?? '127.0.0.1',
-    port: parsePort(values.port, config.server.port ?? 8815),
+    port,
     ...((values.socket ?? config.server.socket) ? { socket: values.socket ?? config.server.socket } : {}),
   }, () => registry.close());
   locations.push(...server.locations);

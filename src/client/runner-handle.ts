@@ -6,6 +6,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { FlightChunk } from '../flight/index.js';
 import { FlightError } from '../flight/index.js';
+import { batchFromColumns } from '../codecs/batch.js';
+import { PARAMS_METADATA_KEY } from '../runner/params.js';
 import type { CallParams } from '../runner/runner.js';
 import type { MethodSignature } from '../runner/signature.js';
 import { chunksOf, decodeResult, encodeCall, isDataFrame } from './arguments.js';
@@ -98,11 +100,11 @@ export class RunnerHandle {
     const params = this.params;
     const batches = async function* (): AsyncIterable<FlightChunk> {
       if (isDataFrame(input) || isTableLike(input)) {
-        for (const batch of chunksOf(input, rows)) yield { batch: withParams(sig, batch, params) };
+        for (const batch of chunksOf(input, rows)) yield { batch: withParams(batch, params) };
         return;
       }
       for await (const item of input as AsyncIterable<unknown>) {
-        const batch = isRecordBatch(item) ? withParams(sig, item, params) : encodeCall(sig, [item], params).batch;
+        const batch = isRecordBatch(item) ? withParams(item, params) : encodeCall(sig, [item], params).batch;
         yield { batch };
       }
     };
@@ -121,6 +123,12 @@ function isRecordBatch(v: unknown): v is RecordBatch {
   return typeof v === 'object' && v !== null && 'numRows' in v && 'schema' in v && 'data' in v;
 }
 
-function withParams(sig: MethodSignature, batch: RecordBatch, params: CallParams): RecordBatch {
-  return Object.keys(params).length ? encodeCall(sig, [batch], params).batch : batch;
+function withParams(batch: RecordBatch, params: CallParams): RecordBatch {
+  if (!Object.keys(params).length) return batch;
+  // Params travel in the schema's metadata. encodeCall would treat a batch as the first
+  // argument's value, which only a table input accepts, so set the metadata directly.
+  const metadata = new Map(batch.schema.metadata);
+  metadata.set(PARAMS_METADATA_KEY, JSON.stringify(params));
+  const fields = batch.schema.fields;
+  return batchFromColumns(fields, fields.map((f) => batch.getChild(f.name)!), batch.numRows, metadata);
 }

@@ -1,0 +1,207 @@
+import { access } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { connect, type RunnerClient } from '../client/index.js';
+import { encodeCall } from '../client/arguments.js';
+import { RemoteCaller } from '../client/remote-caller.js';
+import { FlightDescriptor, FlightError } from '../flight/index.js';
+import { INPUT_EXTENSIONS, extensionOf, openInput, type InputSource } from '../io/input-source.js';
+import { OUTPUT_EXTENSIONS, isOutputPath, openOutput } from '../io/output-sink.js';
+import type { CallParams } from '../runner/runner.js';
+import { NAME_PATTERN, tableInput, type MethodSignature } from '../runner/signature.js';
+import { planInputs } from './declared-inputs.js';
+import { withStatus } from './list-command.js';
+import { Progress, formatCount } from './progress.js';
+import { UsageError } from './serve-process.js';
+
+const DEFAULT_BATCH_ROWS = 65_536;
+
+export const callHelp = `Usage: flight-runner call <uri> <runner>[/<method>] --input FILE [options]
+
+Streams the rows of FILE through a runner method in one call (one DoExchange, batches
+of --batch-rows rows) and writes one output row per input row, in order.
+
+Arguments:
+  <uri>                 the server, e.g. grpc://127.0.0.1:8815
+  <runner>[/<method>]   what to call; the runner's default method if none is given
+
+Options:
+  --input FILE          the rows, by extension: ${INPUT_EXTENSIONS.join(' ')}
+  --output FILE         where results go, by extension: ${OUTPUT_EXTENSIONS.join(' ')}
+                        (default: JSON lines on stdout)
+  --batch-rows N        rows per batch sent (default ${DEFAULT_BATCH_ROWS})
+  --params JSON         call-level parameters, a JSON object, e.g. '{"threshold": 0.5}'
+  --progress            draw a progress bar on stderr even when it is not a terminal
+                        (on a terminal it is drawn for calls longer than a moment)
+  --token T             a bearer token, for servers that require one
+  -h, --help            show this help
+
+Input files:
+  .json      an array of row objects, or ONE object of named arguments for a single call
+             ({"features": [5.1, 3.5, 1.4, 0.2]} or {"features": [[...], [...]]})
+  .jsonl     one row object per line
+  .csv       a header row; columns of numbers are float64, or int64 when all whole
+  .arrow .arrows .parquet   their own column types
+Each declared input takes the column of its name (see "flight-runner list" for them):
+  scalar      a column of numbers (cast to the declared dtype)
+  tensor      a per-example shape S takes a list column (a JSON array per row, nested
+              arrays flattened row-major; an Arrow/Parquet list; text holding a JSON
+              array, e.g. a CSV cell "[5.1,3.5,1.4,0.2]"), or, with no column of
+              that name, the N = product(S) columns NAME_0 .. NAME_{N-1}, row-major:
+              features: tensor<float32>[4] <- features_0,features_1,features_2,features_3
+  string      any column, as text; json: a JSON value per row (text is parsed as JSON)
+  table       the whole row; declared columns are cast to their declared types
+Other columns are ignored.
+
+Output: a column per declared output. In CSV a tensor output of N values becomes the
+columns NAME_0 .. NAME_{N-1}; in JSON it is a nested array of its shape; in Parquet a
+list of its values (row-major). A one-line summary (rows, batches, seconds) goes to stderr.
+
+Exit status: 0 on success; 1 if the call fails (stderr names the gRPC status, e.g.
+NOT_FOUND, INVALID_ARGUMENT); 2 for a mistake on the command line.
+
+Examples:
+  flight-runner call grpc://127.0.0.1:8815 iris --input rows.json
+  flight-runner call grpc://127.0.0.1:8815 iris/predict_proba --input rows.csv --output probs.parquet
+  flight-runner call grpc://127.0.0.1:8815 loan_scorer --input applicants.csv --output scores.arrow --progress
+  flight-runner call grpc://127.0.0.1:8815 text_tools/concat --input texts.jsonl --params '{"separator": " | "}'`;
+
+/** The parsed command line of `call`. */
+interface CallArgs {
+  uri: string;
+  runner: string;
+  method?: string;
+  input: string;
+  output?: string;
+  batchRows: number;
+  params: CallParams;
+  progress: boolean;
+  token?: string;
+}
+
+async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      input: { type: 'string', short: 'i' },
+      output: { type: 'string', short: 'o' },
+      'batch-rows': { type: 'string' },
+      params: { type: 'string' },
+      progress: { type: 'boolean' },
+      token: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return undefined;
+  if (positionals.length !== 2) throw new UsageError('give the server <uri> and the <runner>[/<method>] to call');
+  const [uri, target] = positionals as [string, string];
+  const [runner, method, ...rest] = target.split('/');
+  if (rest.length || !NAME_PATTERN.test(runner!) || (method !== undefined && !NAME_PATTERN.test(method))) {
+    throw new UsageError(`bad target ${JSON.stringify(target)}: expected <runner> or <runner>/<method>, names of [A-Za-z0-9_.-]`);
+  }
+  if (!values.input) throw new UsageError('--input FILE is required');
+  if (!INPUT_EXTENSIONS.includes(extensionOf(values.input))) {
+    throw new UsageError(`--input ${values.input}: unknown format; use a file ending in ${INPUT_EXTENSIONS.join(' ')}`);
+  }
+  try {
+    await access(values.input);
+  } catch {
+    throw new UsageError(`--input ${values.input}: no such file`);
+  }
+  if (values.output !== undefined && !isOutputPath(values.output)) {
+    throw new UsageError(`--output ${values.output}: unknown format; use a file ending in ${OUTPUT_EXTENSIONS.join(' ')}`);
+  }
+  const batchRows = values['batch-rows'] === undefined ? DEFAULT_BATCH_ROWS : Number(values['batch-rows']);
+  if (!Number.isInteger(batchRows) || batchRows < 1) throw new UsageError(`--batch-rows must be a positive integer, got ${JSON.stringify(values['batch-rows'])}`);
+  let params: CallParams = {};
+  if (values.params !== undefined) {
+    try {
+      params = JSON.parse(values.params) as CallParams;
+    } catch (err) {
+      throw new UsageError(`--params is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new UsageError('--params must be a JSON object');
+  }
+  return {
+    uri, runner: runner!, input: values.input, batchRows, params, progress: Boolean(values.progress),
+    ...(method !== undefined ? { method } : {}),
+    ...(values.output !== undefined ? { output: values.output } : {}),
+    ...(values.token !== undefined ? { token: values.token } : {}),
+  };
+}
+
+/** The input schema the server declares for a method: a table input's column types live there. */
+async function declaredSchema(client: RunnerClient, runner: string, sig: MethodSignature): Promise<Schema | undefined> {
+  if (!tableInput(sig) || !(client.caller instanceof RemoteCaller)) return undefined;
+  return client.caller.client.getSchema(FlightDescriptor.path(runner, sig.name));
+}
+
+/** The input batches of the call, converted to the method's declared inputs. */
+async function inputBatches(source: InputSource, sig: MethodSignature, tableSchema: Schema | undefined, args: CallArgs): Promise<AsyncIterable<RecordBatch>> {
+  if (source.namedArguments) {
+    // One call's named arguments: the SDK's own encoding (one example, or a batch of them).
+    let batch: RecordBatch;
+    try {
+      batch = encodeCall(sig, [source.namedArguments], args.params).batch;
+    } catch (err) {
+      throw FlightError.invalidArgument(`${args.input}: ${(err as Error).message}`);
+    }
+    return (async function* () { yield batch; })();
+  }
+  const batches = source.batches(args.batchRows)[Symbol.asyncIterator]();
+  // The first batch is read before the call starts, so a file that does not fit the
+  // method fails with a clear message instead of a cancelled exchange.
+  const first = await batches.next();
+  if (first.done) return (async function* () {})();
+  const convert = planInputs(sig, first.value.schema, tableSchema);
+  const firstInput = convert(first.value);
+  return (async function* () {
+    yield firstInput;
+    for (let next = await batches.next(); !next.done; next = await batches.next()) yield convert(next.value);
+  })();
+}
+
+/** `flight-runner call`. */
+export async function callCommand(argv: string[]): Promise<void> {
+  const args = await parseCallArgs(argv);
+  if (!args) {
+    process.stdout.write(`${callHelp}\n`);
+    return;
+  }
+  let client: RunnerClient | undefined;
+  try {
+    client = await connect(args.uri, args.token ? { token: args.token } : {});
+    const runner = client.runner(args.runner);
+    const handle = args.method === undefined ? runner : runner.method(args.method);
+    const sig = handle.signature;
+    const tableSchema = await declaredSchema(client, runner.name, sig);
+    const source = await openInput(args.input);
+    const progress = new Progress({
+      ...(source.totalRows !== undefined ? { total: source.totalRows } : {}),
+      enabled: args.progress || Boolean(process.stderr.isTTY),
+      inPlace: Boolean(process.stderr.isTTY),
+      delayMs: args.progress ? 0 : 500,
+    });
+    const input = await inputBatches(source, sig, tableSchema, args);
+    const caller = source.namedArguments ? handle : handle.withParams(args.params);
+    const sink = openOutput(args.output);
+    try {
+      for await (const out of caller.stream(input, { arrow: true })) {
+        const batch = out as RecordBatch;
+        await sink.write(batch);
+        progress.update(batch.numRows);
+      }
+    } finally {
+      await sink.close();
+    }
+    progress.finish();
+    const seconds = progress.elapsed;
+    process.stderr.write(`${formatCount(progress.rows)} rows, ${progress.batches} batch${progress.batches === 1 ? '' : 'es'} in ${seconds.toFixed(2)} s`
+      + ` (${formatCount(progress.rows / Math.max(seconds, 1e-3))} rows/s)${args.output ? ` -> ${args.output}` : ''}\n`);
+  } catch (err) {
+    throw withStatus(err);
+  } finally {
+    client?.close();
+  }
+}

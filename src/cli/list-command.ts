@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import type { Schema } from 'apache-arrow';
+import { dtypeOf } from '../codecs/dtypes.js';
+import { FlightClient, FlightError } from '../flight/index.js';
+import { describePayload } from '../runner/payload.js';
+import { signatureFromJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
+import { UsageError } from './serve-process.js';
+import { formatTable } from './text-table.js';
+
+export const listHelp = `Usage: flight-runner list <uri> [--json] [--token T]
+
+Lists every runner and method a server offers, with its inputs and outputs.
+
+Arguments:
+  <uri>          the server, e.g. grpc://127.0.0.1:8815 or grpc+unix:///tmp/fr.sock
+
+Options:
+  --json         print the method signatures as JSON (an array, as the server sends them)
+  --token T      a bearer token, for servers that require one
+  -h, --help     show this help
+
+In the table, * marks a runner's default method (what <runner> alone calls), and a
+payload reads e.g. features: tensor<float32>[4] (per-example shape), label: scalar<int64>,
+applicants: table{income: float64, ...}.
+
+Examples:
+  flight-runner list grpc://127.0.0.1:8815
+  flight-runner list grpc://127.0.0.1:8815 --json | jq '.[].method'`;
+
+/** One method as the server describes it: its signature JSON and its input schema. */
+export interface ListedMethod {
+  json: Record<string, unknown>;
+  signature: MethodSignature;
+  runner: string;
+  inputSchema?: Schema;
+}
+
+/** Every runner method of a server, from ListFlights (in the server's order). */
+export async function listMethods(client: FlightClient): Promise<ListedMethod[]> {
+  const methods: ListedMethod[] = [];
+  for await (const info of client.listFlights()) {
+    // Flights without a signature are not runner methods (the protocol puts one on each).
+    if (!info.appMetadata?.length) continue;
+    const json = JSON.parse(new TextDecoder().decode(info.appMetadata)) as Record<string, unknown>;
+    methods.push({ json, signature: signatureFromJSON(json), runner: String(json['runner']), inputSchema: info.schema });
+  }
+  return methods;
+}
+
+/** A parameter for the table: `name: type`; a table lists its columns with their types. */
+function describeParam(p: ParamSpec, schema?: Schema): string {
+  if (p.type.kind === 'table' && schema?.fields.length) {
+    const columns = schema.fields.map((f) => `${f.name}: ${dtypeOf(f.type) ?? String(f.type).toLowerCase()}`);
+    return `${p.name}: table{${columns.join(', ')}}`;
+  }
+  return `${p.name}: ${describePayload(p.type)}`;
+}
+
+/** The table `list` prints. */
+export function methodsTable(methods: ListedMethod[]): string {
+  const perRunner = new Map<string, number>();
+  for (const m of methods) perRunner.set(m.runner, (perRunner.get(m.runner) ?? 0) + 1);
+  const rows = methods.map((m) => {
+    const sig = m.signature;
+    // A runner with one method calls it by default even if it is not marked.
+    const isDefault = sig.isDefault || perRunner.get(m.runner) === 1;
+    return [
+      m.runner,
+      `${sig.name}${isDefault ? '*' : ''}`,
+      sig.batchable ? 'yes' : 'no',
+      sig.inputs.map((p) => describeParam(p, m.inputSchema)).join(', '),
+      sig.outputs.map((p) => describeParam(p)).join(', '),
+    ];
+  });
+  return formatTable(['RUNNER', 'METHOD', 'BATCHABLE', 'INPUTS', 'OUTPUTS'], rows);
+}
+
+/** `flight-runner list`. */
+export async function listCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      token: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${listHelp}\n`);
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one <uri>' : 'give the server <uri>, e.g. grpc://127.0.0.1:8815');
+  const client = new FlightClient(positionals[0]!, values.token ? { token: values.token } : {});
+  try {
+    const methods = await listMethods(client);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(methods.map((m) => m.json), null, 2)}\n`);
+    } else if (!methods.length) {
+      process.stdout.write('no runners\n');
+    } else {
+      process.stdout.write(`${methodsTable(methods)}\n* default method\n`);
+    }
+  } catch (err) {
+    throw withStatus(err);
+  } finally {
+    client.close();
+  }
+}
+
+/** A FlightError as an Error whose message starts with the gRPC status name (NOT_FOUND: ...). */
+export function withStatus(err: unknown): unknown {
+  return err instanceof FlightError ? new Error(`${err.codeName}: ${err.message}`, { cause: err }) : err;
+}
