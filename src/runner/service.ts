@@ -107,7 +107,17 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
 
     async doExchange(input, output, ctx) {
       const { runner, method, params: cmdParams } = resolve(input.descriptor);
-      await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats, options.onCall);
+      const started = performance.now();
+      let code = 'OK';
+      try {
+        await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats, options.onCall);
+      } catch (err) {
+        code = err instanceof FlightError ? err.codeName : 'INTERNAL';
+        throw err;
+      } finally {
+        // One line per exchange; debug level, as a busy server makes thousands a second.
+        log('debug', 'exchange', { runner: runner.name, method: method.signature.name, peer: ctx.peer, code, ms: Math.round(performance.now() - started) });
+      }
     },
 
     async *doAction(action) {
