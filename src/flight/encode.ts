@@ -22,6 +22,9 @@ export interface EncoderOptions {
 
 const PADDING = new Uint8Array(8);
 
+/** Schema messages already encoded, per Schema object (schemas are immutable). */
+const encodedSchemas = new WeakMap<Schema, Uint8Array>();
+
 /**
  * apache-arrow 21.2's VectorAssembler cuts the views of a Utf8View or BinaryView column
  * at the column's offset, but Data.slice has already cut them there (the getters index
@@ -55,7 +58,11 @@ export class FlightDataEncoder {
 
   /** The schema message, which opens every stream. */
   encodeSchema(schema: Schema, descriptor?: FlightDescriptor, appMetadata?: Uint8Array): FlightData {
-    return { descriptor, dataHeader: Message.encode(Message.from(schema)), appMetadata };
+    // A server answers every call of a method with the same Schema object: encode it once.
+    // Safe to share: the serializer copies the header into each frame and never writes to it.
+    let dataHeader = encodedSchemas.get(schema);
+    if (!dataHeader) encodedSchemas.set(schema, dataHeader = Message.encode(Message.from(schema)));
+    return { descriptor, dataHeader, appMetadata };
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * Instances that live in this process: a runner loaded once per instance (ONNX sessions
- * run on onnxruntime's own threads, so several in one process do run in parallel).
+ * Instances that live in this process: a runner loaded once per instance. They share the
+ * JS thread: onnxruntime-node runs a session synchronously on it (its intra-op threads
+ * parallelize one run, not several), so for parallel instances use worker isolation.
  */
 import type { Runner } from '../runner/runner.js';
 import type { InstanceStarter } from './instance-pool.js';

@@ -1,0 +1,62 @@
+/**
+ * Where a one-row call's server time goes, without the network: the same 1-row MLP call
+ * timed sequentially at each layer of our path, in one process, interleaved rounds,
+ * medians. Layers: onnxruntime-node's session.run alone; our ONNX runner's invoke
+ * (tensor in, columns out); the scheduled runner (batcher + pool) with batching off and
+ * on; and the service's per-call work on top (conform plan, output schema encode).
+ *
+ *   npx tsx bench/serving/profile-path.ts [--calls 5000] [--rounds 5]
+ */
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { loadOnnxRunner } from '../../src/backends/onnx/index.js';
+import { batchFromColumns } from '../../src/codecs/batch.js';
+import { Tensor, fixedShapeColumn } from '../../src/codecs/tensor.js';
+import { FlightDataEncoder } from '../../src/flight/encode.js';
+import { invokeChecked } from '../../src/runner/call.js';
+import { planConform } from '../../src/runner/conform.js';
+import { fieldFor, type TensorType } from '../../src/runner/payload.js';
+import { outputSchema } from '../../src/runner/signature.js';
+import { inProcessStarter } from '../../src/scheduling/in-process-instance.js';
+import { ScheduledRunner } from '../../src/scheduling/scheduled-runner.js';
+
+const { values } = parseArgs({ options: { calls: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } } });
+const calls = Number(values.calls);
+const path = new URL('../../examples/models/mlp_small.onnx', import.meta.url).pathname;
+
+const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, executionProviders: ['cpu'] });
+const runner = await loadOnnxRunner(path, { intraOpNumThreads: 1 });
+const method = runner.methods[0]!;
+const load = () => loadOnnxRunner(path, { intraOpNumThreads: 1 });
+const off = await ScheduledRunner.start('mlp_small', 2, inProcessStarter(load), { batching: { enabled: false } });
+const on = await ScheduledRunner.start('mlp_small', 2, inProcessStarter(load), { batching: { enabled: true, maxBatchRows: 64, maxQueueDelayMs: 2 } });
+
+const x = new Float32Array(32).map((_, i) => Math.sin(i));
+const spec = method.signature.inputs[0]!;
+const batch = batchFromColumns([fieldFor(spec.name, spec.type as TensorType)], [fixedShapeColumn(new Tensor('float32', x, [1, 32]))], 1);
+const sig = method.signature;
+
+const layers: Record<string, () => Promise<unknown>> = {
+  'ort session.run': () => session.run({ x: new ort.Tensor('float32', x, [1, 32]) }),
+  'OnnxRunner invoke': () => method.invoke(batch, {}, {}),
+  'ScheduledRunner, batching off': () => off.methods[0]!.invoke(batch, {}, {}),
+  'ScheduledRunner, batching on': () => on.methods[0]!.invoke(batch, {}, {}),
+  'service work (plan+conform+invokeChecked+schema), off': () => {
+    const conform = planConform('mlp_small', sig, batch.schema);
+    new FlightDataEncoder().encodeSchema(outputSchema(sig));
+    return invokeChecked('mlp_small', off.methods[0]!, off.methods[0]!.invoke, conform(batch), {}, {});
+  },
+};
+
+const samples = new Map<string, number[]>();
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const [name, fn] of Object.entries(layers)) {
+    const started = performance.now();
+    for (let i = 0; i < calls; i++) await fn();
+    samples.set(name, [...(samples.get(name) ?? []), ((performance.now() - started) * 1000) / calls]);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+for (const [name, xs] of samples) console.log(`${name.padEnd(58)} ${median(xs).toFixed(1).padStart(7)} us/call`);
+await off.close();
+await on.close();
