@@ -185,19 +185,22 @@ export class Batcher {
       return [first];
     }
     const taken: Piece[] = [];
+    const skipped: Piece[] = [];
     let rows = 0;
-    for (let i = 0; i < this.queue.length;) {
-      const piece = this.queue[i]!;
+    let scanned = 0;
+    for (; scanned < this.queue.length; scanned++) {
+      const piece = this.queue[scanned]!;
       if (rows + piece.batch.numRows > this.options.maxBatchRows && taken.length) break;
       // Only calls with the same params and schema share a backend call.
-      if (piece.call.paramsKey !== first.call.paramsKey || !sameSchema(piece.batch, first.batch)) {
-        i++;
-        continue;
+      if (piece.call.paramsKey !== first.call.paramsKey || !sameSchema(piece.batch, first.batch)) skipped.push(piece);
+      else {
+        taken.push(piece);
+        rows += piece.batch.numRows;
       }
-      taken.push(piece);
-      rows += piece.batch.numRows;
-      this.queue.splice(i, 1);
     }
+    // One splice for the whole take (a splice per piece is quadratic under a flood):
+    // skipped pieces stay at the front, in their order.
+    this.queue.splice(0, scanned, ...skipped);
     this.queuedRows -= rows;
     this.observer.queueDepth?.(this.queuedRows);
     return taken;
