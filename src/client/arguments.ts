@@ -5,7 +5,7 @@
  * per-example shape, a number, a string) or a batch of examples (one more dimension,
  * an array); results come back in the same form.
  */
-import { Table, type RecordBatch } from 'apache-arrow';
+import { Table, type DataType, type RecordBatch } from 'apache-arrow';
 import { columnToValue, tableToBatch, valuesToBatch } from '../codecs/columns.js';
 import { isDataFrame } from '../codecs/dataframe.js';
 import { Tensor } from '../codecs/tensor.js';
@@ -70,7 +70,8 @@ function rankOf(value: unknown): number {
     rank++;
     v = v[0];
   }
-  return rank;
+  // An array of tensors (or typed arrays) is a batch of them: their rank adds to its own.
+  return rank === 0 ? 0 : rank + rankOf(v);
 }
 
 function asBatchOfOne(value: unknown, type: PayloadType): unknown {
@@ -127,8 +128,9 @@ function firstExample(value: unknown): unknown {
  * Splits a DataFrame, Table or RecordBatch into record batches of at most `rows` rows,
  * for streaming. Tables are sliced batch by batch (zero-copy).
  */
-export function* chunksOf(value: unknown, rows: number): Iterable<RecordBatch> {
-  const batches = value instanceof Table ? value.batches : [tableToBatch(value, 'input')];
+export function* chunksOf(value: unknown, rows: number, columns?: Record<string, DataType>): Iterable<RecordBatch> {
+  // `columns`: a table input's declared column types, which a DataFrame's columns take.
+  const batches = value instanceof Table ? value.batches : [tableToBatch(value, 'input', undefined, columns)];
   for (const batch of batches) {
     for (let start = 0; start < batch.numRows; start += rows) {
       yield start === 0 && batch.numRows <= rows ? batch : batch.slice(start, Math.min(batch.numRows, start + rows));

@@ -9,7 +9,7 @@ import { FlightError } from '../flight/index.js';
 import { batchFromColumns } from '../codecs/batch.js';
 import { PARAMS_METADATA_KEY } from '../runner/params.js';
 import type { CallParams } from '../runner/runner.js';
-import type { MethodSignature } from '../runner/signature.js';
+import { tableInput, type MethodSignature } from '../runner/signature.js';
 import { chunksOf, decodeResult, encodeCall, isDataFrame } from './arguments.js';
 import type { CallOptions, Caller, RunnerDescription } from './caller.js';
 
@@ -54,11 +54,11 @@ export class RunnerHandle {
     const methods = this.description.methods;
     if (this.methodName !== undefined) {
       const found = methods.find((m) => m.name === this.methodName);
-      if (!found) throw FlightError.notFound(`runner '${this.name}' has no method '${this.methodName}'; methods: ${this.methods.join(', ')}`);
+      if (!found) throw FlightError.notFound(`runner '${this.name}' has no method '${this.methodName}'; methods: ${this.methods.map((m) => `'${m}'`).join(', ')}`);
       return found;
     }
     const chosen = methods.find((m) => m.isDefault) ?? (methods.length === 1 ? methods[0] : undefined);
-    if (!chosen) throw FlightError.notFound(`runner '${this.name}' has several methods and no default; use .method(name) with one of ${this.methods.join(', ')}`);
+    if (!chosen) throw FlightError.notFound(`runner '${this.name}' has several methods and no default; use .method(name) with one of ${this.methods.map((m) => `'${m}'`).join(', ')}`);
     return chosen;
   }
 
@@ -100,7 +100,7 @@ export class RunnerHandle {
     const params = this.params;
     const batches = async function* (): AsyncIterable<FlightChunk> {
       if (isDataFrame(input) || isTableLike(input)) {
-        for (const batch of chunksOf(input, rows)) yield { batch: withParams(batch, params) };
+        for (const batch of chunksOf(input, rows, tableInput(sig)?.type.columns)) yield { batch: withParams(batch, params) };
         return;
       }
       for await (const item of input as AsyncIterable<unknown>) {
