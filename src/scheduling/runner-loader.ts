@@ -13,7 +13,9 @@ import type { BatcherObserver, BatchingOptions } from './batcher.js';
 import { inProcessStarter } from './in-process-instance.js';
 import type { InstanceStarter } from './instance-pool.js';
 import { decidePlacement, type InstanceGroupConfig, type Placement } from './placement.js';
+import { processIsolation } from './process-instance.js';
 import { ScheduledRunner, type SchedulingOptions } from './scheduled-runner.js';
+import { workerIsolation } from './worker-instance.js';
 
 /** The `scheduling` block of a runner config entry. */
 export interface SchedulingConfig {
@@ -37,6 +39,8 @@ const isolatedStarters = new Map<string, IsolatedStarterFactory>();
 export function registerIsolation(kind: 'worker' | 'process', factory: IsolatedStarterFactory): void {
   isolatedStarters.set(kind, factory);
 }
+registerIsolation('worker', workerIsolation);
+registerIsolation('process', processIsolation);
 
 /** For GPU placement: pin instance `index` to its device (CUDA), with CPU as fallback. */
 function gpuProviders(placement: Placement, index: number): { executionProviders?: string[]; deviceId?: number } {

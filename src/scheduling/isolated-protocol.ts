@@ -1,0 +1,79 @@
+/**
+ * The messages between a scheduler and an isolated instance (worker thread or child
+ * process). Batches travel as Arrow IPC bytes (batch-transfer.ts); the runner's
+ * signatures travel as their JSON form, plus the Arrow schema of any typed table
+ * parameter, whose column types the JSON form does not keep.
+ */
+import { Field, Schema } from 'apache-arrow';
+import { decodeSchemaBytes, encodeSchemaBytes } from '../flight/index.js';
+import type { CallParams, Runner } from '../runner/runner.js';
+import type { PayloadType } from '../runner/payload.js';
+import { signatureFromJSON, signatureToJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
+import type { RunnerSpec } from './runner-spec.js';
+
+/** Scheduler to instance. */
+export type ToInstance =
+  | { type: 'load'; spec: RunnerSpec }
+  | { type: 'invoke'; id: number; method: string; params: CallParams; batch: Uint8Array }
+  /** Close the runner and exit. */
+  | { type: 'stop' };
+
+/** Instance to scheduler. */
+export type FromInstance =
+  /** The child is listening (messages sent to a process before then could be lost). */
+  | { type: 'started' }
+  | { type: 'ready'; runner: RunnerDescription }
+  | { type: 'load-error'; message: string }
+  | { type: 'result'; id: number; batch: Uint8Array }
+  /** The runner threw: `code` is set when it threw a FlightError (its gRPC status). */
+  | { type: 'error'; id: number; message: string; code?: number }
+  /** A child process is about to die of an uncaught exception (a worker's 'error' event says so itself). */
+  | { type: 'fatal'; message: string };
+
+/** A runner as it crosses the boundary. */
+export interface RunnerDescription {
+  name: string;
+  platform: string;
+  versions: string[];
+  methods: { json: Record<string, unknown>; tables: Record<string, Uint8Array> }[];
+}
+
+/** Table parameters' column schemas, keyed `in:NAME` / `out:NAME`. */
+function tableKey(side: 'in' | 'out', name: string): string {
+  return `${side}:${name}`;
+}
+
+/** Describes a loaded runner for the other side. */
+export function describeRunner(runner: Runner): RunnerDescription {
+  return {
+    name: runner.name,
+    platform: runner.platform,
+    versions: [...runner.versions],
+    methods: runner.methods.map(({ signature }) => {
+      const tables: Record<string, Uint8Array> = {};
+      for (const [side, params] of [['in', signature.inputs], ['out', signature.outputs]] as const) {
+        for (const p of params) {
+          if (p.type.kind === 'table' && p.type.columns) {
+            const schema = new Schema(Object.entries(p.type.columns).map(([name, type]) => new Field(name, type, true)));
+            tables[tableKey(side, p.name)] = encodeSchemaBytes(schema);
+          }
+        }
+      }
+      return { json: signatureToJSON(runner.name, signature), tables };
+    }),
+  };
+}
+
+/** The method signatures of a described runner, table column types included. */
+export function signaturesOf(description: RunnerDescription): MethodSignature[] {
+  return description.methods.map(({ json, tables }) => {
+    const sig = signatureFromJSON(json);
+    const typed = (side: 'in' | 'out') => (p: ParamSpec): ParamSpec => {
+      const schema = decodeSchemaBytes(tables[tableKey(side, p.name)]);
+      if (!schema) return p;
+      const type: PayloadType = { kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, f.type])) };
+      return { ...p, type };
+    };
+    return { ...sig, inputs: sig.inputs.map(typed('in')), outputs: sig.outputs.map(typed('out')) };
+  });
+}
