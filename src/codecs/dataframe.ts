@@ -3,18 +3,32 @@
  * danfo holds JS numbers, strings and booleans; 64-bit integers become numbers on the
  * way in (danfo has no bigint) and integer columns come back as int64 when they fit.
  */
-import * as dfd from 'danfojs';
+import { createRequire } from 'node:module';
+import type * as Danfo from 'danfojs';
 import {
   Bool, Float64, Int64, Field, Type, Utf8, vectorFromArray, type DataType, type RecordBatch, type Table, type Vector,
 } from 'apache-arrow';
 import { batchFromColumns } from './batch.js';
 
 /** A danfo DataFrame. */
-export type DataFrame = InstanceType<typeof dfd.DataFrame>;
+export type DataFrame = InstanceType<typeof Danfo.DataFrame>;
+
+const requireModule = createRequire(import.meta.url);
+let danfo: typeof Danfo | undefined;
+
+/**
+ * danfo.js, loaded on first use: it takes seconds to load, and a server whose runners
+ * take no tables (or an isolated instance starting up) should not pay for it.
+ */
+function dfd(): typeof Danfo {
+  return (danfo ??= requireModule('danfojs') as typeof Danfo);
+}
 
 /** True if `v` is a danfo DataFrame. */
 export function isDataFrame(v: unknown): v is DataFrame {
-  return v instanceof dfd.DataFrame;
+  // Only load danfo for a value that could be one of its DataFrames.
+  if (typeof v !== 'object' || v === null || (v as object).constructor?.name !== 'DataFrame') return false;
+  return v instanceof dfd().DataFrame;
 }
 
 /** A DataFrame with one column per field of the batch. */
@@ -24,7 +38,7 @@ export function batchToDataFrame(batch: RecordBatch | Table): DataFrame {
     const vector = batch.getChild(field.name)!;
     columns[field.name] = Array.from(vector.toArray() as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
   }
-  return new dfd.DataFrame(columns);
+  return new (dfd().DataFrame)(columns);
 }
 
 /**
