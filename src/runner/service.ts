@@ -5,7 +5,7 @@
  */
 import { Schema, type RecordBatch } from 'apache-arrow';
 import {
-  FlightDescriptor, FlightError, Status, type ActionType, type CallContext, type FlightHandlers, type FlightInfo,
+  FlightDescriptor, FlightError, Status, type ActionType, type CallContext, type FlightChunk, type FlightHandlers, type FlightInfo,
   type FlightReader, type FlightWriter,
 } from '../flight/index.js';
 import { log } from '../util/log.js';
@@ -200,13 +200,34 @@ async function exchange(
   const conform = planConform(runner.name, sig, schema);
   if (fixedOutput) await output.begin(outputSchema(sig));
 
-  const run = async (batch: RecordBatch): Promise<RecordBatch> => {
+  const attempt = (batch: RecordBatch) => invokeChecked(runner.name, method, invoke, conform(batch), params,
+    { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+
+  /**
+   * Runs one batch. `earlier` settles when this stream's previous batches are answered:
+   * if the queue is full while they are still in it, this stream is what fills it, so
+   * the batch waits for them (backpressure on the stream) instead of failing; only a
+   * queue full of other calls' rows is RESOURCE_EXHAUSTED.
+   */
+  const run = async (batch: RecordBatch, earlier: Promise<void>): Promise<RecordBatch> => {
     if (ctx.deadline && ctx.deadline.getTime() <= Date.now()) {
       throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before runner '${runner.name}' method '${sig.name}' ran`);
     }
+    let earlierDone = false;
+    const waitEarlier = earlier.then(() => { earlierDone = true; }, () => { earlierDone = true; });
     const started = performance.now();
     try {
-      const result = await invokeChecked(runner.name, method, invoke, conform(batch), params, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+      let result: RecordBatch;
+      for (;;) {
+        try {
+          result = await attempt(batch);
+          break;
+        } catch (err) {
+          const full = err instanceof FlightError && err.code === Status.RESOURCE_EXHAUSTED;
+          if (!full || earlierDone) throw err;
+          await waitEarlier;
+        }
+      }
       const ms = performance.now() - started;
       methodStats.recordCall(batch.numRows, ms, false);
       onCall(runner.name, sig.name, batch.numRows, ms, 'OK');
@@ -225,19 +246,44 @@ async function exchange(
   // Batches of one stream run up to PIPELINE_DEPTH at a time (so a stream can keep several
   // instances busy), and are answered strictly in order. Reading stops while the window
   // is full, so flow control still bounds what the client can push.
+  // Answers are written by their own chain as soon as each is ready, while reading goes
+  // on: a client that waits for each answer before sending its next batch (request and
+  // response over one exchange) gets it without having to send more, and a failure ends
+  // the call at once instead of waiting for the next input message.
   const depth = sig.batchable ? PIPELINE_DEPTH : 1;
-  const inFlight: { result: Promise<RecordBatch> | undefined; appMetadata: Uint8Array | undefined }[] = [];
-  const writeOldest = async () => {
-    const { result, appMetadata } = inFlight.shift()!;
-    if (result) await output.write(await result, appMetadata);
-    else if (appMetadata) await output.writeMetadata(appMetadata);
+  const inFlight: Promise<void>[] = [];
+  let written: Promise<void> = Promise.resolve();
+  // A failed write interrupts the wait for the next input message. (Not a Promise.race
+  // against one long-lived promise: each race would leave a reaction on it holding that
+  // step's batch, so a long stream would keep every batch alive.)
+  let failure: { err: unknown } | undefined;
+  let interrupt: ((err: unknown) => void) | undefined;
+  const fail = (err: unknown) => {
+    failure ??= { err };
+    interrupt?.(err);
   };
-  for await (const { batch, appMetadata } of input) {
-    const result = batch ? run(batch) : undefined;
+  const iterator = input[Symbol.asyncIterator]();
+  for (;;) {
+    if (failure) throw failure.err;
+    const next = iterator.next();
+    next.catch(() => {}); // abandoned if the call fails while it waits
+    const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
+      interrupt = reject;
+      next.then(resolve, reject);
+    });
+    interrupt = undefined;
+    if (step.done) break;
+    const { batch, appMetadata } = step.value;
+    const result = batch ? run(batch, written) : undefined;
     result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
-    inFlight.push({ result, appMetadata });
-    while (inFlight.length >= depth || (inFlight.length && !inFlight[0]!.result)) await writeOldest();
+    written = written.then(async () => {
+      if (result) await output.write(await result, appMetadata);
+      else if (appMetadata) await output.writeMetadata(appMetadata);
+    });
+    written.catch(fail);
+    inFlight.push(written);
+    while (inFlight.length >= depth) await inFlight.shift();
   }
-  while (inFlight.length) await writeOldest();
+  await written;
   if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
 }

@@ -18,25 +18,29 @@ import type { InstancePool } from './instance-pool.js';
 export interface BatchingOptions {
   /** Merge concurrent calls (default true for batchable methods). */
   enabled: boolean;
-  /** Most rows in one backend call; larger calls are split (default 256). */
+  /** Most rows in one backend call; larger calls are split (default 1024). */
   maxBatchRows: number;
   /** Longest a call waits for others to join it, in ms (default 5). */
   maxQueueDelayMs: number;
   /** Batch sizes the backend runs best at: reaching one dispatches at once. */
   preferredBatchRows: number[];
-  /** Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED (default 64 x maxBatchRows). */
+  /**
+   * Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED. Default: 64 batches or
+   * 262,144 rows, whichever is more, so that a few batch-scoring streams sending 65,536-row
+   * batches do not push interactive calls out.
+   */
   maxQueueRows: number;
 }
 
 /** Defaults for a method; `batchable: false` methods never merge. */
 export function batchingDefaults(batchable: boolean, overrides: Partial<BatchingOptions> = {}): BatchingOptions {
-  const maxBatchRows = overrides.maxBatchRows ?? 256;
+  const maxBatchRows = overrides.maxBatchRows ?? 1024;
   return {
     enabled: batchable && (overrides.enabled ?? true),
     maxBatchRows,
     maxQueueDelayMs: overrides.maxQueueDelayMs ?? 5,
     preferredBatchRows: [...(overrides.preferredBatchRows ?? [])].sort((a, b) => a - b),
-    maxQueueRows: overrides.maxQueueRows ?? 64 * maxBatchRows,
+    maxQueueRows: overrides.maxQueueRows ?? Math.max(64 * maxBatchRows, 262_144),
   };
 }
 

@@ -21,7 +21,7 @@ import { workerIsolation } from './worker-instance.js';
 export interface SchedulingConfig {
   instances?: InstanceGroupConfig;
   batching?: SchedulingOptions['batching'];
-  /** Where instances run: this process (default), worker threads, or child processes. */
+  /** Where instances run: this process, worker threads, or child processes. Default: worker for JS runners, in-process for ONNX. */
   isolation?: 'in-process' | 'worker' | 'process';
   hangTimeoutMs?: number;
   minBackoffMs?: number;
@@ -65,7 +65,9 @@ export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverF
     ...(scheduling.minBackoffMs ? { minBackoffMs: scheduling.minBackoffMs } : {}),
     ...(scheduling.maxBackoffMs ? { maxBackoffMs: scheduling.maxBackoffMs } : {}),
   };
-  const isolation = scheduling.isolation ?? 'in-process';
+  // JS runners default to worker threads: user code then runs in parallel with the
+  // server's I/O and cannot block it; ONNX runs native code, in process by default.
+  const isolation = scheduling.isolation ?? (backend === 'js' ? 'worker' : 'in-process');
   const schedule = (name: string, starter: InstanceStarter): PendingRunner => ({
     name,
     load: () => ScheduledRunner.start(name, placement.count, starter, options, (method) => observe(name, method)),
