@@ -131,6 +131,49 @@ export function encodeFlightData(data: FlightData): Buffer {
   return out;
 }
 
+/**
+ * One FlightData as a whole gRPC frame, for writing straight to an HTTP/2 stream: the
+ * first part holds the 5-byte frame prefix (uncompressed flag, big-endian length), the
+ * descriptor, data_header and app_metadata fields and the body's tag and length; the
+ * other parts are the body's own buffers, not copied. Written back to back (writev),
+ * they are exactly the bytes encodeFlightData would give, behind the prefix.
+ */
+export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
+  const descriptor = data.descriptor ? encodeDescriptor(data.descriptor) : undefined;
+  const header = data.dataHeader;
+  const meta = data.appMetadata;
+  const bodyLen = bodyLength(data.dataBody);
+  let headSize = 0;
+  if (descriptor) headSize += lenFieldSize(FIELD_DESCRIPTOR, descriptor.byteLength);
+  if (header && header.byteLength) headSize += lenFieldSize(FIELD_HEADER, header.byteLength);
+  if (meta && meta.byteLength) headSize += lenFieldSize(FIELD_APP_METADATA, meta.byteLength);
+  if (bodyLen) headSize += tagSize(FIELD_BODY) + varintSize(bodyLen);
+  const messageSize = headSize + bodyLen;
+  if (messageSize > 0xffffffff) throw FlightError.resourceExhausted(`FlightData of ${messageSize} bytes exceeds the 4 GiB gRPC message limit`);
+
+  const head = Buffer.allocUnsafe(5 + headSize);
+  head[0] = 0;
+  head.writeUInt32BE(messageSize, 1);
+  let pos = 5;
+  const putLen = (field: number, bytes: Uint8Array) => {
+    pos = writeVarint(head, pos, (field << 3) | WIRE_LEN);
+    pos = writeVarint(head, pos, bytes.byteLength);
+    head.set(bytes, pos);
+    pos += bytes.byteLength;
+  };
+  if (descriptor) putLen(FIELD_DESCRIPTOR, descriptor);
+  if (header && header.byteLength) putLen(FIELD_HEADER, header);
+  if (meta && meta.byteLength) putLen(FIELD_APP_METADATA, meta);
+  if (!bodyLen) return [head];
+  pos = writeVarint(head, pos, (FIELD_BODY << 3) | WIRE_LEN);
+  writeVarint(head, pos, bodyLen);
+  const parts: Uint8Array[] = [head];
+  for (const part of data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody!) {
+    if (part.byteLength) parts.push(part);
+  }
+  return parts;
+}
+
 /** A cursor over protobuf bytes that fails with a message naming what was wrong. */
 class ProtoReader {
   pos = 0;

@@ -3,7 +3,7 @@
  * over batches; everything else answers UNIMPLEMENTED. Handlers never see protobuf or
  * Node streams: they get descriptors, tickets, FlightReaders and FlightWriters.
  */
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import {
   Metadata, Server, ServerCredentials,
   type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream,
@@ -23,6 +23,10 @@ import { flightServiceDefinition } from './service.js';
 import { FlightReader, FlightWriter, readKeepingWritable, writableSink } from './streams.js';
 import { encodeSchemaBytes } from './encode.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, channelOptions } from './transport-options.js';
+import { Http2DataCall, type CallTracker } from './http2/data-call.js';
+import { decodeTicket, encodePutResult } from './http2/messages.js';
+import { takeOverDataStreams } from './http2/takeover.js';
+import type { DataRpc } from './http2/wire.js';
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
@@ -73,6 +77,17 @@ export interface FlightServerOptions extends EncoderOptions {
   tls?: { certChain: Buffer; privateKey: Buffer; rootCerts?: Buffer };
   /** Extra grpc-js server options. */
   grpcOptions?: Record<string, unknown>;
+  /**
+   * Who serves DoGet, DoPut and DoExchange. 'grpc-js' (default): grpc-js serves every
+   * RPC. 'http2': gRPC frames written and read on the node:http2 streams directly
+   * (src/flight/http2/), so batch bodies are sent without copies and received with one;
+   * grpc-js still serves every other RPC on the same port. Not the default yet: a
+   * Node.js client in the same process (or any node:http2 peer) streaming large
+   * DoExchange data both ways can stall both connections' sockets (see
+   * bench/flight/README.md). The environment variable FLIGHT_RUNNER_DATA_PATH sets the
+   * default.
+   */
+  dataPath?: 'http2' | 'grpc-js';
 }
 
 /** An address to listen on: TCP host and port (0 picks a free one) or a unix socket. */
@@ -112,6 +127,9 @@ export class FlightServer {
     const port = await new Promise<number>((resolve, reject) =>
       this.grpcServer.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))));
     this.widenFlowControlWindows();
+    if (this.dataPath === 'http2') {
+      takeOverDataStreams(this.grpcServer, (rpc, stream, headers, tracker) => this.serveDataStream(rpc, stream, headers, tracker));
+    }
     const location = 'socketPath' in address
       ? `grpc+unix://${address.socketPath}`
       : tcpLocation(address.host ?? '127.0.0.1', port, Boolean(tls));
@@ -136,6 +154,12 @@ export class FlightServer {
         resolve();
       });
     });
+  }
+
+  /** Who serves the data RPCs (see FlightServerOptions.dataPath). */
+  get dataPath(): 'http2' | 'grpc-js' {
+    const chosen = this.options.dataPath ?? process.env['FLIGHT_RUNNER_DATA_PATH'];
+    return chosen === 'http2' ? 'http2' : 'grpc-js';
   }
 
   /** Number of calls being served now. */
@@ -171,6 +195,39 @@ export class FlightServer {
     else if (typeof deadline === 'number' && Number.isFinite(deadline)) ctx.deadline = new Date(deadline);
     if (this.options.auth) ctx.identity = await authenticateCall(this.options.auth, call.metadata);
     return ctx;
+  }
+
+  /** DoGet, DoPut and DoExchange on the node:http2 data path: the same handlers, other transport. */
+  private serveDataStream(rpc: DataRpc, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tracker?: CallTracker): void {
+    const call = new Http2DataCall(rpc, stream, headers, { maxReceiveMessageBytes: this.options.maxReceiveMessageBytes, tracker });
+    const h = this.handlers;
+    const missing = (name: string) => FlightError.unimplemented(`${name} is not implemented by this server`);
+    void this.track(async (controller) => {
+      call.onCancel((reason) => {
+        if (this.activeCalls.has(controller)) controller.abort(reason);
+      });
+      try {
+        const ctx: CallContext = { metadata: call.metadata, peer: call.peer, signal: controller.signal };
+        if (call.deadline) ctx.deadline = call.deadline;
+        if (this.options.auth) ctx.identity = await authenticateCall(this.options.auth, call.metadata);
+        if (rpc === 'DoGet') {
+          if (!h.doGet) throw missing('DoGet');
+          const ticket = decodeTicket(await call.single());
+          await h.doGet(ticket, new FlightWriter(call.sendFlightData, this.options), ctx);
+        } else if (rpc === 'DoPut') {
+          if (!h.doPut) throw missing('DoPut');
+          const input = await new FlightReader(call.flightData()).open();
+          await h.doPut(input, { write: (m) => call.sendMessage(encodePutResult(m)) }, ctx);
+        } else {
+          if (!h.doExchange) throw missing('DoExchange');
+          const input = await new FlightReader(call.flightData()).open();
+          await h.doExchange(input, new FlightWriter(call.sendFlightData, this.options), ctx);
+        }
+        call.end();
+      } catch (err) {
+        call.end(err);
+      }
+    });
   }
 
   private track<T>(run: (controller: AbortController) => Promise<T>): Promise<T> {

@@ -1,0 +1,69 @@
+/**
+ * The bits of gRPC over HTTP/2 (PROTOCOL-HTTP2.md in the grpc repository) that the data
+ * path speaks itself: header names, response headers, grpc-timeout and grpc-message.
+ */
+import { constants } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { Status } from '../errors.js';
+
+/** The three FlightData RPCs served on node:http2 directly. */
+export const DATA_PATHS = {
+  '/arrow.flight.protocol.FlightService/DoGet': 'DoGet',
+  '/arrow.flight.protocol.FlightService/DoPut': 'DoPut',
+  '/arrow.flight.protocol.FlightService/DoExchange': 'DoExchange',
+} as const;
+
+export type DataRpc = (typeof DATA_PATHS)[keyof typeof DATA_PATHS];
+
+/** The data RPC a request path names, if any. */
+export function dataRpcOf(path: unknown): DataRpc | undefined {
+  return typeof path === 'string' ? (DATA_PATHS as Record<string, DataRpc>)[path] : undefined;
+}
+
+/** Encodings a request message may be compressed with (gRPC message compression). */
+export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
+
+/** Response headers of every call, as grpc-js sends them. */
+export function responseHeaders(): OutgoingHttpHeaders {
+  return {
+    [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_OK,
+    [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
+    'grpc-accept-encoding': ACCEPTED_ENCODINGS,
+    'grpc-encoding': 'identity',
+  };
+}
+
+/** Request headers that are transport, not application metadata (grpc-js drops the same). */
+export const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
+
+const TIMEOUT_UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/**
+ * Milliseconds of a `grpc-timeout` value ("TimeoutValue TimeoutUnit": up to 8 digits and
+ * one of H M S m u n), or undefined when it is not one.
+ */
+export function parseGrpcTimeout(value: string): number | undefined {
+  const match = /^\s*(\d{1,8})\s*([HMSmun])\s*$/.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * TIMEOUT_UNITS_MS[match[2]!]!;
+}
+
+/**
+ * grpc-message is percent-encoded: UTF-8 bytes outside printable ASCII, and '%' itself,
+ * become %XX (every gRPC client decodes this; grpc-js with decodeURI).
+ */
+export function percentEncode(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+      ? String.fromCharCode(byte)
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Trailer (or trailers-only) fields for a final status. */
+export function statusFields(code: Status, details: string): OutgoingHttpHeaders {
+  return { 'grpc-status': String(code), 'grpc-message': percentEncode(details) };
+}
