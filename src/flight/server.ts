@@ -20,7 +20,7 @@ import {
   flightInfoToMessage, pollInfoToMessage, type Action, type ActionType, type FlightInfo, type PollInfo,
 } from './messages.js';
 import { flightServiceDefinition } from './service.js';
-import { FlightReader, FlightWriter, readKeepingWritable, writableSink } from './streams.js';
+import { FlightReader, FlightWriter, readKeepingWritable, readServerCall, writableSink } from './streams.js';
 import { encodeSchemaBytes } from './encode.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, channelOptions } from './transport-options.js';
 import { Http2DataCall, type CallTracker } from './http2/data-call.js';
@@ -337,7 +337,7 @@ export class FlightServer {
           try {
             const ctx = await this.context(call, controller);
             if (!h.doPut) throw missing('DoPut');
-            const input = await new FlightReader(readKeepingWritable(call)).open();
+            const input = await new FlightReader(readServerCall<ReceivedFlightData | MalformedFlightData>(call)).open();
             const write = writableSink<{ appMetadata: Buffer }>(call);
             await h.doPut(input, { write: (m) => write({ appMetadata: Buffer.from(m) }) }, ctx);
             call.end();
@@ -352,7 +352,7 @@ export class FlightServer {
           try {
             const ctx = await this.context(call, controller);
             if (!h.doExchange) throw missing('DoExchange');
-            const input = await new FlightReader(readKeepingWritable(call)).open();
+            const input = await new FlightReader(readServerCall<ReceivedFlightData | MalformedFlightData>(call)).open();
             const output = new FlightWriter(writableSink<FlightData>(call), this.options);
             await h.doExchange(input, output, ctx);
             call.end();

@@ -226,3 +226,54 @@ export function writableSink<T = FlightData>(stream: ObjectWritable<T>): (data: 
 export function readKeepingWritable<T>(call: { iterator(options: { destroyOnReturn: boolean }): AsyncIterableIterator<unknown> }): AsyncIterable<T> {
   return call.iterator({ destroyOnReturn: false }) as AsyncIterable<T>;
 }
+
+/** The part of a Node readable (a grpc-js server call) that `readServerCall` uses. */
+interface ReadableCall {
+  read(): unknown;
+  readonly readableEnded: boolean;
+  readonly destroyed: boolean;
+  readonly errored: Error | null;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * Reads a server call's messages, like `readKeepingWritable`, but never destroys the call,
+ * not even when it sees an error. A handler ends a failed call by emitting 'error' on it
+ * (grpc-js then ends the writing side and sends the status); Node's own async iterator,
+ * if a read is pending then, destroys the stream first, so the status is never sent and
+ * the client waits for its deadline. That happens whenever a handler fails while waiting
+ * for the client's next message (a runner error answered before the client sends more).
+ */
+export function readServerCall<T>(call: ReadableCall): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const message = call.read();
+        if (message !== null) {
+          yield message as T;
+          continue;
+        }
+        if (call.errored) throw call.errored;
+        if (call.readableEnded) return;
+        if (call.destroyed) throw new FlightError(Status.CANCELLED, 'the call was closed before its end');
+        await new Promise<void>((resolve, reject) => {
+          const settle = (err?: unknown) => {
+            call.off('readable', onWake);
+            call.off('end', onWake);
+            call.off('close', onWake);
+            call.off('error', onError);
+            if (err === undefined) resolve();
+            else reject(err);
+          };
+          const onWake = () => settle();
+          const onError = (err: unknown) => settle(err);
+          call.on('readable', onWake);
+          call.on('end', onWake);
+          call.on('close', onWake);
+          call.on('error', onError);
+        });
+      }
+    },
+  };
+}

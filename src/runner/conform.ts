@@ -31,13 +31,6 @@ export function planConform(runner: string, sig: MethodSignature, schema: Schema
 
   const received = new Map(schema.fields.map((f) => [f.name, f]));
   const declared = new Set(sig.inputs.map((p) => p.name));
-  const unknown = schema.fields.filter((f) => !declared.has(f.name)).map((f) => f.name);
-  if (unknown.length) {
-    throw FlightError.invalidArgument(
-      `${where}: unknown input column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; `
-      + `inputs are ${sig.inputs.map((p) => `'${p.name}'`).join(', ')}`,
-    );
-  }
   const plans: ColumnPlan[] = sig.inputs.map((spec) => {
     const field = received.get(spec.name);
     if (!field) {
@@ -48,6 +41,14 @@ export function planConform(runner: string, sig: MethodSignature, schema: Schema
     }
     return planColumn(where, spec, field);
   });
+  // Checked after missing inputs, so a misnamed column reads as the input it should have been.
+  const unknown = schema.fields.filter((f) => !declared.has(f.name)).map((f) => f.name);
+  if (unknown.length) {
+    throw FlightError.invalidArgument(
+      `${where}: unknown input column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; `
+      + `inputs are ${sig.inputs.map((p) => `'${p.name}'`).join(', ')}`,
+    );
+  }
   const fields = plans.map((p) => p.field);
   return (batch) => {
     const columns = plans.map((plan) => {

@@ -2,7 +2,7 @@
  * The `model-metadata` action: a runner described the way KServe V2 model metadata
  * describes a model, so V2 tools can map it, with the Arrow type beside each datatype.
  */
-import { kserveDatatype } from '../codecs/dtypes.js';
+import { dtypeOf, kserveDatatype } from '../codecs/dtypes.js';
 import { fieldFor, type PayloadType } from './payload.js';
 import type { Runner } from './runner.js';
 import type { ParamSpec } from './signature.js';
@@ -30,9 +30,11 @@ function describe(p: ParamSpec, batchable: boolean): TensorMetadata[] {
     case 'scalar':
       return [{ name: p.name, datatype: kserveDatatype(t.dtype), shape: [...batch], arrowType: String(fieldFor(p.name, t).type), exampleShape: [], kind: 'scalar' }];
     case 'table':
-      return Object.entries(t.columns ?? {}).map(([name, type]) => ({
-        name, datatype: 'BYTES', shape: [...batch], arrowType: String(type), exampleShape: [], kind: 'table' as const,
-      }));
+      // A numeric or bool column has its V2 datatype (float64 -> FP64); strings and others are BYTES.
+      return Object.entries(t.columns ?? {}).map(([name, type]) => {
+        const dtype = dtypeOf(type);
+        return { name, datatype: dtype ? kserveDatatype(dtype) : 'BYTES', shape: [...batch], arrowType: String(type), exampleShape: [], kind: 'table' as const };
+      });
     default:
       return [{ name: p.name, datatype: 'BYTES', shape: [...batch], arrowType: String(fieldFor(p.name, t).type), exampleShape: [], kind: t.kind }];
   }

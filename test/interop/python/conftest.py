@@ -188,3 +188,77 @@ def assert_same_batches(sent, received):
         assert got is not None, f"message {i}: expected a batch, got metadata only"
         assert got.schema.equals(batch.schema, check_metadata=True), f"message {i}: {got.schema} != {batch.schema}"
         assert got.equals(batch), f"message {i}: {got.to_pydict()} != {batch.to_pydict()}"
+
+
+# --- The runner server: examples/serve.yaml, plus test-only runners -----------------------
+
+RUNNER_SERVER_CONFIGS = ["examples/serve.yaml", "test/interop/python/runners/serve-test.yaml"]
+RUNNER_READY_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="session")
+def runner_server(tmp_path_factory):
+    """The location of `flight-runner serve examples/serve.yaml` (with the test-only runners of
+    test/interop/python/runners/serve-test.yaml alongside), once every runner is ready; at the
+    end it must drain and exit 0 on SIGTERM."""
+    log_path = tmp_path_factory.mktemp("runner-server") / "stderr.jsonl"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            ["node", "bin/flight-runner.js", "serve", *RUNNER_SERVER_CONFIGS, "--port", "0"],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    try:
+        line = _read_first_line(proc.stdout, START_TIMEOUT_S)
+        if line is None or not LISTENING.match(line.strip()):
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT_S)
+            pytest.fail(
+                f"runner server did not print its listening line within {START_TIMEOUT_S}s "
+                f"(got {line!r}); stderr:\n{log_path.read_text()}"
+            )
+        location = LISTENING.match(line.strip()).group(1)
+        _wait_until_ready(location, proc, log_path)
+        yield location
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT_S)
+                code = None
+            assert code == 0, f"runner server exited with {code} after SIGTERM; stderr:\n{log_path.read_text()}"
+        else:
+            pytest.fail(f"runner server died during the session with {proc.returncode}; stderr:\n{log_path.read_text()}")
+
+
+def _wait_until_ready(location, proc, log_path):
+    """Polls the `health` action until every runner is ready (runners load in the background)."""
+    import json
+    import time
+
+    deadline = time.monotonic() + RUNNER_READY_TIMEOUT_S
+    health = None
+    with flight.connect(location) as c:
+        while time.monotonic() < deadline and proc.poll() is None:
+            results = list(c.do_action(flight.Action("health", b""), options=flight.FlightCallOptions(timeout=10)))
+            health = json.loads(results[0].body.to_pybytes())
+            if health["ready"]:
+                return
+            if "failed" in health["runners"].values():
+                break
+            time.sleep(0.2)
+    pytest.fail(f"runners not ready within {RUNNER_READY_TIMEOUT_S}s: {health}; stderr:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def runner_client(runner_server):
+    """A plain pyarrow Flight client connected to the runner server."""
+    c = flight.connect(runner_server)
+    c.wait_for_available(timeout=30)
+    yield c
+    c.close()
