@@ -96,49 +96,12 @@ function encodeDescriptor(d: FlightDescriptor): Uint8Array {
   return out;
 }
 
-/** Serializes one FlightData into a single Buffer, copying each body part once. */
-export function encodeFlightData(data: FlightData): Buffer {
-  const descriptor = data.descriptor ? encodeDescriptor(data.descriptor) : undefined;
-  const header = data.dataHeader;
-  const meta = data.appMetadata;
-  const bodyLen = bodyLength(data.dataBody);
-  let size = 0;
-  if (descriptor) size += lenFieldSize(FIELD_DESCRIPTOR, descriptor.byteLength);
-  if (header && header.byteLength) size += lenFieldSize(FIELD_HEADER, header.byteLength);
-  if (meta && meta.byteLength) size += lenFieldSize(FIELD_APP_METADATA, meta.byteLength);
-  if (bodyLen) size += lenFieldSize(FIELD_BODY, bodyLen);
-
-  const out = Buffer.allocUnsafe(size);
-  let pos = 0;
-  const putLen = (field: number, bytes: Uint8Array) => {
-    pos = writeVarint(out, pos, (field << 3) | WIRE_LEN);
-    pos = writeVarint(out, pos, bytes.byteLength);
-    out.set(bytes, pos);
-    pos += bytes.byteLength;
-  };
-  if (descriptor) putLen(FIELD_DESCRIPTOR, descriptor);
-  if (header && header.byteLength) putLen(FIELD_HEADER, header);
-  if (meta && meta.byteLength) putLen(FIELD_APP_METADATA, meta);
-  if (bodyLen) {
-    pos = writeVarint(out, pos, (FIELD_BODY << 3) | WIRE_LEN);
-    pos = writeVarint(out, pos, bodyLen);
-    const parts = data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody!;
-    for (const part of parts) {
-      out.set(part, pos);
-      pos += part.byteLength;
-    }
-  }
-  return out;
-}
-
 /**
- * One FlightData as a whole gRPC frame, for writing straight to an HTTP/2 stream: the
- * first part holds the 5-byte frame prefix (uncompressed flag, big-endian length), the
- * descriptor, data_header and app_metadata fields and the body's tag and length; the
- * other parts are the body's own buffers, not copied. Written back to back (writev),
- * they are exactly the bytes encodeFlightData would give, behind the prefix.
+ * The encoding of one FlightData as parts: a head buffer (with `reserve` spare bytes
+ * in front for a frame prefix) holding the descriptor, data_header and app_metadata
+ * fields and the body's tag and length, then the body's own buffers, not copied.
  */
-export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
+function encodeParts(data: FlightData, reserve: number): { parts: Uint8Array[]; messageSize: number } {
   const descriptor = data.descriptor ? encodeDescriptor(data.descriptor) : undefined;
   const header = data.dataHeader;
   const meta = data.appMetadata;
@@ -148,13 +111,9 @@ export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
   if (header && header.byteLength) headSize += lenFieldSize(FIELD_HEADER, header.byteLength);
   if (meta && meta.byteLength) headSize += lenFieldSize(FIELD_APP_METADATA, meta.byteLength);
   if (bodyLen) headSize += tagSize(FIELD_BODY) + varintSize(bodyLen);
-  const messageSize = headSize + bodyLen;
-  if (messageSize > 0xffffffff) throw FlightError.resourceExhausted(`FlightData of ${messageSize} bytes exceeds the 4 GiB gRPC message limit`);
 
-  const head = Buffer.allocUnsafe(5 + headSize);
-  head[0] = 0;
-  head.writeUInt32BE(messageSize, 1);
-  let pos = 5;
+  const head = Buffer.allocUnsafe(reserve + headSize);
+  let pos = reserve;
   const putLen = (field: number, bytes: Uint8Array) => {
     pos = writeVarint(head, pos, (field << 3) | WIRE_LEN);
     pos = writeVarint(head, pos, bytes.byteLength);
@@ -164,13 +123,43 @@ export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
   if (descriptor) putLen(FIELD_DESCRIPTOR, descriptor);
   if (header && header.byteLength) putLen(FIELD_HEADER, header);
   if (meta && meta.byteLength) putLen(FIELD_APP_METADATA, meta);
-  if (!bodyLen) return [head];
-  pos = writeVarint(head, pos, (FIELD_BODY << 3) | WIRE_LEN);
-  writeVarint(head, pos, bodyLen);
   const parts: Uint8Array[] = [head];
-  for (const part of data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody!) {
-    if (part.byteLength) parts.push(part);
+  if (bodyLen) {
+    pos = writeVarint(head, pos, (FIELD_BODY << 3) | WIRE_LEN);
+    writeVarint(head, pos, bodyLen);
+    for (const part of data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody!) {
+      if (part.byteLength) parts.push(part);
+    }
   }
+  return { parts, messageSize: headSize + bodyLen };
+}
+
+/** Serializes one FlightData into a single Buffer, copying each body part once. */
+export function encodeFlightData(data: FlightData): Buffer {
+  const { parts, messageSize } = encodeParts(data, 0);
+  if (parts.length === 1) return parts[0] as Buffer;
+  const out = Buffer.allocUnsafe(messageSize);
+  let pos = 0;
+  for (const part of parts) {
+    out.set(part, pos);
+    pos += part.byteLength;
+  }
+  return out;
+}
+
+/**
+ * One FlightData as a whole gRPC frame, for writing straight to an HTTP/2 stream: the
+ * first part holds the 5-byte frame prefix (uncompressed flag, big-endian length) and
+ * the fields before the body; the other parts are the body's own buffers, not copied.
+ * Written back to back (writev), they are exactly the bytes encodeFlightData would give,
+ * behind the prefix.
+ */
+export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
+  const { parts, messageSize } = encodeParts(data, 5);
+  if (messageSize > 0xffffffff) throw FlightError.resourceExhausted(`FlightData of ${messageSize} bytes exceeds the 4 GiB gRPC message limit`);
+  const head = parts[0] as Buffer;
+  head[0] = 0;
+  head.writeUInt32BE(messageSize, 1);
   return parts;
 }
 
