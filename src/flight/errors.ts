@@ -60,10 +60,22 @@ export interface GrpcStatusObject {
  * and its message is passed on rather than hidden.
  */
 export function toGrpcStatus(err: unknown): GrpcStatusObject {
-  if (err instanceof FlightError) return { code: err.code, details: err.message };
-  if (isServiceError(err)) return { code: err.code, details: err.details };
+  if (err instanceof FlightError) return { code: err.code, details: capped(err.message) };
+  if (isServiceError(err)) return { code: err.code, details: capped(err.details) };
   const message = err instanceof Error ? err.message : String(err);
-  return { code: Status.INTERNAL, details: message };
+  return { code: Status.INTERNAL, details: capped(message) };
+}
+
+/**
+ * The message travels in the grpc-message trailer, and clients refuse trailers over
+ * their metadata limit (16 KiB in gRPC C++), turning any status into RESOURCE_EXHAUSTED.
+ * Keep messages well under it.
+ */
+const MAX_MESSAGE_CHARS = 4096;
+
+function capped(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  return `${message.slice(0, MAX_MESSAGE_CHARS)}... (${message.length - MAX_MESSAGE_CHARS} more characters)`;
 }
 
 /** Turns a grpc-js client error into a FlightError with the same code and message. */

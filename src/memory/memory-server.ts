@@ -38,8 +38,9 @@ export function memoryServerHandlers(locations: readonly string[]): FlightHandle
     const flight = flights.get(FlightDescriptor.key(descriptor));
     if (!flight) {
       const known = [...flights.values()].map((f) => FlightDescriptor.describe(f.descriptor));
+      const listed = known.length > 20 ? `${known.slice(0, 20).join(', ')} and ${known.length - 20} more` : known.join(', ');
       throw FlightError.notFound(
-        `no flight stored at ${FlightDescriptor.describe(descriptor)}; stored: ${known.length ? known.join(', ') : 'none'}`,
+        `no flight stored at ${FlightDescriptor.describe(descriptor)}; stored: ${known.length ? listed : 'none'}`,
       );
     }
     return flight;
