@@ -4,6 +4,7 @@ The suite talks to the real memory server process (`node bin/flight-runner.js
 memory-server --port 0`), started once per session, through a plain pyarrow.flight
 client: exactly what a Python user of flight-runner would do.
 """
+import contextlib
 import os
 import queue
 import re
@@ -33,13 +34,15 @@ def _read_first_line(stream, timeout_s):
         return None
 
 
-@pytest.fixture(scope="session")
-def memory_server(tmp_path_factory):
-    """The location of a running memory server; at the end it must drain and exit 0 on SIGTERM."""
-    log_path = tmp_path_factory.mktemp("memory-server") / "stderr.jsonl"
+@contextlib.contextmanager
+def _served(tmp_path_factory, name, args, ready=None):
+    """Runs `node bin/flight-runner.js *args`, yields its location once it printed its
+    listening line (and `ready(location, proc, log_path)` returned), and at the end
+    requires it to drain and exit 0 on SIGTERM."""
+    log_path = tmp_path_factory.mktemp(name.replace(" ", "-")) / "stderr.jsonl"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            ["node", "bin/flight-runner.js", "memory-server", "--port", "0"],
+            ["node", "bin/flight-runner.js", *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -51,10 +54,13 @@ def memory_server(tmp_path_factory):
             proc.kill()
             proc.wait(timeout=STOP_TIMEOUT_S)
             pytest.fail(
-                f"memory server did not print its listening line within {START_TIMEOUT_S}s "
+                f"{name} did not print its listening line within {START_TIMEOUT_S}s "
                 f"(got {line!r}); stderr:\n{log_path.read_text()}"
             )
-        yield LISTENING.match(line.strip()).group(1)
+        location = LISTENING.match(line.strip()).group(1)
+        if ready is not None:
+            ready(location, proc, log_path)
+        yield location
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -64,9 +70,16 @@ def memory_server(tmp_path_factory):
                 proc.kill()
                 proc.wait(timeout=STOP_TIMEOUT_S)
                 code = None
-            assert code == 0, f"memory server exited with {code} after SIGTERM; stderr:\n{log_path.read_text()}"
+            assert code == 0, f"{name} exited with {code} after SIGTERM; stderr:\n{log_path.read_text()}"
         else:
-            pytest.fail(f"memory server died during the session with {proc.returncode}; stderr:\n{log_path.read_text()}")
+            pytest.fail(f"{name} died during the session with {proc.returncode}; stderr:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def memory_server(tmp_path_factory):
+    """The location of a running memory server; at the end it must drain and exit 0 on SIGTERM."""
+    with _served(tmp_path_factory, "memory server", ["memory-server", "--port", "0"]) as location:
+        yield location
 
 
 @pytest.fixture(scope="session")
@@ -144,17 +157,22 @@ class FlightIO:
         with writer:
             writer.begin(schema)
             for batch, metadata in chunks:
-                if batch is None:
-                    writer.write_metadata(pa.py_buffer(metadata))
-                elif metadata is None:
-                    writer.write_batch(batch)
-                else:
-                    writer.write_with_metadata(batch, pa.py_buffer(metadata))
+                write_chunk(writer, batch, metadata)
                 echoed.append(next_chunk(reader))
             writer.done_writing()
             rest = read_chunks(reader)
         assert rest == [], f"the echo sent {len(rest)} messages more than it was sent"
         return reader.schema, echoed
+
+
+def write_chunk(writer, batch, metadata):
+    """Writes one chunk: a batch, a batch with app_metadata, or app_metadata alone (batch None)."""
+    if batch is None:
+        writer.write_metadata(pa.py_buffer(metadata))
+    elif metadata is None:
+        writer.write_batch(batch)
+    else:
+        writer.write_with_metadata(batch, pa.py_buffer(metadata))
 
 
 def next_chunk(reader):
@@ -201,39 +219,9 @@ def runner_server(tmp_path_factory):
     """The location of `flight-runner serve examples/serve.yaml` (with the test-only runners of
     test/interop/python/runners/serve-test.yaml alongside), once every runner is ready; at the
     end it must drain and exit 0 on SIGTERM."""
-    log_path = tmp_path_factory.mktemp("runner-server") / "stderr.jsonl"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            ["node", "bin/flight-runner.js", "serve", *RUNNER_SERVER_CONFIGS, "--port", "0"],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-    try:
-        line = _read_first_line(proc.stdout, START_TIMEOUT_S)
-        if line is None or not LISTENING.match(line.strip()):
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT_S)
-            pytest.fail(
-                f"runner server did not print its listening line within {START_TIMEOUT_S}s "
-                f"(got {line!r}); stderr:\n{log_path.read_text()}"
-            )
-        location = LISTENING.match(line.strip()).group(1)
-        _wait_until_ready(location, proc, log_path)
+    args = ["serve", *RUNNER_SERVER_CONFIGS, "--port", "0"]
+    with _served(tmp_path_factory, "runner server", args, ready=_wait_until_ready) as location:
         yield location
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                code = proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT_S)
-                code = None
-            assert code == 0, f"runner server exited with {code} after SIGTERM; stderr:\n{log_path.read_text()}"
-        else:
-            pytest.fail(f"runner server died during the session with {proc.returncode}; stderr:\n{log_path.read_text()}")
 
 
 def _wait_until_ready(location, proc, log_path):

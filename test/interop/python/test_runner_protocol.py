@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 
+from conftest import next_chunk, read_chunks, write_chunk
+
 CALL_TIMEOUT_S = 60
 PARAMS_KEY = b"flight-runner.params"
 FLOWERS = np.array([[5.1, 3.5, 1.4, 0.2], [6.0, 2.7, 4.5, 1.4], [7.2, 3.2, 6.0, 2.2]], dtype=np.float32)
@@ -62,25 +64,11 @@ def exchange(client, descriptor, schema, chunks, timeout=CALL_TIMEOUT_S):
     with writer:
         writer.begin(schema)
         for batch, metadata in chunks:
-            if batch is None:
-                writer.write_metadata(pa.py_buffer(metadata))
-            elif metadata is None:
-                writer.write_batch(batch)
-            else:
-                writer.write_with_metadata(batch, pa.py_buffer(metadata))
+            write_chunk(writer, batch, metadata)
             received.append(next_chunk(reader))
         writer.done_writing()
-        while True:
-            try:
-                received.append(next_chunk(reader))
-            except StopIteration:
-                break
+        received.extend(read_chunks(reader))
     return reader.schema, received
-
-
-def next_chunk(reader):
-    chunk = reader.read_chunk()
-    return chunk.data, (chunk.app_metadata.to_pybytes() if chunk.app_metadata is not None else None)
 
 
 def call(client, descriptor, batch, schema=None, timeout=CALL_TIMEOUT_S):
