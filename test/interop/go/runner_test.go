@@ -7,7 +7,6 @@ package interop
 // program examples/go, which is also run against the server and its output checked.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,57 +38,11 @@ const (
 
 // startRunnerServer starts `flight-runner serve examples/serve.yaml --port 0` and waits
 // until every runner is ready.
-func startRunnerServer(t *testing.T) (*memoryServer, string) {
+func startRunnerServer(t *testing.T) (*serverProcess, string) {
 	t.Helper()
-	root, err := repoRoot()
+	server, addr, err := startServerProcess("runner server", "serve", "examples/serve.yaml", "--port", "0")
 	if err != nil {
 		t.Fatal(err)
-	}
-	cmd := exec.Command("node", "bin/flight-runner.js", "serve", "examples/serve.yaml", "--port", "0")
-	cmd.Dir = root
-	server := &memoryServer{cmd: cmd, stderr: &lockedBuffer{}, extraStdout: make(chan string, 100), exited: make(chan error, 1)}
-	cmd.Stderr = server.stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the runner server: %v", err)
-	}
-	firstLine := make(chan string, 1)
-	go func() {
-		scanner := bufio.NewScanner(stdout)
-		first := true
-		for scanner.Scan() {
-			if first {
-				firstLine <- scanner.Text()
-				first = false
-				continue
-			}
-			select {
-			case server.extraStdout <- scanner.Text():
-			default:
-			}
-		}
-		close(server.extraStdout)
-		server.exited <- cmd.Wait()
-		close(firstLine)
-	}()
-	var addr string
-	select {
-	case line, ok := <-firstLine:
-		if !ok {
-			t.Fatalf("runner server exited before listening; stderr:\n%s", server.stderr.String())
-		}
-		match := listeningLine.FindStringSubmatch(line)
-		if match == nil {
-			server.kill()
-			t.Fatalf("unexpected first stdout line %q; stderr:\n%s", line, server.stderr.String())
-		}
-		addr = match[1]
-	case <-time.After(serverStartTimeout):
-		server.kill()
-		t.Fatalf("runner server did not print its listening line within %s; stderr:\n%s", serverStartTimeout, server.stderr.String())
 	}
 
 	// Runners load in the background: poll health until all are ready.

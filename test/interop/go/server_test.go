@@ -69,8 +69,9 @@ func repoRoot() (string, error) {
 	return root, nil
 }
 
-// memoryServer is the running server process and what it printed.
-type memoryServer struct {
+// serverProcess is a running `flight-runner` server process and what it printed.
+type serverProcess struct {
+	name   string
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	// Stdout lines after the listening line; the server promises there are none.
@@ -78,21 +79,27 @@ type memoryServer struct {
 	exited      chan error
 }
 
-func startMemoryServer() (*memoryServer, string, error) {
+func startMemoryServer() (*serverProcess, string, error) {
+	return startServerProcess("memory server", "memory-server", "--port", "0")
+}
+
+// startServerProcess runs `node bin/flight-runner.js args...` from the repo root and
+// returns once it printed its listening line, with the address it names.
+func startServerProcess(name string, args ...string) (*serverProcess, string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command("node", "bin/flight-runner.js", "memory-server", "--port", "0")
+	cmd := exec.Command("node", append([]string{"bin/flight-runner.js"}, args...)...)
 	cmd.Dir = root
-	server := &memoryServer{cmd: cmd, stderr: &lockedBuffer{}, extraStdout: make(chan string, 100), exited: make(chan error, 1)}
+	server := &serverProcess{name: name, cmd: cmd, stderr: &lockedBuffer{}, extraStdout: make(chan string, 100), exited: make(chan error, 1)}
 	cmd.Stderr = server.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("starting the memory server: %w", err)
+		return nil, "", fmt.Errorf("starting the %s: %w", name, err)
 	}
 
 	// Read stdout in the background for the whole run, so the server never blocks on a
@@ -121,7 +128,7 @@ func startMemoryServer() (*memoryServer, string, error) {
 	select {
 	case line, ok := <-firstLine:
 		if !ok {
-			return nil, "", fmt.Errorf("memory server exited before listening; stderr:\n%s", server.stderr.String())
+			return nil, "", fmt.Errorf("%s exited before listening; stderr:\n%s", name, server.stderr.String())
 		}
 		match := listeningLine.FindStringSubmatch(line)
 		if match == nil {
@@ -131,13 +138,13 @@ func startMemoryServer() (*memoryServer, string, error) {
 		return server, match[1], nil
 	case <-time.After(serverStartTimeout):
 		server.kill()
-		return nil, "", fmt.Errorf("memory server did not print its listening line within %s; stderr:\n%s",
-			serverStartTimeout, server.stderr.String())
+		return nil, "", fmt.Errorf("%s did not print its listening line within %s; stderr:\n%s",
+			name, serverStartTimeout, server.stderr.String())
 	}
 }
 
 // kill ends the process without grace (only used when something already went wrong).
-func (s *memoryServer) kill() {
+func (s *serverProcess) kill() {
 	_ = s.cmd.Process.Kill()
 	select {
 	case <-s.exited:
@@ -146,25 +153,25 @@ func (s *memoryServer) kill() {
 }
 
 // stop sends SIGTERM and expects a clean exit (status 0) and no further stdout.
-func (s *memoryServer) stop() error {
+func (s *serverProcess) stop() error {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("sending SIGTERM: %w", err)
 	}
 	select {
 	case err := <-s.exited:
 		if err != nil {
-			return fmt.Errorf("memory server did not exit cleanly after SIGTERM: %w; stderr:\n%s", err, s.stderr.String())
+			return fmt.Errorf("%s did not exit cleanly after SIGTERM: %w; stderr:\n%s", s.name, err, s.stderr.String())
 		}
 	case <-time.After(serverStopTimeout):
 		s.kill()
-		return fmt.Errorf("memory server still running %s after SIGTERM; stderr:\n%s", serverStopTimeout, s.stderr.String())
+		return fmt.Errorf("%s still running %s after SIGTERM; stderr:\n%s", s.name, serverStopTimeout, s.stderr.String())
 	}
 	var extra []string
 	for line := range s.extraStdout {
 		extra = append(extra, line)
 	}
 	if len(extra) > 0 {
-		return fmt.Errorf("memory server printed more than its listening line on stdout: %q", extra)
+		return fmt.Errorf("%s printed more than its listening line on stdout: %q", s.name, extra)
 	}
 	return nil
 }
