@@ -12,7 +12,9 @@ import * as ort from 'onnxruntime-node';
 import { loadOnnxRunner } from '../../src/backends/onnx/index.js';
 import { batchFromColumns } from '../../src/codecs/batch.js';
 import { Tensor, fixedShapeColumn } from '../../src/codecs/tensor.js';
+import { FlightDataDecoder } from '../../src/flight/decode.js';
 import { FlightDataEncoder } from '../../src/flight/encode.js';
+import { deserializeFlightData, encodeFlightData, encodeFlightDataFrame } from '../../src/flight/flight-data.js';
 import { invokeChecked } from '../../src/runner/call.js';
 import { planConform } from '../../src/runner/conform.js';
 import { fieldFor, type TensorType } from '../../src/runner/payload.js';
@@ -35,8 +37,23 @@ const x = new Float32Array(32).map((_, i) => Math.sin(i));
 const spec = method.signature.inputs[0]!;
 const batch = batchFromColumns([fieldFor(spec.name, spec.type as TensorType)], [fixedShapeColumn(new Tensor('float32', x, [1, 32]))], 1);
 const sig = method.signature;
+// The request as the wire carries it: schema and batch messages, serialized.
+const requestEncoder = new FlightDataEncoder();
+const wire = [requestEncoder.encodeSchema(batch.schema), ...requestEncoder.encodeBatch(batch)].map(encodeFlightData);
+const output = await method.invoke(batch, {}, {});
 
-const layers: Record<string, () => Promise<unknown>> = {
+const layers: Record<string, () => unknown> = {
+  // Each call owns its receive buffers (the deserializer may realign in place): copy them.
+  'decode request (schema + batch messages)': () => {
+    const decoder = new FlightDataDecoder();
+    for (const bytes of wire) decoder.decode(deserializeFlightData(Buffer.from(bytes)) as never);
+  },
+  'encode answer (schema + batch frames)': () => {
+    const encoder = new FlightDataEncoder();
+    encodeFlightDataFrame(encoder.encodeSchema(outputSchema(sig)));
+    for (const data of encoder.encodeBatch(output)) encodeFlightDataFrame(data);
+  },
+  'plan + conform': () => planConform('mlp_small', sig, batch.schema)(batch),
   'ort session.run': () => session.run({ x: new ort.Tensor('float32', x, [1, 32]) }),
   'OnnxRunner invoke': () => method.invoke(batch, {}, {}),
   'ScheduledRunner, batching off': () => off.methods[0]!.invoke(batch, {}, {}),

@@ -17,12 +17,24 @@ export function singleChunk(vector: Vector): Data {
 export function batchFromColumns(
   fields: Field[], columns: Vector[], length: number, metadata?: Map<string, string>,
 ): RecordBatch {
+  return batchFromSchema(new Schema(fields, metadata), columns, length);
+}
+
+/** The struct type of a schema's rows, made once per schema. */
+const rowTypes = new WeakMap<Schema, Struct>();
+
+/**
+ * A record batch of `length` rows with a schema made beforehand, e.g. a method's output
+ * schema: callers that answer many calls with one schema skip rebuilding it per batch.
+ */
+export function batchFromSchema(schema: Schema, columns: Vector[], length: number): RecordBatch {
   columns.forEach((c, i) => {
     if (c.length !== length) {
-      throw new RangeError(`column '${fields[i]!.name}' has ${c.length} rows, expected ${length}`);
+      throw new RangeError(`column '${schema.fields[i]!.name}' has ${c.length} rows, expected ${length}`);
     }
   });
-  const schema = new Schema(fields, metadata);
+  let type = rowTypes.get(schema);
+  if (!type) rowTypes.set(schema, type = new Struct(schema.fields));
   const children = columns.map(singleChunk);
-  return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+  return new RecordBatch(schema, makeData({ type, length, nullCount: 0, children }));
 }

@@ -202,13 +202,15 @@ export function readPrimitiveColumn(vector: Vector, dtype: DType): TypedArray {
  * A fixed_shape_tensor column: row i holds `tensor.row(i)`. The field's extension
  * metadata comes from the payload type (see payload.ts); this builds the storage.
  */
-export function fixedShapeColumn(tensor: Tensor): Vector {
+export function fixedShapeColumn(tensor: Tensor, type?: FixedSizeList): Vector {
   const rows = tensor.shape[0] ?? 1;
   const inner = tensor.shape.slice(1);
   const size = inner.reduce((a, b) => a * b, 1);
   const child = primitiveData(tensor.dtype, tensor.data);
-  const type = new FixedSizeList(size, new Field('item', arrowType(tensor.dtype), false));
-  return makeVector(makeData({ type, length: rows, nullCount: 0, child }));
+  // A caller answering many calls passes its field's type, so every column shares it.
+  const fits = type && type.listSize === size && dtypeOf(type.children[0]!.type) === tensor.dtype;
+  const listType = fits ? type : new FixedSizeList(size, new Field('item', arrowType(tensor.dtype), false));
+  return makeVector(makeData({ type: listType, length: rows, nullCount: 0, child }));
 }
 
 /**

@@ -15,6 +15,7 @@ import { decompressBuffer } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
+import { HeaderCache, type DecodedHeader } from './header-cache.js';
 import { validateColumns } from './validate.js';
 import type { ReceivedFlightData } from './flight-data.js';
 
@@ -58,7 +59,7 @@ export class FlightDataDecoder {
       }
       return { kind: 'metadata', ...extra };
     }
-    const message = parseMessage(header);
+    const message = decodeHeader(header);
     const body = aligned(data.dataBody ?? new Uint8Array(0));
     if (body.byteLength < message.bodyLength) {
       throw FlightError.invalidArgument(
@@ -70,13 +71,13 @@ export class FlightDataDecoder {
         if (this.currentSchema) {
           throw FlightError.invalidArgument('schema message received after the stream already had a schema');
         }
-        const schema = guard('schema', () => message.header() as Schema);
+        const schema = message.header as Schema;
         this.currentSchema = schema;
         return { kind: 'schema', schema, ...extra };
       }
       case MessageHeader.DictionaryBatch: {
         const schema = this.requireSchema('dictionary batch');
-        const dict = guard('dictionary batch header', () => message.header() as ipc.DictionaryBatch);
+        const dict = message.header as ipc.DictionaryBatch;
         const type = schema.dictionaries.get(dict.id);
         if (!type) {
           throw FlightError.invalidArgument(`dictionary batch for id ${dict.id}, which no field of the schema uses`);
@@ -93,7 +94,7 @@ export class FlightDataDecoder {
       }
       case MessageHeader.RecordBatch: {
         const schema = this.requireSchema('record batch');
-        const header = guard('record batch header', () => message.header() as ipc.RecordBatch);
+        const header = message.header as ipc.RecordBatch;
         for (const [id] of schema.dictionaries) {
           if (!this.dictionaries.has(id)) {
             throw FlightError.invalidArgument(`record batch uses dictionary id ${id} before its dictionary batch`);
@@ -115,7 +116,7 @@ export class FlightDataDecoder {
         return { kind: 'batch', batch, ...extra };
       }
       default:
-        throw FlightError.invalidArgument(`unsupported IPC message type ${MessageHeader[message.headerType] ?? message.headerType}`);
+        throw unsupportedType(message.headerType);
     }
   }
 
@@ -158,6 +159,32 @@ export class FlightDataDecoder {
 
 /** The longest array apache-arrow can build or write. */
 const MAX_ARRAY_LENGTH = 2 ** 31 - 1;
+
+/** Headers seen before, shared by every stream of the process (see header-cache.ts). */
+const decodedHeaders = new HeaderCache();
+
+/** What each kind of message header is called in errors. */
+const HEADER_NAMES: Partial<Record<MessageHeader, string>> = {
+  [MessageHeader.Schema]: 'schema',
+  [MessageHeader.DictionaryBatch]: 'dictionary batch header',
+  [MessageHeader.RecordBatch]: 'record batch header',
+};
+
+/** Checks and decodes an IPC message header, or finds it decoded already. */
+function decodeHeader(bytes: Uint8Array): DecodedHeader {
+  const cached = decodedHeaders.get(bytes);
+  if (cached) return cached;
+  const message = parseMessage(bytes);
+  const type: MessageHeader = message.headerType;
+  const what = HEADER_NAMES[type];
+  if (!what) throw unsupportedType(message.headerType);
+  const header = guard(what, () => message.header() as DecodedHeader['header']);
+  return decodedHeaders.set(bytes, { headerType: message.headerType, version: message.version, bodyLength: message.bodyLength, header });
+}
+
+function unsupportedType(type: MessageHeader): FlightError {
+  return FlightError.invalidArgument(`unsupported IPC message type ${MessageHeader[type] ?? type}`);
+}
 
 function parseMessage(header: Uint8Array): Message {
   // Flatbuffer vectors (union type ids) are read as typed-array views: align the header too.

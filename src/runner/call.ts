@@ -2,8 +2,8 @@
  * One call of a runner method, the same in the server and in process: resolve the
  * method, conform the input, invoke, and check what came back against the signature.
  */
-import type { RecordBatch } from 'apache-arrow';
-import { batchFromColumns } from '../codecs/batch.js';
+import { makeVector, type RecordBatch } from 'apache-arrow';
+import { batchFromSchema } from '../codecs/batch.js';
 import { FlightError } from '../flight/index.js';
 import { defaultMethod, type CallParams, type InvokeContext, type Runner, type RunnerMethod } from './runner.js';
 import { outputSchema, tableOutput } from './signature.js';
@@ -48,15 +48,18 @@ export async function invokeChecked(
   // A table output is whatever table the method returned (its columns are its own).
   if (tableOutput(sig)) return output;
   const schema = outputSchema(sig);
-  const columns = schema.fields.map((field) => {
-    const column = output.getChild(field.name);
+  // A backend that answers with the signature's own schema (as ONNX does) has its columns
+  // in declared order already: only their types need checking, and the batch is kept.
+  const declaredOrder = output.schema === schema;
+  const columns = schema.fields.map((field, i) => {
+    const column = declaredOrder ? output.data.children[i]! : output.getChild(field.name)?.data[0];
     if (!column) {
       throw FlightError.internal(`${where} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
     }
-    if (String(column.type) !== String(field.type)) {
+    if (column.type !== field.type && String(column.type) !== String(field.type)) {
       throw FlightError.internal(`${where} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
     }
     return column;
   });
-  return batchFromColumns(schema.fields, columns, output.numRows);
+  return declaredOrder ? output : batchFromSchema(schema, columns.map((c) => makeVector(c)), output.numRows);
 }

@@ -1,11 +1,12 @@
 /**
  * Checks a call's input against a method signature and brings it to the declared form:
  * columns in declared order, safe widenings applied (int32 -> int64, float32 -> float64),
- * tensor columns tagged with their extension metadata. Done once per input schema;
- * the returned function then conforms each batch (checking nulls, which vary by batch).
+ * tensor columns tagged with their extension metadata. Planned once per input schema
+ * (and remembered for it); the plan then conforms each batch (checking nulls, which vary
+ * by batch).
  */
-import { type FixedSizeList, type Field, Type, makeVector, type DataType, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
-import { batchFromColumns, singleChunk } from '../codecs/batch.js';
+import { type FixedSizeList, type Field, Schema, Type, makeVector, type DataType, type RecordBatch, type Vector } from 'apache-arrow';
+import { batchFromSchema, singleChunk } from '../codecs/batch.js';
 import { canWiden, convertValues, dtypeOf, type DType } from '../codecs/dtypes.js';
 import { Tensor, fixedShapeColumn, primitiveData, readPrimitiveColumn, isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError } from '../flight/index.js';
@@ -21,10 +22,27 @@ export type Conformer = (batch: RecordBatch) => RecordBatch;
 type ColumnPlan = { spec: ParamSpec; field: Field; convert: (v: Vector) => Vector; nullable: boolean };
 
 /**
+ * Plans per signature, runner name and input schema. The decoder hands out one Schema
+ * object per distinct schema message (flight/header-cache.ts), so every call of a
+ * client after the first finds its plan here. Refusals are not kept.
+ */
+const planCache = new WeakMap<MethodSignature, Map<string, WeakMap<Schema, Conformer>>>();
+
+/**
  * Plans the conformance of batches with `schema` to `sig`, or throws INVALID_ARGUMENT:
  * a missing input, an unknown column, or a type that is neither exact nor a safe widening.
  */
 export function planConform(runner: string, sig: MethodSignature, schema: Schema): Conformer {
+  let byRunner = planCache.get(sig);
+  if (!byRunner) planCache.set(sig, byRunner = new Map());
+  let bySchema = byRunner.get(runner);
+  if (!bySchema) byRunner.set(runner, bySchema = new WeakMap());
+  let plan = bySchema.get(schema);
+  if (!plan) bySchema.set(schema, plan = buildPlan(runner, sig, schema));
+  return plan;
+}
+
+function buildPlan(runner: string, sig: MethodSignature, schema: Schema): Conformer {
   const where = `runner '${runner}' method '${sig.name}'`;
   const table = tableInput(sig);
   if (table) return planTable(where, table, schema);
@@ -49,7 +67,8 @@ export function planConform(runner: string, sig: MethodSignature, schema: Schema
       + `inputs are ${sig.inputs.map((p) => `'${p.name}'`).join(', ')}`,
     );
   }
-  const fields = plans.map((p) => p.field);
+  // Batches of a stream share its schema, so the conformed schema is built once too.
+  const conformedSchema = new Schema(plans.map((p) => p.field), schema.metadata);
   return (batch) => {
     const columns = plans.map((plan) => {
       const vector = batch.getChild(plan.spec.name)!;
@@ -60,7 +79,7 @@ export function planConform(runner: string, sig: MethodSignature, schema: Schema
       }
       return plan.convert(vector);
     });
-    return batchFromColumns(fields, columns, batch.numRows, batch.schema.metadata);
+    return batchFromSchema(conformedSchema, columns, batch.numRows);
   };
 }
 

@@ -5,15 +5,15 @@
  */
 import { basename, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Type, type RecordBatch } from 'apache-arrow';
-import { batchFromColumns } from '../../codecs/batch.js';
+import { Type, type DataType, type FixedSizeList, type RecordBatch } from 'apache-arrow';
+import { batchFromSchema } from '../../codecs/batch.js';
 import {
   Tensor, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn, variableShapeColumn,
 } from '../../codecs/tensor.js';
 import { columnToValue } from '../../codecs/columns.js';
-import { fieldFor, isFixedShape, type TensorType } from '../../runner/payload.js';
+import { isFixedShape, type TensorType } from '../../runner/payload.js';
 import type { Runner, RunnerMethod } from '../../runner/runner.js';
-import type { MethodSignature } from '../../runner/signature.js';
+import { outputSchema, type MethodSignature } from '../../runner/signature.js';
 import { onnxSignature, type OnnxMethodConfig, type OnnxValueMetadata } from './signature.js';
 import { sessionOptions, type OnnxSessionConfig } from './session-options.js';
 
@@ -62,8 +62,10 @@ export async function loadOnnxRunner(path: string, options: OnnxRunnerOptions = 
 
 function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): RunnerMethod {
   const outputNames = signature.outputs.map((o) => o.name);
-  // Built once: making Arrow fields per call was a visible share of a one-row call.
-  const fields = signature.outputs.map((o) => fieldFor(o.name, o.type as TensorType));
+  // The signature's own output schema, made once: building Arrow fields and schemas per
+  // call was a visible share of a one-row call, and answering with this very schema lets
+  // the caller's output check skip rebuilding the batch.
+  const schema = outputSchema(signature);
   return {
     signature,
     async invoke(input: RecordBatch): Promise<RecordBatch> {
@@ -73,12 +75,12 @@ function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): 
         feeds[spec.name] = new ort.Tensor(tensor.dtype as ort.Tensor.Type, tensor.data as never, [...tensor.shape]);
       }
       const results = await session.run(feeds, outputNames);
-      const columns = signature.outputs.map((o) => {
+      const columns = signature.outputs.map((o, i) => {
         const t = results[o.name]!;
-        return toColumn(new Tensor(t.type as never, t.data as never, t.dims.map(Number)), o.type as TensorType, signature.batchable);
+        return toColumn(new Tensor(t.type as never, t.data as never, t.dims.map(Number)), o.type as TensorType, signature.batchable, schema.fields[i]!.type);
       });
       const rows = signature.batchable ? input.numRows : (columns[0]?.length ?? 0);
-      return batchFromColumns(fields, columns, rows);
+      return batchFromSchema(schema, columns, rows);
     },
   };
 }
@@ -107,10 +109,10 @@ function toTensor(batch: RecordBatch, name: string, type: TensorType, batchable:
 }
 
 /** A model output as a column: rows along the first dimension (or one row when not batchable). */
-function toColumn(tensor: Tensor, type: TensorType, batchable: boolean) {
+function toColumn(tensor: Tensor, type: TensorType, batchable: boolean, arrowType: DataType) {
   const batched = batchable ? tensor : new Tensor(tensor.dtype, tensor.data, [1, ...tensor.shape]);
   if (type.shape.length === 0) return primitiveColumn(type.dtype, batched.data);
-  if (isFixedShape(type)) return fixedShapeColumn(batched);
+  if (isFixedShape(type)) return fixedShapeColumn(batched, arrowType as FixedSizeList);
   const rows = Array.from({ length: batched.shape[0]! }, (_, i) => batched.row(i));
   return variableShapeColumn(rows, type.dtype, type.shape.length);
 }
