@@ -125,14 +125,28 @@ export function encodeSchemaBytes(schema: Schema): Uint8Array {
   return out;
 }
 
+/**
+ * Record batch headers already encoded, by their content. A method's answers to one-row
+ * calls all have the same layout, so building the flatbuffer each time (a third of
+ * encoding such an answer) is done once. Bounded: the oldest entry goes first.
+ */
+const encodedBatchHeaders = new Map<string, Uint8Array>();
+const MAX_ENCODED_BATCH_HEADERS = 256;
+
 function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
   const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(batch);
-  const header = new ipc.RecordBatch(batch.numRows, knownNullCounts(nodes, batch.data.children), bufferRegions, null, variadicBufferCounts);
-  return {
-    dataHeader: Message.encode(Message.from(header, byteLength)),
-    appMetadata,
-    dataBody: bodyParts(buffers, bufferRegions),
-  };
+  const fieldNodes = knownNullCounts(nodes, batch.data.children);
+  // Everything the header holds: its bytes follow from these numbers alone.
+  const key = `${batch.numRows};${byteLength};${fieldNodes.map((n) => `${n.length},${n.nullCount}`).join(';')}|`
+    + `${bufferRegions.map((r) => `${r.offset},${r.length}`).join(';')}|${variadicBufferCounts.join(',')}`;
+  let dataHeader = encodedBatchHeaders.get(key);
+  if (!dataHeader) {
+    const header = new ipc.RecordBatch(batch.numRows, fieldNodes, bufferRegions, null, variadicBufferCounts);
+    dataHeader = Message.encode(Message.from(header, byteLength));
+    if (encodedBatchHeaders.size >= MAX_ENCODED_BATCH_HEADERS) encodedBatchHeaders.delete(encodedBatchHeaders.keys().next().value!);
+    encodedBatchHeaders.set(key, dataHeader);
+  }
+  return { dataHeader, appMetadata, dataBody: bodyParts(buffers, bufferRegions) };
 }
 
 function encodeDictionaryBatch(dictionary: Vector, id: number, isDelta: boolean): FlightData {
