@@ -21,6 +21,7 @@ import { fieldFor, type TensorType } from '../../src/runner/payload.js';
 import { outputSchema } from '../../src/runner/signature.js';
 import { inProcessStarter } from '../../src/scheduling/in-process-instance.js';
 import { ScheduledRunner } from '../../src/scheduling/scheduled-runner.js';
+import { workerStarter } from '../../src/scheduling/worker-instance.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } } });
 const calls = Number(values.calls);
@@ -32,6 +33,7 @@ const method = runner.methods[0]!;
 const load = () => loadOnnxRunner(path, { intraOpNumThreads: 1 });
 const off = await ScheduledRunner.start('mlp_small', 2, inProcessStarter(load), { batching: { enabled: false } });
 const on = await ScheduledRunner.start('mlp_small', 2, inProcessStarter(load), { batching: { enabled: true, maxBatchRows: 64, maxQueueDelayMs: 2 } });
+const inWorkers = await ScheduledRunner.start('mlp_small', 2, workerStarter(() => ({ kind: 'onnx', path, options: { intraOpNumThreads: 1 } })), { batching: { enabled: false } });
 
 const x = new Float32Array(32).map((_, i) => Math.sin(i));
 const spec = method.signature.inputs[0]!;
@@ -58,6 +60,7 @@ const layers: Record<string, () => unknown> = {
   'OnnxRunner invoke': () => method.invoke(batch, {}, {}),
   'ScheduledRunner, batching off': () => off.methods[0]!.invoke(batch, {}, {}),
   'ScheduledRunner, batching on': () => on.methods[0]!.invoke(batch, {}, {}),
+  'ScheduledRunner, batching off, worker instances': () => inWorkers.methods[0]!.invoke(batch, {}, {}),
   'service work (plan+conform+invokeChecked+schema), off': () => {
     const conform = planConform('mlp_small', sig, batch.schema);
     new FlightDataEncoder().encodeSchema(outputSchema(sig));
@@ -77,3 +80,4 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 for (const [name, xs] of samples) console.log(`${name.padEnd(58)} ${median(xs).toFixed(1).padStart(7)} us/call`);
 await off.close();
 await on.close();
+await inWorkers.close();

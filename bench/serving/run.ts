@@ -1,16 +1,20 @@
 /**
- * `npm run bench:serving`: requests/s and p50/p99 latency of one-row calls to the small
- * ONNX MLP at several concurrencies, for three servers measured in the same run and driven
- * by the same load generator (loadgen/, Go):
+ * `npm run bench:serving`: requests/s and p50/p99 latency of one-row calls to ONNX MLPs at
+ * several concurrencies, for three servers measured in the same run and driven by the
+ * same load generator (loadgen/, Go):
  *   (a) flight-runner, batching off;  (b) flight-runner, batching on;
  *   (c) python_baseline_server.py (pyarrow Flight + onnxruntime, by hand).
- * All three stay up for the whole run; each repetition measures every (concurrency,
- * server) pair once, rotating which server goes first, so slow phases of this shared
- * machine hit all three alike. Medians over repetitions are printed, and ratios are
- * taken per repetition (peers measured seconds apart) before their median.
+ * Two models: mlp_small (examples/models, 6.7 k parameters: transport dominates a
+ * request) and mlp_wide (made by make_bench_model.py, 5.2 M parameters: the model's own
+ * time matters). Per model, all three servers stay up for the whole run; each repetition
+ * measures every (concurrency, server) pair once, rotating which server goes first, so
+ * slow phases of this shared machine hit all three alike. Medians over repetitions are
+ * printed, and ratios are taken per repetition (peers measured seconds apart) before
+ * their median.
  *
- * Flags: --reps N (5), --duration S (3), --warmup S (1), --concurrency 1,8,64,
- * --instances N (2), --max-batch-rows N (64), --max-queue-delay-ms N (2),
+ * Flags: --models mlp_small,mlp_wide, --reps N (5), --duration S (3), --warmup S (1),
+ * --concurrency 1,8,64, --instances N (2), --isolation in-process|worker|process
+ * (in-process), --max-batch-rows N (64), --max-queue-delay-ms N (2),
  * --python-threads N (1), --only a,b,c, --json FILE,
  * --server-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile our servers).
  */
@@ -25,15 +29,22 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const model = join(root, 'examples/models/mlp_small.onnx');
+
+/** The benchmark's models: where each comes from and its per-example input width. */
+const MODELS: Record<string, { width: number; describe: string }> = {
+  mlp_small: { width: 32, describe: 'MLP 32-64-64-8, 6.7 k parameters' },
+  mlp_wide: { width: 512, describe: 'MLP 512-2048-2048-16, 5.2 M parameters' },
+};
 
 const { values } = parseArgs({
   options: {
+    models: { type: 'string', default: 'mlp_small,mlp_wide' },
     reps: { type: 'string', default: '5' },
     duration: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '1,8,64' },
     instances: { type: 'string', default: '2' },
+    isolation: { type: 'string', default: 'in-process' },
     'max-batch-rows': { type: 'string', default: '64' },
     'max-queue-delay-ms': { type: 'string', default: '2' },
     'python-threads': { type: 'string', default: '1' },
@@ -106,8 +117,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** A flight-runner config serving the MLP on `instances` instances of one intra-op thread each. */
-function config(batching: Record<string, unknown>): string {
+/** A flight-runner config serving `model` on `instances` instances of one intra-op thread each. */
+function config(model: string, batching: Record<string, unknown>): string {
   return [
     'server: { host: 127.0.0.1 }',
     'runners:',
@@ -115,6 +126,7 @@ function config(batching: Record<string, unknown>): string {
     '    options: { intraOpNumThreads: 1 }',
     '    scheduling:',
     `      instances: { count: ${instances}, threadsPerInstance: 1 }`,
+    `      isolation: ${values.isolation}`,
     `      batching: ${JSON.stringify(batching)}`,
     '',
   ].join('\n');
@@ -122,15 +134,30 @@ function config(batching: Record<string, unknown>): string {
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'bench-serving-'));
-  const servers: Server[] = [];
   try {
     process.stderr.write('building loadgen (go build)...\n');
     const loadgen = join(work, 'loadgen');
     await run('go', ['build', '-o', loadgen, '.'], join(here, 'loadgen'), { ...process.env, GOFLAGS: '-mod=mod' });
+    const python = join(root, '.venv/bin/python');
+    for (const name of values.models.split(',')) {
+      if (!MODELS[name]) throw new Error(`unknown model '${name}'; models: ${Object.keys(MODELS).join(', ')}`);
+      const path = name === 'mlp_small'
+        ? join(root, 'examples/models/mlp_small.onnx')
+        : (await run(python, [join(here, 'make_bench_model.py'), work])).trim();
+      await benchModel(name, path, work, loadgen, python);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
+/** Every (repetition, concurrency, server) measurement of one model, then its report. */
+async function benchModel(name: string, model: string, work: string, loadgen: string, python: string): Promise<void> {
+  const servers: Server[] = [];
+  try {
     const batching = { enabled: true, maxBatchRows: Number(values['max-batch-rows']), maxQueueDelayMs: Number(values['max-queue-delay-ms']) };
-    writeFileSync(join(work, 'off.yaml'), config({ enabled: false }));
-    writeFileSync(join(work, 'on.yaml'), config(batching));
+    writeFileSync(join(work, 'off.yaml'), config(model, { enabled: false }));
+    writeFileSync(join(work, 'on.yaml'), config(model, batching));
     const nodeArgs = values['server-node-args'].split(' ').filter(Boolean);
     const serve = (file: string) => [...nodeArgs, join(root, 'bin/flight-runner.js'), 'serve', join(work, file), '--port', '0', '--log-level', 'warn'];
     const only = new Set(values.only.split(','));
@@ -138,8 +165,8 @@ async function main(): Promise<void> {
     if (only.has('a')) servers.push(await startServer('a', '(a) flight-runner, batching off', process.execPath, serve('off.yaml')));
     if (only.has('b')) servers.push(await startServer('b', '(b) flight-runner, batching on', process.execPath, serve('on.yaml')));
     if (only.has('c')) {
-      servers.push(await startServer('c', '(c) python baseline', join(root, '.venv/bin/python'), [
-        join(here, 'python_baseline_server.py'), model, '--port', '0', '--threads', values['python-threads'],
+      servers.push(await startServer('c', '(c) python baseline', python, [
+        join(here, 'python_baseline_server.py'), model, '--name', name, '--port', '0', '--threads', values['python-threads'],
       ]));
     }
 
@@ -148,28 +175,29 @@ async function main(): Promise<void> {
       for (const c of concurrencies) {
         const order = servers.map((_, i) => servers[(i + rep) % servers.length]!);
         for (const server of order) {
-          const out = await run(loadgen, ['-addr', server.address, '-c', String(c), '-warmup', `${values.warmup}s`, '-duration', `${values.duration}s`]);
+          const out = await run(loadgen, ['-addr', server.address, '-path', name, '-width', String(MODELS[name]!.width),
+            '-c', String(c), '-warmup', `${values.warmup}s`, '-duration', `${values.duration}s`]);
           const m = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
           if (m.errors) process.stderr.write(`${server.label} c=${c}: ${m.errors} errors, first: ${m.first_error}\n`);
-          process.stderr.write(`rep ${rep + 1}/${reps} c=${c} ${server.label}: ${m.rps.toFixed(0)} req/s, p50 ${(m.p50_us / 1000).toFixed(2)} ms, p99 ${(m.p99_us / 1000).toFixed(2)} ms\n`);
+          process.stderr.write(`${name} rep ${rep + 1}/${reps} c=${c} ${server.label}: ${m.rps.toFixed(0)} req/s, p50 ${(m.p50_us / 1000).toFixed(2)} ms, p99 ${(m.p99_us / 1000).toFixed(2)} ms\n`);
           const key = `${server.key}:${c}`;
           results.set(key, [...(results.get(key) ?? []), m]);
         }
       }
     }
-    report(servers, results, batching);
-    if (values.json) writeFileSync(values.json, `${JSON.stringify(Object.fromEntries(results), null, 1)}\n`);
+    report(name, servers, results, batching);
+    if (values.json) writeFileSync(values.json.replace(/(\.json)?$/, `.${name}.json`), `${JSON.stringify(Object.fromEntries(results), null, 1)}\n`);
   } finally {
     for (const server of servers) await stopServer(server);
-    rmSync(work, { recursive: true, force: true });
   }
 }
 
-function report(servers: Server[], results: Map<string, Measurement[]>, batching: object): void {
+function report(name: string, servers: Server[], results: Map<string, Measurement[]>, batching: object): void {
   const get = (key: string, c: number) => results.get(`${key}:${c}`) ?? [];
   const pad = (s: string, n: number) => s.padStart(n);
   const lines: string[] = [];
-  lines.push(`mlp_small.onnx, one row per request, fresh DoExchange per request; ${instances} instances x 1 intra-op thread;`);
+  lines.push(`${name}.onnx (${MODELS[name]!.describe}), one row per request, fresh DoExchange per request;`);
+  lines.push(`${instances} ${values.isolation} instances x 1 intra-op thread;`);
   lines.push(`batching on: ${JSON.stringify(batching)}; medians of ${reps} repetitions of ${values.duration} s (after ${values.warmup} s warm-up)`);
   lines.push('');
   lines.push(`${'server'.padEnd(34)}${pad('conc', 5)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}`);

@@ -167,7 +167,8 @@ function knownNullCounts(nodes: ipc.FieldNode[], columns: readonly Data[]): ipc.
   const types: DataType[] = [];
   const walk = (data: Data) => {
     types.push(data.type);
-    for (const child of data.children) walk(child);
+    // Data made from a typed array (makeVector, tableFromArrays) may have no children array.
+    for (const child of data.children ?? []) walk(child);
   };
   columns.forEach(walk);
   return nodes.map((node, i) => (node.nullCount >= 0 ? node
