@@ -17,43 +17,20 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+# The example models' builders: one MLP recipe for mlp_small and mlp_wide.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "models"))
+from make_models import finish, mlp_graph  # noqa: E402
 
 DIMS = [512, 2048, 2048, 16]
-
-
-def build(dims: list[int]) -> onnx.ModelProto:
-    rng = np.random.default_rng(7)
-    initializers, nodes, previous = [], [], "x"
-    for i, (fan_in, fan_out) in enumerate(zip(dims, dims[1:])):
-        weight = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out)).astype(np.float32)
-        bias = rng.normal(0.0, 0.05, size=(fan_out,)).astype(np.float32)
-        initializers += [numpy_helper.from_array(weight, f"W{i}"), numpy_helper.from_array(bias, f"B{i}")]
-        last = i == len(dims) - 2
-        out = "y" if last else f"h{i}_pre"
-        nodes.append(helper.make_node("Gemm", [previous, f"W{i}", f"B{i}"], [out], name=f"fc{i}"))
-        if not last:
-            nodes.append(helper.make_node("Relu", [out], [f"h{i}"], name=f"relu{i}"))
-            previous = f"h{i}"
-    graph = helper.make_graph(
-        nodes,
-        "mlp_wide",
-        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", dims[0]])],
-        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", dims[-1]])],
-        initializer=initializers,
-    )
-    # IR 9 / opset 17: what onnxruntime-node 1.30 and onnxruntime 1.32 both load.
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="flight-runner/bench/serving")
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    return model
 
 
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: make_bench_model.py OUT_DIR")
+    model = finish(mlp_graph("mlp_wide", DIMS, np.random.default_rng(7)), "Wide MLP for serving benchmarks: 512 -> 2048 ReLU -> 2048 ReLU -> 16.")
     path = os.path.join(sys.argv[1], "mlp_wide.onnx")
-    onnx.save(build(DIMS), path)
+    onnx.save(model, path)
     print(path)
 
 

@@ -242,31 +242,34 @@ def build_tensor_model():
 # 3. mlp_small.onnx: 32 -> 64 ReLU -> 64 ReLU -> 8
 # --------------------------------------------------------------------------
 
-def build_mlp_small():
-    rng = np.random.default_rng(3)
-    dims = [32, 64, 64, 8]
+def mlp_graph(name: str, dims: list[int], rng: np.random.Generator) -> onnx.GraphProto:
+    """A ReLU MLP with He-initialised weights: x float32 [batch, dims[0]] -> y [batch, dims[-1]]."""
     inits = []
     nodes = []
     prev = "x"
-    for i in range(3):
+    layers = len(dims) - 1
+    for i in range(layers):
         fan_in, fan_out = dims[i], dims[i + 1]
         w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out)).astype(np.float32)
         b = rng.normal(0.0, 0.05, size=(fan_out,)).astype(np.float32)
         inits += [init(f"W{i + 1}", w), init(f"B{i + 1}", b)]
-        last = i == 2
+        last = i == layers - 1
         gemm_out = "y" if last else f"h{i + 1}_pre"
         nodes.append(helper.make_node("Gemm", [prev, f"W{i + 1}", f"B{i + 1}"], [gemm_out], name=f"fc{i + 1}"))
         if not last:
             nodes.append(helper.make_node("Relu", [gemm_out], [f"h{i + 1}"], name=f"relu{i + 1}"))
             prev = f"h{i + 1}"
-
-    graph = helper.make_graph(
+    return helper.make_graph(
         nodes,
-        "mlp_small",
-        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [BATCH, 32])],
-        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [BATCH, 8])],
+        name,
+        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [BATCH, dims[0]])],
+        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [BATCH, dims[-1]])],
         initializer=inits,
     )
+
+
+def build_mlp_small():
+    graph = mlp_graph("mlp_small", [32, 64, 64, 8], np.random.default_rng(3))
     model = finish(graph, "Small MLP for serving benchmarks: 32 -> 64 ReLU -> 64 ReLU -> 8.")
     sample = np.round(np.random.default_rng(13).normal(0.0, 1.0, size=(3, 32)), 4).astype(np.float32)
     return model, {"x": sample}, {}
