@@ -2,7 +2,7 @@
  * One call of a runner method, the same in the server and in process: resolve the
  * method, conform the input, invoke, and check what came back against the signature.
  */
-import { makeVector, type RecordBatch } from 'apache-arrow';
+import { makeVector, type RecordBatch, type Schema } from 'apache-arrow';
 import { batchFromSchema } from '../codecs/batch.js';
 import { FlightError } from '../flight/index.js';
 import { defaultMethod, type CallParams, type InvokeContext, type Runner, type RunnerMethod } from './runner.js';
@@ -48,18 +48,35 @@ export async function invokeChecked(
   // A table output is whatever table the method returned (its columns are its own).
   if (tableOutput(sig)) return output;
   const schema = outputSchema(sig);
-  // A backend that answers with the signature's own schema (as ONNX does) has its columns
-  // in declared order already: only their types need checking, and the batch is kept.
-  const declaredOrder = output.schema === schema;
+  // A backend that answers with the signature's output schema (as ONNX does; each of a
+  // runner's instances has its own copy) has its columns in declared order already: only
+  // their types need checking, and the batch is kept as it is.
+  const declaredOrder = sameSchema(output.schema, schema);
   const columns = schema.fields.map((field, i) => {
     const column = declaredOrder ? output.data.children[i]! : output.getChild(field.name)?.data[0];
     if (!column) {
       throw FlightError.internal(`${where} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
     }
-    if (column.type !== field.type && String(column.type) !== String(field.type)) {
+    if (column.type !== field.type && column.type !== output.schema.fields[i]?.type && String(column.type) !== String(field.type)) {
       throw FlightError.internal(`${where} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
     }
     return column;
   });
   return declaredOrder ? output : batchFromSchema(schema, columns.map((c) => makeVector(c)), output.numRows);
+}
+
+/** Output schemas found equal to a signature's, so each is compared once. */
+const equalSchemas = new WeakMap<Schema, Schema>();
+
+/** Whether `a` has exactly the fields (names, types, nullability, metadata) and metadata of `b`. */
+function sameSchema(a: Schema, b: Schema): boolean {
+  if (a === b || equalSchemas.get(a) === b) return true;
+  const sameMetadata = (x: Map<string, string>, y: Map<string, string>) => x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
+  const equal = a.fields.length === b.fields.length && sameMetadata(a.metadata, b.metadata)
+    && a.fields.every((f, i) => {
+      const g = b.fields[i]!;
+      return f.name === g.name && f.nullable === g.nullable && String(f.type) === String(g.type) && sameMetadata(f.metadata, g.metadata);
+    });
+  if (equal) equalSchemas.set(a, b);
+  return equal;
 }
