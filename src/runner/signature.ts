@@ -105,9 +105,11 @@ export function signatureFromJSON(json: Record<string, unknown>): MethodSignatur
     inputs: params(json['inputs']),
     outputs: params(json['outputs']),
     batchable: Boolean(json['batchable']),
-    isDefault: Boolean(json['default']),
+    // Optional fields appear only when set, as in the signature the runner itself made,
+    // so a signature reads the same in process and through a server.
+    ...(json['default'] === true ? { isDefault: true } : {}),
     ...(typeof json['doc'] === 'string' ? { doc: json['doc'] } : {}),
-    ...(json['limits'] && typeof json['limits'] === 'object' ? { limits: json['limits'] as MethodLimits } : {}),
+    ...(json['limits'] && typeof json['limits'] === 'object' && Object.keys(json['limits']).length ? { limits: json['limits'] as MethodLimits } : {}),
   };
 }
 

@@ -14,9 +14,9 @@ import {
   vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
 import * as dfd from 'danfojs';
-import { FlightError, Status, Tensor, type FlightChunk, type RunnerClient } from '../../src/index.js';
+import { FlightError, Status, Tensor, local, type FlightChunk, type RunnerClient } from '../../src/index.js';
 import { signatureToJSON } from '../../src/runner/signature.js';
-import { testRunnerDefinitions } from '../helpers/runners.js';
+import { loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
 
 /** A connected client and how to release it (and whatever serves it). */
 export interface ContractClient {
@@ -116,6 +116,20 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
     t.deepEqual(ragged['inputs'], [{ name: 'x', kind: 'tensor', dtype: 'float32', shape: [-1] }]);
     const summarize = signatureToJSON('tables', client().runner('tables').signature);
     t.deepEqual(summarize['inputs'], [{ name: 'rows', kind: 'table', columns: { a: 'float64', b: 'int64' } }]);
+  });
+
+  test(title('every signature reads the same as the runner\'s own, in process'), async (t) => {
+    const reference = await local(await loadTestRunners());
+    try {
+      for (const definition of testRunnerDefinitions) {
+        for (const method of Object.keys(definition.methods)) {
+          t.deepEqual(client().runner(definition.name).method(method).signature, reference.runner(definition.name).method(method).signature,
+            `${definition.name}.${method}`);
+        }
+      }
+    } finally {
+      reference.close();
+    }
   });
 
   // ---- tensors -----------------------------------------------------------------------
