@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -66,6 +66,19 @@ interface Measurement {
   rps: number;
   p50_us: number;
   p99_us: number;
+  /** Server CPU time per request, in us (all its threads; Linux only, else NaN). */
+  cpu_us_per_request: number;
+}
+
+/** CPU seconds a process has used so far, all threads (utime + stime from /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // After the command: state is field 3, utime and stime are fields 14 and 15 (1-based).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 interface Server {
@@ -175,9 +188,13 @@ async function benchModel(name: string, model: string, work: string, loadgen: st
       for (const c of concurrencies) {
         const order = servers.map((_, i) => servers[(i + rep) % servers.length]!);
         for (const server of order) {
+          const cpuBefore = cpuSeconds(server.child.pid);
           const out = await run(loadgen, ['-addr', server.address, '-path', name, '-width', String(MODELS[name]!.width),
             '-c', String(c), '-warmup', `${values.warmup}s`, '-duration', `${values.duration}s`]);
           const m = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
+          // The CPU covers warm-up and measurement; the requests of both, at the measured rate.
+          const served = m.rps * (Number(values.warmup) + Number(values.duration));
+          m.cpu_us_per_request = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / served;
           if (m.errors) process.stderr.write(`${server.label} c=${c}: ${m.errors} errors, first: ${m.first_error}\n`);
           process.stderr.write(`${name} rep ${rep + 1}/${reps} c=${c} ${server.label}: ${m.rps.toFixed(0)} req/s, p50 ${(m.p50_us / 1000).toFixed(2)} ms, p99 ${(m.p99_us / 1000).toFixed(2)} ms\n`);
           const key = `${server.key}:${c}`;
@@ -200,12 +217,13 @@ function report(name: string, servers: Server[], results: Map<string, Measuremen
   lines.push(`${instances} ${values.isolation} instances x 1 intra-op thread;`);
   lines.push(`batching on: ${JSON.stringify(batching)}; medians of ${reps} repetitions of ${values.duration} s (after ${values.warmup} s warm-up)`);
   lines.push('');
-  lines.push(`${'server'.padEnd(34)}${pad('conc', 5)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}`);
+  lines.push(`${'server'.padEnd(34)}${pad('conc', 5)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('cpu us/req', 12)}`);
   for (const server of servers) {
     for (const c of concurrencies) {
       const ms = get(server.key, c);
       lines.push(`${server.label.padEnd(34)}${pad(String(c), 5)}${pad(median(ms.map((m) => m.rps)).toFixed(0), 9)}`
-        + `${pad((median(ms.map((m) => m.p50_us)) / 1000).toFixed(2), 9)}${pad((median(ms.map((m) => m.p99_us)) / 1000).toFixed(2), 9)}`);
+        + `${pad((median(ms.map((m) => m.p50_us)) / 1000).toFixed(2), 9)}${pad((median(ms.map((m) => m.p99_us)) / 1000).toFixed(2), 9)}`
+        + `${pad(median(ms.map((m) => m.cpu_us_per_request)).toFixed(0), 12)}`);
     }
   }
   // Ratios per repetition (the peers ran seconds apart), then their median.

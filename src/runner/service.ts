@@ -109,10 +109,18 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       const { runner, method, params: cmdParams } = resolve(input.descriptor);
       const started = performance.now();
       let code = 'OK';
+      let recorded = 0;
+      const onCall = options.onCall && ((...call: Parameters<NonNullable<RunnerServiceOptions['onCall']>>) => {
+        recorded++;
+        options.onCall!(...call);
+      });
       try {
-        await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats, options.onCall);
+        await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats, onCall);
       } catch (err) {
         code = err instanceof FlightError ? err.codeName : 'INTERNAL';
+        // Refused before any batch ran (an input that does not fit the signature, bad
+        // params): still a failed call, so metrics count it under its status.
+        if (!recorded) options.onCall?.(runner.name, method.signature.name, 0, performance.now() - started, code);
         throw err;
       } finally {
         // One line per exchange; debug level, as a busy server makes thousands a second.

@@ -1,0 +1,86 @@
+/**
+ * `flight-runner serve --metrics-port`: what a Prometheus server scrapes after real calls
+ * through the real CLI. Counts must match the calls made: successes and refusals by
+ * status, rows, latency observations per stage, backend batch sizes, the queue gauge and
+ * the instance states.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { tableFromArrays } from 'apache-arrow';
+import { connect } from '../../src/client/index.js';
+import { Tensor } from '../../src/codecs/tensor.js';
+import type { RemoteCaller } from '../../src/client/remote-caller.js';
+import { FlightDescriptor, FlightError, Status } from '../../src/flight/index.js';
+import { startServerProcess } from '../helpers/serve-process.js';
+import { MLP } from './fixtures/helpers.js';
+
+/** Prometheus text format: the value of each series, by its name and labels as written. */
+function parseMetrics(text: string): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    series.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return series;
+}
+
+test('serve --metrics-port: calls, refusals, rows, latency stages, batch sizes, queue and instances', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'flight-runner-metrics-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'serve.yaml');
+  writeFileSync(config, [
+    'runners:',
+    `  - path: ${JSON.stringify(MLP)}`,
+    '    scheduling: { instances: { count: 2 }, batching: { maxBatchRows: 64, maxQueueDelayMs: 5 } }',
+    '',
+  ].join('\n'));
+  const server = await startServerProcess(['serve', config, '--port', '0', '--metrics-port', '0'], 120_000);
+  t.teardown(() => server.stop());
+  const url = /"msg":"metrics","url":"([^"]+)"/.exec(server.stderr())?.[1];
+  t.truthy(url, `the metrics URL is logged:\n${server.stderr()}`);
+
+  const client = await connect(server.uri);
+  t.teardown(() => client.close());
+  const end = Date.now() + 120_000;
+  while (!client.runners.includes('mlp_small')) {
+    if (Date.now() > end) throw new Error(`runner did not load:\n${server.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+    await client.refresh();
+  }
+  const mlp = client.runner('mlp_small');
+  // 40 one-row calls at once (so the batcher merges some) and one 3-row call.
+  const one = (i: number) => new Tensor('float32', Float32Array.from({ length: 32 }, (_, k) => Math.sin(i + k)), [1, 32]);
+  await Promise.all(Array.from({ length: 40 }, (_, i) => mlp.run(one(i))));
+  await mlp.run(new Tensor('float32', new Float32Array(3 * 32), [3, 32]));
+  // Refused before the model: a plain Flight client sending a column the model does not take.
+  const flight = (client.caller as RemoteCaller).client;
+  const wrong = tableFromArrays({ z: Float64Array.from([1]) }).batches[0]!;
+  const err = await t.throwsAsync(async () => {
+    for await (const chunk of flight.exchange(FlightDescriptor.path('mlp_small'), [wrong])) void chunk;
+  }, { instanceOf: FlightError });
+  t.is(err.code, Status.INVALID_ARGUMENT);
+
+  const response = await fetch(url!);
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /text\/plain/);
+  const m = parseMetrics(await response.text());
+  const labels = 'runner="mlp_small",method="predict"';
+  t.is(m.get(`flight_runner_calls_total{${labels},code="OK"}`), 41);
+  t.is(m.get(`flight_runner_calls_total{${labels},code="INVALID_ARGUMENT"}`), 1);
+  t.is(m.get(`flight_runner_rows_total{${labels}}`), 43);
+  t.is(m.get(`flight_runner_latency_seconds_count{${labels},stage="total"}`), 42);
+  // Every row that reached the model went through exactly one backend batch.
+  const batches = m.get(`flight_runner_batch_rows_count{${labels}}`)!;
+  t.is(m.get(`flight_runner_batch_rows_sum{${labels}}`), 43);
+  t.true(batches >= 1 && batches < 41, `41 calls merged into ${batches} backend batches`);
+  t.is(m.get(`flight_runner_latency_seconds_count{${labels},stage="model"}`), batches);
+  t.is(m.get(`flight_runner_latency_seconds_count{${labels},stage="queue"}`), batches);
+  t.is(m.get(`flight_runner_queue_rows{${labels}}`), 0);
+  t.is(m.get('flight_runner_instances{runner="mlp_small",state="idle"}'), 2);
+  t.true([...m.keys()].some((k) => k.startsWith('flight_runner_process_')), 'Node process metrics are exported');
+
+  t.is((await fetch(url!.replace('/metrics', '/other'))).status, 404);
+});
