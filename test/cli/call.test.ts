@@ -7,6 +7,8 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { connect, type RunnerClient } from '../../src/client/index.js';
 import type { Tensor } from '../../src/codecs/tensor.js';
+import { venvPython } from '../helpers/python.js';
+import { run } from '../helpers/serve-process.js';
 import { runCli, startExampleServer, type ServerProcess } from './cli-process.js';
 
 let server: ServerProcess;
@@ -73,6 +75,26 @@ test('predict_proba from a Parquet list column writes CSV tensor columns matchin
   const expected = (await client.runner('iris').method('predict_proba').run(irisRows) as Tensor).toArray() as number[][];
   t.is(lines.length, irisRows.length);
   lines.forEach((line, i) => line.split(',').map(Number).forEach((p, j) => t.true(Math.abs(p - expected[i]![j]!) < 1e-6)));
+});
+
+test('tensor outputs written to Parquet read back in pyarrow as fixed_shape_tensor with their shape and values', async (t) => {
+  const input = join(dir, 'iris-rows.json');
+  writeFileSync(input, JSON.stringify(irisRows.map((features) => ({ features }))));
+  const output = join(dir, 'probs.parquet');
+  const result = await runCli(['call', server.uri, 'iris/predict_proba', '--input', input, '--output', output]);
+  t.is(result.code, 0, result.stderr);
+  const read = await run(venvPython(), ['-c', [
+    'import json, sys, pyarrow.parquet as pq',
+    'column = pq.read_table(sys.argv[1]).column("probabilities")',
+    'print(json.dumps({"type": str(column.type), "shape": list(column.type.shape), "values": column.combine_chunks().to_numpy_ndarray().tolist()}))',
+  ].join('\n'), output]);
+  t.is(read.code, 0, read.stderr);
+  const got = JSON.parse(read.stdout) as { type: string; shape: number[]; values: number[][] };
+  t.regex(got.type, /^extension<arrow\.fixed_shape_tensor\[value_type=float, shape=\[3\]/);
+  t.deepEqual(got.shape, [3]);
+  const expected = (await client.runner('iris').method('predict_proba').run(irisRows) as Tensor).toArray() as number[][];
+  t.is(got.values.length, irisRows.length);
+  got.values.forEach((row, i) => row.forEach((p, j) => t.true(Math.abs(p - expected[i]![j]!) < 1e-6)));
 });
 
 test('loan_scorer streams a 200,000-row CSV to .arrow and .parquet, in order, as the SDK scores it', async (t) => {
