@@ -22,7 +22,7 @@ import {
 import { flightServiceDefinition } from './service.js';
 import { FlightReader, FlightWriter, readKeepingWritable, readServerCall, writableSink } from './streams.js';
 import { encodeSchemaBytes } from './encode.js';
-import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, channelOptions } from './transport-options.js';
+import { STREAM_WINDOW_BYTES, channelOptions, serverConnectionWindowBytes } from './transport-options.js';
 import { Http2DataCall, type CallTracker } from './http2/data-call.js';
 import { decodeTicket, encodePutResult } from './http2/messages.js';
 import { takeOverDataStreams } from './http2/takeover.js';
@@ -126,7 +126,7 @@ export class FlightServer {
     const target = 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
     const port = await new Promise<number>((resolve, reject) =>
       this.grpcServer.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))));
-    this.widenFlowControlWindows();
+    this.setFlowControlWindows();
     if (this.dataPath === 'http2') {
       takeOverDataStreams(this.grpcServer, (rpc, stream, headers, tracker) => this.serveDataStream(rpc, stream, headers, tracker));
     }
@@ -169,16 +169,21 @@ export class FlightServer {
 
   /**
    * grpc-js has no server option for HTTP/2 windows, so set them on each new session of
-   * the HTTP/2 servers it created (see transport-options.ts for why they matter).
+   * the HTTP/2 servers it created: a wide stream window for bulk calls, and a connection
+   * window below what the transport's kernel buffers hold, which is what keeps two
+   * node:http2 peers streaming both ways from stalling each other (see
+   * serverConnectionWindowBytes in transport-options.ts).
    */
-  private widenFlowControlWindows(): void {
+  private setFlowControlWindows(): void {
     const servers = (this.grpcServer as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
     for (const http2Server of servers?.keys() ?? []) {
       if ((http2Server as unknown as { flightWindows?: boolean }).flightWindows) continue;
       (http2Server as unknown as { flightWindows?: boolean }).flightWindows = true;
       http2Server.on('session', (session: ServerHttp2Session) => {
+        // A server bound to a unix socket reports its path as its address.
+        const transport = typeof http2Server.address() === 'string' ? 'unix' : 'tcp';
         session.settings({ initialWindowSize: STREAM_WINDOW_BYTES });
-        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        session.setLocalWindowSize(serverConnectionWindowBytes(transport));
       });
     }
   }
