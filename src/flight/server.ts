@@ -78,14 +78,12 @@ export interface FlightServerOptions extends EncoderOptions {
   /** Extra grpc-js server options. */
   grpcOptions?: Record<string, unknown>;
   /**
-   * Who serves DoGet, DoPut and DoExchange. 'grpc-js' (default): grpc-js serves every
-   * RPC. 'http2': gRPC frames written and read on the node:http2 streams directly
-   * (src/flight/http2/), so batch bodies are sent without copies and received with one;
-   * grpc-js still serves every other RPC on the same port. Not the default yet: a
-   * Node.js client in the same process (or any node:http2 peer) streaming large
-   * DoExchange data both ways can stall both connections' sockets (see
-   * bench/flight/README.md). The environment variable FLIGHT_RUNNER_DATA_PATH sets the
-   * default.
+   * Who serves DoGet, DoPut and DoExchange. 'http2' (default): gRPC frames written and
+   * read on the node:http2 streams directly (src/flight/http2/), so batch bodies are sent
+   * without copies and received with one; grpc-js still serves every other RPC on the
+   * same port. 'grpc-js': grpc-js serves every RPC, with a copy of each message on each
+   * side. Without this option, the environment variable FLIGHT_RUNNER_DATA_PATH=grpc-js
+   * selects grpc-js; any other value, or none, selects http2.
    */
   dataPath?: 'http2' | 'grpc-js';
 }
@@ -159,7 +157,7 @@ export class FlightServer {
   /** Who serves the data RPCs (see FlightServerOptions.dataPath). */
   get dataPath(): 'http2' | 'grpc-js' {
     const chosen = this.options.dataPath ?? process.env['FLIGHT_RUNNER_DATA_PATH'];
-    return chosen === 'http2' ? 'http2' : 'grpc-js';
+    return chosen === 'grpc-js' ? 'grpc-js' : 'http2';
   }
 
   /** Number of calls being served now. */

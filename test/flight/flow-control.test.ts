@@ -8,12 +8,14 @@
  * slow readers, on both data paths and both transports.
  */
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Float64, makeData, RecordBatch, Schema, Field, Struct } from 'apache-arrow';
 import { FlightClient, FlightDescriptor, FlightServer, type FlightServerOptions } from '../../src/flight/index.js';
 import {
@@ -21,6 +23,7 @@ import {
 } from '../../src/flight/transport-options.js';
 import { memoryServerHandlers } from '../../src/memory/memory-server.js';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const MiB = 1024 * 1024;
 
 function batchOfBytes(bytes: number): RecordBatch {
@@ -133,3 +136,19 @@ for (const dataPath of ['http2', 'grpc-js'] as const) {
     }
   });
 }
+
+test('the data RPCs are served on node:http2 unless dataPath or FLIGHT_RUNNER_DATA_PATH says grpc-js', (t) => {
+  t.is(new FlightServer({}, { dataPath: 'grpc-js' }).dataPath, 'grpc-js');
+  t.is(new FlightServer({}, { dataPath: 'http2' }).dataPath, 'http2');
+  // The default and the environment variable, each in a process of its own.
+  const defaultPath = (env: Record<string, string>) => {
+    const { FLIGHT_RUNNER_DATA_PATH: _, ...rest } = process.env;
+    return execFileSync(process.execPath, [
+      '--import', 'tsx', '--input-type=module', '-e',
+      "import { FlightServer } from './src/flight/server.ts'; process.stdout.write(new FlightServer({}).dataPath);",
+    ], { cwd: root, env: { ...rest, ...env }, encoding: 'utf8' });
+  };
+  t.is(defaultPath({}), 'http2');
+  t.is(defaultPath({ FLIGHT_RUNNER_DATA_PATH: 'grpc-js' }), 'grpc-js');
+  t.is(defaultPath({ FLIGHT_RUNNER_DATA_PATH: 'http2' }), 'http2');
+});
