@@ -22,7 +22,7 @@ import {
 import { flightServiceDefinition } from './service.js';
 import { FlightReader, FlightWriter, readKeepingWritable, readServerCall, writableSink } from './streams.js';
 import { encodeSchemaBytes } from './encode.js';
-import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, channelOptions } from './transport-options.js';
+import { STREAM_WINDOW_BYTES, channelOptions, serverConnectionWindowBytes } from './transport-options.js';
 import { Http2DataCall, type CallTracker } from './http2/data-call.js';
 import { decodeTicket, encodePutResult } from './http2/messages.js';
 import { takeOverDataStreams } from './http2/takeover.js';
@@ -78,14 +78,12 @@ export interface FlightServerOptions extends EncoderOptions {
   /** Extra grpc-js server options. */
   grpcOptions?: Record<string, unknown>;
   /**
-   * Who serves DoGet, DoPut and DoExchange. 'grpc-js' (default): grpc-js serves every
-   * RPC. 'http2': gRPC frames written and read on the node:http2 streams directly
-   * (src/flight/http2/), so batch bodies are sent without copies and received with one;
-   * grpc-js still serves every other RPC on the same port. Not the default yet: a
-   * Node.js client in the same process (or any node:http2 peer) streaming large
-   * DoExchange data both ways can stall both connections' sockets (see
-   * bench/flight/README.md). The environment variable FLIGHT_RUNNER_DATA_PATH sets the
-   * default.
+   * Who serves DoGet, DoPut and DoExchange. 'http2' (default): gRPC frames written and
+   * read on the node:http2 streams directly (src/flight/http2/), so batch bodies are sent
+   * without copies and received with one; grpc-js still serves every other RPC on the
+   * same port. 'grpc-js': grpc-js serves every RPC, with a copy of each message on each
+   * side. Without this option, the environment variable FLIGHT_RUNNER_DATA_PATH=grpc-js
+   * selects grpc-js; any other value, or none, selects http2.
    */
   dataPath?: 'http2' | 'grpc-js';
 }
@@ -126,7 +124,7 @@ export class FlightServer {
     const target = 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
     const port = await new Promise<number>((resolve, reject) =>
       this.grpcServer.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))));
-    this.widenFlowControlWindows();
+    this.setFlowControlWindows();
     if (this.dataPath === 'http2') {
       takeOverDataStreams(this.grpcServer, (rpc, stream, headers, tracker) => this.serveDataStream(rpc, stream, headers, tracker));
     }
@@ -159,7 +157,7 @@ export class FlightServer {
   /** Who serves the data RPCs (see FlightServerOptions.dataPath). */
   get dataPath(): 'http2' | 'grpc-js' {
     const chosen = this.options.dataPath ?? process.env['FLIGHT_RUNNER_DATA_PATH'];
-    return chosen === 'http2' ? 'http2' : 'grpc-js';
+    return chosen === 'grpc-js' ? 'grpc-js' : 'http2';
   }
 
   /** Number of calls being served now. */
@@ -169,16 +167,21 @@ export class FlightServer {
 
   /**
    * grpc-js has no server option for HTTP/2 windows, so set them on each new session of
-   * the HTTP/2 servers it created (see transport-options.ts for why they matter).
+   * the HTTP/2 servers it created: a wide stream window for bulk calls, and a connection
+   * window below what the transport's kernel buffers hold, which is what keeps two
+   * node:http2 peers streaming both ways from stalling each other (see
+   * serverConnectionWindowBytes in transport-options.ts).
    */
-  private widenFlowControlWindows(): void {
+  private setFlowControlWindows(): void {
     const servers = (this.grpcServer as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
     for (const http2Server of servers?.keys() ?? []) {
       if ((http2Server as unknown as { flightWindows?: boolean }).flightWindows) continue;
       (http2Server as unknown as { flightWindows?: boolean }).flightWindows = true;
       http2Server.on('session', (session: ServerHttp2Session) => {
+        // A server bound to a unix socket reports its path as its address.
+        const transport = typeof http2Server.address() === 'string' ? 'unix' : 'tcp';
         session.settings({ initialWindowSize: STREAM_WINDOW_BYTES });
-        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        session.setLocalWindowSize(serverConnectionWindowBytes(transport));
       });
     }
   }

@@ -5,13 +5,59 @@
  * 64 KiB; measured here, a plain node:http2 echo doubled its throughput with 8 MiB stream
  * and 64 MiB connection windows. And Flight peers (pyarrow) send messages of any size,
  * so the 4 MiB default receive limit is lifted unless the user sets one.
+ *
+ * The server's connection window is the exception: it is small on purpose, see
+ * serverConnectionWindowBytes.
  */
 import type { ChannelOptions } from '@grpc/grpc-js';
 
-/** HTTP/2 stream window: how much one call may have in flight before the receiver reads. */
+/**
+ * HTTP/2 stream window: how much of one call's data the receiver takes in before its
+ * reader asks for more (node:http2 acknowledges a stream's data only while the call
+ * reads, so this is what holds a slow call's sender back).
+ */
 export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
-/** HTTP/2 connection window, shared by the calls of one connection. */
+/** HTTP/2 connection window a client advertises, shared by the calls of one connection. */
 export const CONNECTION_WINDOW_BYTES = 64 * 1024 * 1024;
+
+/** The server's connection window on TCP (loopback or not): see serverConnectionWindowBytes. */
+export const SERVER_TCP_CONNECTION_WINDOW_BYTES = 1024 * 1024;
+/** The server's connection window on a unix socket: see serverConnectionWindowBytes. */
+export const SERVER_UNIX_CONNECTION_WINDOW_BYTES = 64 * 1024;
+
+/**
+ * The HTTP/2 connection window a server advertises: the most a client may have sent on a
+ * connection that the server's session has not yet read off its socket.
+ *
+ * Why it is small (the node:http2 stall, nodejs/node#29399): a node:http2 session stops
+ * reading its socket while one of its own socket writes is pending, and it writes all
+ * the frames it has ready in one go. So two node:http2 peers that both stream (our
+ * server and a grpc-js client, in one process or two) can wait for each other forever:
+ * the server's write waits for the client to read, the client reads only once its own
+ * write is done, and that write waits for the server to read. For that the client's
+ * write must be stuck, that is, the kernel must hold more client bytes than it can
+ * without the server reading (client send buffer + server receive buffer). The
+ * connection window bounds exactly those bytes: node:http2 consumes connection window
+ * as soon as its session reads DATA off the socket (the stream window is what holds a
+ * paused call back), so a client's unread DATA, in the kernel or in its own pending
+ * write, never exceeds this window. Below what the kernel takes without the server
+ * reading, every client write completes, the client keeps reading, the server's writes
+ * complete and the server reads again: the cycle cannot close, whatever the timing.
+ *
+ * What the kernel takes (Linux defaults, measured with a receiver that never reads): a
+ * new loopback TCP connection 3.8 MB (the loopback send buffer starts at tcp_wmem's
+ * maximum, 4 MiB, because the loopback MSS is 64 KiB; over a network it grows with the
+ * congestion window and the network itself holds bytes in flight); a unix socket 208 KiB
+ * (the sender's SO_SNDBUF, net.core.wmem_default). Hence 1 MiB and 64 KiB, a quarter
+ * and a third of those. With 64 MiB, the 1 GiB slow-reader echo over loopback hung in
+ * about half the runs and any large two-way exchange over a unix socket hung at once.
+ * bench:flight measured no throughput change between 0.5, 1, 2 and 64 MiB on loopback:
+ * the window only has to cover bytes in transit, since the server reads its socket
+ * whenever it is not writing, and each call still buffers up to STREAM_WINDOW_BYTES.
+ */
+export function serverConnectionWindowBytes(transport: 'tcp' | 'unix'): number {
+  return transport === 'unix' ? SERVER_UNIX_CONNECTION_WINDOW_BYTES : SERVER_TCP_CONNECTION_WINDOW_BYTES;
+}
 
 /**
  * Options common to server and client: no message limits unless configured, and no

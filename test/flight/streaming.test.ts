@@ -153,6 +153,43 @@ function batchOfBytes(bytes: number): RecordBatch {
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: values.length, nullCount: 0, children: [column] }));
 }
 
+for (const [ending, expected] of [['returns', { code: Status.CANCELLED, message: 'the call has ended' }], ['throws', { code: Status.FAILED_PRECONDITION, message: 'stop here' }]] as const) {
+  test(`http2 data path: input read after a handler ${ending} while its client still sends fails with ${Status[expected.code]}`, async (t) => {
+    let input: AsyncIterator<unknown> | undefined;
+    const s = await startServer({
+      async doExchange(reader, output) {
+        input = reader[Symbol.asyncIterator]();
+        const first = await input.next();
+        await output.write((first.value as { batch: RecordBatch }).batch);
+        if (ending === 'throws') throw new FlightError(Status.FAILED_PRECONDITION, 'stop here');
+      },
+    }, { dataPath: 'http2' });
+    try {
+      // The client writes one batch and never half-closes, so the server's input is still open when the call ends.
+      const ex = s.client.doExchange(FlightDescriptor.path('early'));
+      await ex.writer.write(small.batches[0]!);
+      const received: number[] = [];
+      const err = await (async () => {
+        try {
+          for await (const { batch } of ex.reader) received.push(batch!.numRows);
+        } catch (e) {
+          return e;
+        }
+      })();
+      t.deepEqual(received, [3]);
+      if (ending === 'throws') t.is((err as FlightError).code, Status.FAILED_PRECONDITION);
+      else t.is(err, undefined);
+      // The status went out before the client saw it, so the input is closed with its reason by now.
+      const late = await t.throwsAsync(input!.next(), { instanceOf: FlightError });
+      t.is(late?.code, expected.code);
+      t.is(late?.message, expected.message);
+      ex.cancel();
+    } finally {
+      await s.close();
+    }
+  });
+}
+
 test('the server refuses a message over maxReceiveMessageBytes with RESOURCE_EXHAUSTED and keeps serving', async (t) => {
   const limit = 1024 * 1024;
   const s = await startServer(undefined, { maxReceiveMessageBytes: limit });

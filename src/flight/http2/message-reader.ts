@@ -130,10 +130,13 @@ export class GrpcMessageReader {
   /**
    * Fails pending and later reads with `err` (the call ended: cancelled, deadline,
    * status sent) and drops further input, so the client's data does not hold the
-   * connection's flow-control window.
+   * connection's flow-control window. `err` may be a function that builds the error:
+   * it is called only if a read can still fail, which after a client's half-close
+   * (every call that read its input to the end) none can, so the usual end of a call
+   * builds no Error (and captures no stack).
    */
-  fail(err: FlightError): void {
-    if (!this.failure && !this.ended) this.failure = err;
+  fail(err: FlightError | (() => FlightError)): void {
+    if (!this.failure && !this.ended) this.failure = typeof err === 'function' ? err() : err;
     this.discard();
     const waiter = this.waiter;
     this.waiter = undefined;

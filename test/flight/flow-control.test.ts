@@ -1,0 +1,154 @@
+/**
+ * The server's HTTP/2 flow control against node:http2 peers. A node:http2 session stops
+ * reading its socket while one of its own socket writes is pending, so a server and a
+ * grpc-js client that both stream large data could wait for each other forever. The
+ * server prevents it by advertising a connection window below what the kernel buffers
+ * between the two (serverConnectionWindowBytes in transport-options.ts). These tests
+ * check the advertised windows on the wire and stream large two-way exchanges, with
+ * slow readers, on both data paths and both transports.
+ */
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Float64, makeData, RecordBatch, Schema, Field, Struct } from 'apache-arrow';
+import { FlightClient, FlightDescriptor, FlightServer, type FlightServerOptions } from '../../src/flight/index.js';
+import {
+  SERVER_TCP_CONNECTION_WINDOW_BYTES, SERVER_UNIX_CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES,
+} from '../../src/flight/transport-options.js';
+import { memoryServerHandlers } from '../../src/memory/memory-server.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const MiB = 1024 * 1024;
+
+function batchOfBytes(bytes: number): RecordBatch {
+  const values = new Float64Array(bytes / 8).map((_, i) => i);
+  const schema = new Schema([new Field('v', new Float64(), false)]);
+  const column = makeData({ type: new Float64(), length: values.length, nullCount: 0, data: values });
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: values.length, nullCount: 0, children: [column] }));
+}
+
+/** A memory server (its DoExchange 'echo' sends every batch back) on TCP or a unix socket, and a client. */
+async function start(transport: 'tcp' | 'unix', options: FlightServerOptions = {}) {
+  const dir = transport === 'unix' ? mkdtempSync(join(tmpdir(), 'flight-flow-')) : undefined;
+  const server = new FlightServer(memoryServerHandlers([]), options);
+  const { location } = await server.listen(dir ? { socketPath: join(dir, 'flight.sock') } : { host: '127.0.0.1', port: 0 });
+  const client = await FlightClient.connect(location);
+  return {
+    server,
+    client,
+    location,
+    socketPath: dir ? join(dir, 'flight.sock') : undefined,
+    async close() {
+      client.close();
+      await server.close(1000);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Streams `totalBytes` through the echo in batches of `batchBytes`, reading the echo
+ * slowly (several event-loop turns per batch, in which the writer runs ahead and both
+ * sides' socket writes pile up). Returns what came back.
+ */
+async function slowEcho(client: FlightClient, totalBytes: number, batchBytes: number): Promise<{ batches: number; bytes: number }> {
+  const batch = batchOfBytes(batchBytes);
+  const count = totalBytes / batchBytes;
+  async function* produce() {
+    for (let i = 0; i < count; i++) yield batch;
+  }
+  let batches = 0;
+  let bytes = 0;
+  for await (const { batch: echoed } of client.exchange(FlightDescriptor.path('echo'), produce())) {
+    batches++;
+    bytes += echoed!.getChildAt(0)!.data[0]!.values.byteLength;
+    for (let turn = 0; turn < 4; turn++) await nextTurn();
+  }
+  return { batches, bytes };
+}
+
+/** The windows a plain node:http2 client is given by the server at `target`. */
+async function advertisedWindows(target: { location: string; socketPath?: string }): Promise<{ connection: number; stream: number }> {
+  const socketPath = target.socketPath;
+  const session: ClientHttp2Session = socketPath
+    ? http2Connect('http://localhost', { createConnection: () => netConnect(socketPath) })
+    : http2Connect(target.location.replace(/^grpc:/, 'http:'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      session.once('remoteSettings', () => resolve());
+      session.once('error', reject);
+    });
+    // The server sends its WINDOW_UPDATE before it can answer a PING, so after the answer
+    // the connection window is what the server set.
+    await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
+    return { connection: session.state.remoteWindowSize!, stream: session.remoteSettings.initialWindowSize! };
+  } finally {
+    session.close();
+  }
+}
+
+test('the server advertises a connection window below the kernel buffering: 1 MiB on TCP, 64 KiB on a unix socket', async (t) => {
+  for (const transport of ['tcp', 'unix'] as const) {
+    const s = await start(transport);
+    try {
+      const windows = await advertisedWindows(s);
+      t.is(windows.connection, transport === 'unix' ? SERVER_UNIX_CONNECTION_WINDOW_BYTES : SERVER_TCP_CONNECTION_WINDOW_BYTES, transport);
+      // Each call still buffers up to the wide stream window, for throughput.
+      t.is(windows.stream, STREAM_WINDOW_BYTES, transport);
+    } finally {
+      await s.close();
+    }
+  }
+  t.true(SERVER_TCP_CONNECTION_WINDOW_BYTES <= MiB);
+  t.true(SERVER_UNIX_CONNECTION_WINDOW_BYTES <= 64 * 1024);
+});
+
+for (const dataPath of ['http2', 'grpc-js'] as const) {
+  // With a 64 MiB connection window this hung every time on both data paths: a unix
+  // socket holds only 208 KiB, so both sides' writes stalled after the first few batches.
+  test(`${dataPath} data path: a 256 MiB two-way exchange over a unix socket with a slow reader completes`, async (t) => {
+    const s = await start('unix', { dataPath });
+    try {
+      const total = 256 * MiB;
+      const echoed = await slowEcho(s.client, total, 256 * 1024);
+      t.deepEqual(echoed, { batches: total / (256 * 1024), bytes: total });
+    } finally {
+      await s.close();
+    }
+  });
+
+  // The connection window bounds what all calls of a connection have in flight together,
+  // so several streaming calls on one connection cannot fill the kernel queue either.
+  test(`${dataPath} data path: four concurrent 128 MiB exchanges with slow readers on one TCP connection complete`, async (t) => {
+    const s = await start('tcp', { dataPath });
+    try {
+      const total = 128 * MiB;
+      const results = await Promise.all([1, 2, 3, 4].map(() => slowEcho(s.client, total, 256 * 1024)));
+      for (const echoed of results) t.deepEqual(echoed, { batches: total / (256 * 1024), bytes: total });
+    } finally {
+      await s.close();
+    }
+  });
+}
+
+test('the data RPCs are served on node:http2 unless dataPath or FLIGHT_RUNNER_DATA_PATH says grpc-js', (t) => {
+  t.is(new FlightServer({}, { dataPath: 'grpc-js' }).dataPath, 'grpc-js');
+  t.is(new FlightServer({}, { dataPath: 'http2' }).dataPath, 'http2');
+  // The default and the environment variable, each in a process of its own.
+  const defaultPath = (env: Record<string, string>) => {
+    const { FLIGHT_RUNNER_DATA_PATH: _, ...rest } = process.env;
+    return execFileSync(process.execPath, [
+      '--import', 'tsx', '--input-type=module', '-e',
+      "import { FlightServer } from './src/flight/server.ts'; process.stdout.write(new FlightServer({}).dataPath);",
+    ], { cwd: root, env: { ...rest, ...env }, encoding: 'utf8' });
+  };
+  t.is(defaultPath({}), 'http2');
+  t.is(defaultPath({ FLIGHT_RUNNER_DATA_PATH: 'grpc-js' }), 'grpc-js');
+  t.is(defaultPath({ FLIGHT_RUNNER_DATA_PATH: 'http2' }), 'http2');
+});
