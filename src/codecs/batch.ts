@@ -2,7 +2,8 @@
  * Assembling record batches from columns: the one place that knows how apache-arrow
  * wants a batch built, so codecs and runners only deal in fields and vectors.
  */
-import { RecordBatch, Schema, Struct, makeData, vectorFromArray, type Data, type Field, type Vector } from 'apache-arrow';
+import { Schema, makeData, vectorFromArray, type Data, type Field, type RecordBatch, type Vector } from 'apache-arrow';
+import { recordBatchOf, rowTypeOf } from '../flight/record-batch.js';
 
 /** One Data for a vector: its only chunk, or (rarely) a copy of several chunks. */
 export function singleChunk(vector: Vector): Data {
@@ -20,12 +21,10 @@ export function batchFromColumns(
   return batchFromSchema(new Schema(fields, metadata), columns, length);
 }
 
-/** The struct type of a schema's rows, made once per schema. */
-const rowTypes = new WeakMap<Schema, Struct>();
-
 /**
  * A record batch of `length` rows with a schema made beforehand, e.g. a method's output
- * schema: callers that answer many calls with one schema skip rebuilding it per batch.
+ * schema: callers that answer many calls with one schema skip rebuilding it per batch,
+ * and the batch keeps that very schema object (see flight/record-batch.ts).
  */
 export function batchFromSchema(schema: Schema, columns: Vector[], length: number): RecordBatch {
   columns.forEach((c, i) => {
@@ -33,8 +32,6 @@ export function batchFromSchema(schema: Schema, columns: Vector[], length: numbe
       throw new RangeError(`column '${schema.fields[i]!.name}' has ${c.length} rows, expected ${length}`);
     }
   });
-  let type = rowTypes.get(schema);
-  if (!type) rowTypes.set(schema, type = new Struct(schema.fields));
   const children = columns.map(singleChunk);
-  return new RecordBatch(schema, makeData({ type, length, nullCount: 0, children }));
+  return recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length, nullCount: 0, children }));
 }

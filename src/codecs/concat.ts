@@ -4,7 +4,8 @@
  * lists of numbers) and primitives are a typed-array copy each; strings, lists and
  * structs are rebuilt buffer by buffer; anything rarer goes through JS values.
  */
-import { RecordBatch, Struct, Type, makeData, makeVector, vectorFromArray, type Data, type DataType } from 'apache-arrow';
+import { Type, makeData, makeVector, vectorFromArray, type Data, type DataType, type RecordBatch } from 'apache-arrow';
+import { recordBatchOf, rowTypeOf } from '../flight/record-batch.js';
 
 /** One batch holding the rows of `batches`, in order (all share the first one's schema). */
 export function concatBatches(batches: RecordBatch[]): RecordBatch {
@@ -12,7 +13,7 @@ export function concatBatches(batches: RecordBatch[]): RecordBatch {
   const schema = batches[0]!.schema;
   const children = schema.fields.map((_, i) => concatData(batches.map((b) => b.data.children[i]!)));
   const length = batches.reduce((n, b) => n + b.numRows, 0);
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }));
+  return recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length, nullCount: 0, children }));
 }
 
 type TypedArrayLike = { length: number; subarray(a: number, b: number): TypedArrayLike; set(a: ArrayLike<unknown>, o: number): void; constructor: { new (n: number): TypedArrayLike } };

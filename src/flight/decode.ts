@@ -7,7 +7,7 @@
  * dictionary, batch, or metadata only); stream helpers on top yield batches only.
  */
 import {
-  Message, MessageHeader, MetadataVersion, RecordBatch, Schema, Struct, Vector, makeData, type DataType,
+  Message, MessageHeader, MetadataVersion, Schema, Vector, makeData, type DataType, type RecordBatch,
 } from 'apache-arrow';
 import { VectorLoader, CompressedVectorLoader } from 'apache-arrow/visitor/vectorloader';
 import type * as ipc from 'apache-arrow/ipc/metadata/message';
@@ -16,6 +16,7 @@ import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 import { HeaderCache, type DecodedHeader } from './header-cache.js';
+import { recordBatchOf, rowTypeOf } from './record-batch.js';
 import { validateColumns } from './validate.js';
 import type { ReceivedFlightData } from './flight-data.js';
 
@@ -112,7 +113,7 @@ export class FlightDataDecoder {
           }
         }
         const batch = guard('record batch', () =>
-          new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, nullCount: 0, children })));
+          recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length: header.length, nullCount: 0, children })));
         return { kind: 'batch', batch, ...extra };
       }
       default:

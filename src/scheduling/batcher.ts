@@ -10,6 +10,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { concatBatches } from '../codecs/concat.js';
 import { FlightError, Status } from '../flight/index.js';
+import { sliceBatch } from '../flight/record-batch.js';
 import type { CallParams, InvokeContext, RunnerMethod } from '../runner/runner.js';
 import { ArrivalRate, CostModel } from './cost-model.js';
 import type { InstancePool } from './instance-pool.js';
@@ -125,7 +126,7 @@ export class Batcher {
       };
       const now = performance.now();
       for (let i = 0; i < pieces; i++) {
-        const slice = pieces === 1 ? batch : batch.slice(i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
+        const slice = pieces === 1 ? batch : sliceBatch(batch, i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
         this.queue.push({ call, index: i, batch: slice, enqueuedAt: now });
         this.queuedRows += slice.numRows;
       }
@@ -228,7 +229,7 @@ export class Batcher {
       let offset = 0;
       for (const piece of pieces) {
         const rows = piece.batch.numRows;
-        this.deliver(piece, pieces.length === 1 ? output : output.slice(offset, offset + rows));
+        this.deliver(piece, pieces.length === 1 ? output : sliceBatch(output, offset, offset + rows));
         offset += rows;
       }
     } catch (err) {
