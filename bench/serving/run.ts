@@ -18,17 +18,14 @@
  * --python-threads N (1), --only a,b,c, --json FILE,
  * --server-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile our servers).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
+import {
+  buildLoadgen, here, measure, median, root, run, runnerConfig, startServer, stopServer,
+  type Measurement, type Server,
+} from './harness.js';
 
 /** The benchmark's models: where each comes from and its per-example input width. */
 const MODELS: Record<string, { width: number; describe: string }> = {
@@ -57,100 +54,10 @@ const reps = Number(values.reps);
 const concurrencies = values.concurrency.split(',').map(Number);
 const instances = Number(values.instances);
 
-/** One load generator run: what loadgen prints. */
-interface Measurement {
-  concurrency: number;
-  requests: number;
-  errors: number;
-  first_error?: string;
-  rps: number;
-  p50_us: number;
-  p99_us: number;
-  /** Server CPU time per request, in us (all its threads; Linux only, else NaN). */
-  cpu_us_per_request: number;
-}
-
-/** CPU seconds a process has used so far, all threads (utime + stime from /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // After the command: state is field 3, utime and stime are fields 14 and 15 (1-based).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-interface Server {
-  key: string;
-  label: string;
-  address: string;
-  child: ChildProcess;
-}
-
-/** Spawns a server and waits for its `... listening on grpc://H:P` line. */
-async function startServer(key: string, label: string, command: string, args: string[]): Promise<Server> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
-  const lines = createInterface({ input: child.stdout! });
-  const address = await new Promise<string>((resolveAddress, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} printed no ready line in 60 s`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before it was ready`)));
-    lines.on('line', (line) => {
-      const m = / listening on grpc:\/\/(\S+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolveAddress(m[1]!);
-      }
-    });
-  });
-  return { key, label, address, child };
-}
-
-async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const exited = once(server.child, 'exit');
-  server.child.kill('SIGTERM');
-  const [code] = (await exited) as [number | null];
-  if (code !== 0) process.stderr.write(`${server.label} exited with ${code}\n`);
-}
-
-/** Runs a command to completion; resolves with its stdout. */
-async function run(command: string, args: string[], cwd = root, env = process.env): Promise<string> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd, env });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}`);
-  return out;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** A flight-runner config serving `model` on `instances` instances of one intra-op thread each. */
-function config(model: string, batching: Record<string, unknown>): string {
-  return [
-    'server: { host: 127.0.0.1 }',
-    'runners:',
-    `  - path: ${JSON.stringify(model)}`,
-    '    options: { intraOpNumThreads: 1 }',
-    '    scheduling:',
-    `      instances: { count: ${instances}, threadsPerInstance: 1 }`,
-    `      isolation: ${values.isolation}`,
-    `      batching: ${JSON.stringify(batching)}`,
-    '',
-  ].join('\n');
-}
-
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'bench-serving-'));
   try {
-    process.stderr.write('building loadgen (go build)...\n');
-    const loadgen = join(work, 'loadgen');
-    await run('go', ['build', '-o', loadgen, '.'], join(here, 'loadgen'), { ...process.env, GOFLAGS: '-mod=mod' });
+    const loadgen = await buildLoadgen(work);
     const python = join(root, '.venv/bin/python');
     for (const name of values.models.split(',')) {
       if (!MODELS[name]) throw new Error(`unknown model '${name}'; models: ${Object.keys(MODELS).join(', ')}`);
@@ -169,8 +76,8 @@ async function benchModel(name: string, model: string, work: string, loadgen: st
   const servers: Server[] = [];
   try {
     const batching = { enabled: true, maxBatchRows: Number(values['max-batch-rows']), maxQueueDelayMs: Number(values['max-queue-delay-ms']) };
-    writeFileSync(join(work, 'off.yaml'), config(model, { enabled: false }));
-    writeFileSync(join(work, 'on.yaml'), config(model, batching));
+    writeFileSync(join(work, 'off.yaml'), runnerConfig(model, instances, values.isolation, { enabled: false }));
+    writeFileSync(join(work, 'on.yaml'), runnerConfig(model, instances, values.isolation, batching));
     const nodeArgs = values['server-node-args'].split(' ').filter(Boolean);
     const serve = (file: string) => [...nodeArgs, join(root, 'bin/flight-runner.js'), 'serve', join(work, file), '--port', '0', '--log-level', 'warn'];
     const only = new Set(values.only.split(','));
@@ -188,14 +95,9 @@ async function benchModel(name: string, model: string, work: string, loadgen: st
       for (const c of concurrencies) {
         const order = servers.map((_, i) => servers[(i + rep) % servers.length]!);
         for (const server of order) {
-          const cpuBefore = cpuSeconds(server.child.pid);
-          const out = await run(loadgen, ['-addr', server.address, '-path', name, '-width', String(MODELS[name]!.width),
-            '-c', String(c), '-warmup', `${values.warmup}s`, '-duration', `${values.duration}s`]);
-          const m = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
-          // The CPU covers warm-up and measurement; the requests of both, at the measured rate.
-          const served = m.rps * (Number(values.warmup) + Number(values.duration));
-          m.cpu_us_per_request = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / served;
-          if (m.errors) process.stderr.write(`${server.label} c=${c}: ${m.errors} errors, first: ${m.first_error}\n`);
+          const m = await measure(loadgen, server, {
+            path: name, width: MODELS[name]!.width, concurrency: c, warmup: Number(values.warmup), duration: Number(values.duration),
+          });
           process.stderr.write(`${name} rep ${rep + 1}/${reps} c=${c} ${server.label}: ${m.rps.toFixed(0)} req/s, p50 ${(m.p50_us / 1000).toFixed(2)} ms, p99 ${(m.p99_us / 1000).toFixed(2)} ms\n`);
           const key = `${server.key}:${c}`;
           results.set(key, [...(results.get(key) ?? []), m]);
