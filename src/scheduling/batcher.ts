@@ -66,6 +66,8 @@ interface PendingCall {
   paramsKey: string;
   deadline?: number;
   signal?: AbortSignal;
+  /** Its abort listener on `signal`, removed when it settles (a stream's batches share one signal). */
+  onAbort?: () => void;
   results: (RecordBatch | undefined)[];
   remaining: number;
   settled: boolean;
@@ -131,7 +133,10 @@ export class Batcher {
         this.queuedRows += slice.numRows;
       }
       this.arrivals.observe(batch.numRows, now);
-      ctx.signal?.addEventListener('abort', () => this.fail(call, new FlightError(Status.CANCELLED, `${name}: call cancelled`)), { once: true });
+      if (ctx.signal) {
+        call.onAbort = () => this.fail(call, new FlightError(Status.CANCELLED, `${name}: call cancelled`));
+        ctx.signal.addEventListener('abort', call.onAbort, { once: true });
+      }
       this.observer.queueDepth?.(this.queuedRows);
       this.pump();
     });
@@ -244,7 +249,7 @@ export class Batcher {
     if (call.settled) return;
     call.results[piece.index] = output;
     if (--call.remaining === 0) {
-      call.settled = true;
+      settle(call);
       const parts = call.results as RecordBatch[];
       call.resolve(parts.length === 1 ? parts[0]! : concatBatches(parts));
     }
@@ -253,7 +258,7 @@ export class Batcher {
   /** Fails a call and removes its queued pieces. */
   private fail(call: PendingCall, err: unknown): void {
     if (call.settled) return;
-    call.settled = true;
+    settle(call);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i]!.call === call) {
         this.queuedRows -= this.queue[i]!.batch.numRows;
@@ -282,4 +287,10 @@ function sameSchema(a: RecordBatch, b: RecordBatch): boolean {
   const fa = a.schema.fields;
   const fb = b.schema.fields;
   return fa.length === fb.length && fa.every((f, i) => f.name === fb[i]!.name && String(f.type) === String(fb[i]!.type));
+}
+
+/** Marks a call settled and takes its abort listener off the signal, which may outlive it. */
+function settle(call: PendingCall): void {
+  call.settled = true;
+  if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
 }

@@ -4,6 +4,7 @@
  * size dispatches at once, and with batching disabled each call is one invocation.
  * The backend waits at a gate, so calls pile up in the queue deterministically.
  */
+import { getEventListeners } from 'node:events';
 import test from 'ava';
 import type { RecordBatch } from 'apache-arrow';
 import { valuesToBatch } from '../../src/codecs/columns.js';
@@ -112,4 +113,26 @@ test('batching disabled: one backend call per call', async (t) => {
   const results = await Promise.all(calls);
   results.forEach((ys, i) => t.deepEqual(ys, range((i + 1) * 100, i + 1).map((x) => 2 * x)));
   t.deepEqual(backend.seen.slice(1).map((s) => s.xs), range(1, 6).map((n) => range(n * 100, n)), 'each call ran alone, whole');
+});
+
+test('a settled call leaves nothing on its signal: a long stream shares one signal across its batches', async (t) => {
+  // One DoExchange passes one AbortSignal with every batch it submits. A listener left
+  // behind per batch would hold that batch's call (and its output) until the stream ends,
+  // and past 10 Node warns of a leak.
+  const { backend, call } = await setup(t, 1, { maxBatchRows: 8, maxQueueDelayMs: 0 });
+  backend.open();
+  const stream = new AbortController();
+  for (let i = 0; i < 30; i++) t.deepEqual(await call([i], {}, { signal: stream.signal }), [2 * i]);
+  t.is(getEventListeners(stream.signal, 'abort').length, 0, 'abort listeners left after 30 settled calls');
+
+  // Cancelling still works while a call is queued, and its listener goes with it.
+  backend.close();
+  const blocker = call([-1]);
+  await waitFor('the first call to reach the backend', () => backend.seen.length === 31);
+  const cancelled = call([1], {}, { signal: stream.signal });
+  stream.abort();
+  await t.throwsAsync(cancelled, { message: /call cancelled/ });
+  t.is(getEventListeners(stream.signal, 'abort').length, 0);
+  backend.open();
+  t.deepEqual(await blocker, [-2]);
 });
