@@ -3,10 +3,22 @@
  * its "listening on" line, and stops it with SIGTERM (checking it exits 0).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Writes a serve config (YAML lines) into a temporary directory removed at teardown; returns its path. */
+export function writeServeConfig(t: { teardown(fn: () => void): void }, lines: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'flight-runner-serve-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'serve.yaml');
+  writeFileSync(config, [...lines, ''].join('\n'));
+  return config;
+}
 
 export interface ServerProcess {
   uri: string;

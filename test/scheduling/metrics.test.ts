@@ -4,16 +4,13 @@
  * status, rows, latency observations per stage, backend batch sizes, the queue gauge and
  * the instance states.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { tableFromArrays } from 'apache-arrow';
 import { connect } from '../../src/client/index.js';
 import { Tensor } from '../../src/codecs/tensor.js';
 import type { RemoteCaller } from '../../src/client/remote-caller.js';
 import { FlightDescriptor, FlightError, Status } from '../../src/flight/index.js';
-import { startServerProcess } from '../helpers/serve-process.js';
+import { startServerProcess, writeServeConfig } from '../helpers/serve-process.js';
 import { MLP } from './fixtures/helpers.js';
 
 /** Prometheus text format: the value of each series, by its name and labels as written. */
@@ -28,15 +25,11 @@ function parseMetrics(text: string): Map<string, number> {
 }
 
 test('serve --metrics-port: calls, refusals, rows, latency stages, batch sizes, queue and instances', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'flight-runner-metrics-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'serve.yaml');
-  writeFileSync(config, [
+  const config = writeServeConfig(t, [
     'runners:',
     `  - path: ${JSON.stringify(MLP)}`,
     '    scheduling: { instances: { count: 2 }, batching: { maxBatchRows: 64, maxQueueDelayMs: 5 } }',
-    '',
-  ].join('\n'));
+  ]);
   const server = await startServerProcess(['serve', config, '--port', '0', '--metrics-port', '0'], 120_000);
   t.teardown(() => server.stop());
   const url = /"msg":"metrics","url":"([^"]+)"/.exec(server.stderr())?.[1];

@@ -3,29 +3,22 @@
  * two worker threads and a TypeScript runner in two child processes, through the real
  * CLI (whose tsx hooks the workers and children must set up for themselves).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import * as ort from 'onnxruntime-node';
 import { connect } from '../../src/client/index.js';
 import type { RemoteCaller } from '../../src/client/remote-caller.js';
 import { Tensor } from '../../src/codecs/tensor.js';
-import { startServerProcess } from '../helpers/serve-process.js';
+import { startServerProcess, writeServeConfig } from '../helpers/serve-process.js';
 import { MLP, PROBE } from './fixtures/helpers.js';
 
 test('serve: isolation worker and process, 2 instances each', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'flight-runner-isolation-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'serve.yaml');
-  writeFileSync(config, [
+  const config = writeServeConfig(t, [
     'runners:',
     `  - path: ${JSON.stringify(MLP)}`,
     '    scheduling: { isolation: worker, instances: { count: 2 } }',
     `  - path: ${JSON.stringify(PROBE)}`,
     '    scheduling: { isolation: process, instances: { count: 2 } }',
-    '',
-  ].join('\n'));
+  ]);
   const server = await startServerProcess(['serve', config, '--port', '0'], 120_000);
   let stopped = false;
   t.teardown(async () => { if (!stopped) await server.stop(); });
