@@ -10,7 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Schema } from 'apache-arrow';
-import { authenticateCall, basicLogin, type ServerAuth } from './auth.js';
+import { authenticateCall, authenticateHandshake, type ServerAuth } from './auth.js';
 import { descriptorFromMessage, type FlightDescriptor, type FlightDescriptorMessage } from './descriptor.js';
 import type { EncoderOptions } from './encode.js';
 import { FlightError, Status, toGrpcStatus } from './errors.js';
@@ -275,10 +275,11 @@ export class FlightServer {
         void this.track(async (controller) => {
           try {
             const auth = this.options.auth;
-            const token = auth ? await basicLogin(auth, call.metadata) : undefined;
-            if (token !== undefined) {
+            // With auth, Handshake answers OK only to a caller whose credentials are good.
+            const login = auth ? await authenticateHandshake(auth, call.metadata) : undefined;
+            if (login?.token !== undefined) {
               const md = new Metadata();
-              md.set('authorization', `Bearer ${token}`);
+              md.set('authorization', `Bearer ${login.token}`);
               call.sendMetadata(md);
             }
             if (!h.handshake) {
@@ -288,6 +289,7 @@ export class FlightServer {
               return;
             }
             const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
+            if (login) ctx.identity = login.identity;
             const payloads = (async function* () { for await (const req of readKeepingWritable<{ payload?: Uint8Array }>(call)) yield new Uint8Array(req.payload ?? []); })();
             const write = writableSink(call);
             for await (const payload of h.handshake(payloads, ctx)) {
