@@ -11,7 +11,7 @@ import {
 } from 'apache-arrow';
 import { VectorLoader, CompressedVectorLoader } from 'apache-arrow/visitor/vectorloader';
 import type * as ipc from 'apache-arrow/ipc/metadata/message';
-import { decompressBuffer } from './compression.js';
+import { checkDecompressedTotal, decompressBuffer } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
@@ -151,6 +151,7 @@ export class FlightDataDecoder {
         return new VectorLoader(body, header.nodes, header.buffers, this.dictionaries, version, counts).visitMany(types);
       }
       const codec = header.compression.type;
+      checkDecompressedTotal(codec, header.buffers.map((r) => body.subarray(r.offset, r.offset + r.length)), what);
       const chunks = header.buffers.map((r, i) =>
         decompressBuffer(codec, body.subarray(r.offset, r.offset + r.length), `${what} buffer ${i}`));
       return new CompressedVectorLoader(chunks, header.nodes, header.buffers, this.dictionaries, version, counts).visitMany(types);

@@ -421,7 +421,8 @@ test('malformed protobuf is refused naming the FlightData field problem', (t) =>
     [bytes(0x12, 0x05, 1, 2), /malformed FlightData: field length 5 runs past the end/],
     [bytes(0x10, 0x01), /malformed FlightData: field 2 has wire type 0, expected length-delimited/],
     [bytes(0x0a, 0x02, 0x08, 0x07), /malformed FlightDescriptor: descriptor type must be PATH \(1\) or CMD \(2\), got 7/],
-    [bytes(0x3f), /malformed FlightData: unsupported protobuf wire type 7/],
+    [bytes(0x3f), /malformed FlightData: field 7 has wire type 7, which Flight messages do not use/],
+    [bytes(0x00, 0x00), /malformed FlightData: field number 0 at byte 0/],
   ];
   for (const [wire, message] of cases) {
     const err = t.throws(() => decodeFlightData(wire), { instanceOf: FlightError });
