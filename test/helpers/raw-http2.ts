@@ -14,6 +14,10 @@ export interface RawHttp2Result {
   bodyBytes: number;
   /** The stream was reset or timed out before any status. */
   reset: boolean;
+  /** The HTTP/2 RST_STREAM code the stream closed with, when it was reset. */
+  rstCode?: number;
+  /** The stream's error, if it had one. */
+  error?: string;
 }
 
 export interface RawHttp2CallOptions {
@@ -33,7 +37,9 @@ export class RawHttp2Client {
 
   constructor(location: string) {
     const url = location.replace(/^grpc(\+tcp)?:\/\//, 'http://');
-    this.session = connect(url);
+    // node:http2 clients refuse their own new streams (RST ENHANCE_YOUR_CALM) once 10 MB
+    // wait in the session's queues; a fuzzer sending many large bodies at once gets there.
+    this.session = connect(url, { maxSessionMemory: 1024 });
     this.session.on('error', () => { /* a reset connection shows in the calls */ });
   }
 
@@ -53,11 +59,12 @@ export class RawHttp2Client {
     let bodyBytes = 0;
     let status: { code?: number; message: string } = { message: '' };
     stream.on('data', (chunk: Buffer) => { bodyBytes += chunk.byteLength; });
-    stream.on('error', () => { /* reported as reset */ });
+    let error: string | undefined;
+    stream.on('error', (err) => { error = err.message; });
     const result = new Promise<RawHttp2Result>((resolve) => {
       const finish = () => {
         clearTimeout(timer);
-        resolve({ ...status, bodyBytes, reset: status.code === undefined });
+        resolve({ ...status, bodyBytes, reset: status.code === undefined, ...(stream.rstCode ? { rstCode: stream.rstCode } : {}), ...(error ? { error } : {}) });
       };
       const timer = setTimeout(() => { stream.close(constants.NGHTTP2_CANCEL); }, options.timeoutMs ?? 20_000);
       // A status ends the call even while this side still holds its request open.
