@@ -32,11 +32,16 @@ export function nearest(word: string, candidates: readonly string[]): string | u
   return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/** `did you mean "x"?` for a likely typo, else the valid choices. */
+export function suggestion(word: string, known: readonly string[]): string {
+  const close = nearest(word, known);
+  if (close) return `did you mean ${JSON.stringify(close)}?`;
+  return known.length ? `valid: ${known.map((k) => JSON.stringify(k)).join(', ')}` : 'nothing may be set here';
+}
+
 /** "unknown key; did you mean "x"?" or, with no close match, the keys that are valid there. */
-export function unknownKeyMessage(key: string, known: readonly string[], what = 'key'): string {
-  const close = nearest(key, known);
-  if (close) return `unknown ${what}; did you mean ${JSON.stringify(close)}?`;
-  return known.length ? `unknown ${what}; valid: ${known.map((k) => JSON.stringify(k)).join(', ')}` : `unknown ${what}; nothing may be set here`;
+export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  return `unknown key; ${suggestion(key, known)}`;
 }
 
 const isMapping = (value: unknown): value is Record<string, unknown> =>
