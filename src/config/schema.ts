@@ -75,9 +75,11 @@ export const batchingSchema = strictObject({
   ),
 }).describe('Adaptive batching (docs/scheduling.md), for every method of the runner.');
 
+const COUNT_MESSAGE = 'must be an integer >= 1 or "auto"';
+
 /** `scheduling.instances`. */
 export const instancesSchema = strictObject({
-  count: z.union([integer(1), z.literal('auto')], { errorMap: () => ({ message: 'must be an integer >= 1 or "auto"' }) })
+  count: z.union([z.literal('auto'), z.number().int(COUNT_MESSAGE).min(1, COUNT_MESSAGE)], { errorMap: () => ({ message: COUNT_MESSAGE }) })
     .optional().describe('Number of instances, or `auto`: min(cores, 4) on CPU, one per device on GPU. Default 1 (GPU: one per device).'),
   kind: oneOf(['cpu', 'gpu']).optional().describe('Where instances run. Default `cpu`. `gpu` needs a GPU (`/dev/nvidia<N>`).'),
   devices: list(integer(0)).optional().describe('GPU device ids to use (kind `gpu`). Default: every GPU found.'),
