@@ -110,7 +110,7 @@ const PAYLOAD_KINDS = ['tensor', 'scalar', 'string', 'bytes', 'json', 'table'] a
 
 /** A payload type written in YAML, e.g. `{ kind: tensor, dtype: float32, shape: [4] }`. */
 export const payloadTypeSchema = strictObject({
-  kind: oneOf(PAYLOAD_KINDS).describe('tensor | scalar | string | bytes | json | table.'),
+  kind: oneOf(PAYLOAD_KINDS).describe('What one example is: a tensor, a scalar, a string, bytes, a JSON object, or (table) a whole batch as a table.'),
   dtype: oneOf(DTYPES as unknown as [DType, ...DType[]]).optional().describe('Element type (tensor, scalar).'),
   shape: list(integer(-1)).optional().describe('Per-example shape, without the batch dimension; -1 is a free dimension (tensor).'),
 }).transform((t, ctx): PayloadType => {
