@@ -56,7 +56,7 @@ export function tokenFingerprint(token: string): string {
 class SourceProblem extends Error {}
 
 /** Parses `token` (or, if `named`, `identity:token`); the message never contains the token. */
-function parseToken(spec: string, named: boolean): { token: string; identity: string } {
+function parseToken(spec: string, named: boolean): { token: string; identity: string; named: boolean } {
   const colon = spec.indexOf(':');
   if (colon >= 0 && !named) throw new SourceProblem('a token cannot contain ":" (to name a token, use a tokens file with "identity:token" lines)');
   const identity = colon >= 0 ? spec.slice(0, colon).trim() : undefined;
@@ -64,11 +64,11 @@ function parseToken(spec: string, named: boolean): { token: string; identity: st
   if (identity !== undefined && !IDENTITY.test(identity)) throw new SourceProblem('the identity before ":" may hold only letters, digits and -._@');
   if (!token) throw new SourceProblem('empty token');
   if (!BEARER_TOKEN.test(token)) throw new SourceProblem('a bearer token may hold only letters, digits, -._~+/ and trailing =');
-  return { token, identity: identity ?? tokenFingerprint(token) };
+  return { token, identity: identity ?? tokenFingerprint(token), named: identity !== undefined };
 }
 
 /** Reads a tokens file: one `token` or `identity:token` per line; blank and `#` lines skipped. */
-function readTokensFile(file: string): { token: string; identity: string }[] {
+function readTokensFile(file: string): ReturnType<typeof parseToken>[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -79,7 +79,7 @@ function readTokensFile(file: string): { token: string; identity: string }[] {
     // Like ssh with its keys: say so when others can read the secrets.
     if ((statSync(file).mode & 0o077) !== 0) log('warn', 'tokens file is readable by other users; chmod 600 it', { file });
   } catch { /* read above: stat cannot fail in a way that matters */ }
-  const tokens: { token: string; identity: string }[] = [];
+  const tokens: ReturnType<typeof parseToken>[] = [];
   for (const [i, line] of text.split(/\r?\n/).entries()) {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith('#')) continue;
@@ -110,10 +110,10 @@ function readPem(file: string, what: string): Buffer {
  * new FlightServer(handlers, { auth: creds.auth, tls: creds.tls });
  */
 export function loadCredentials(flags: CredentialFlags, envToken: string | undefined, config?: CredentialConfig): ServerCredentials {
-  const byToken = new Map<string, { identity: string; source: string }>();
+  const byToken = new Map<string, { identity: string; named: boolean; source: string }>();
   const problems: { file?: string; path: string; message: string }[] = [];
-  const source = (path: string, file: string | undefined, read: () => { token: string; identity: string }[]) => {
-    let found: { token: string; identity: string }[];
+  const source = (path: string, file: string | undefined, read: () => ReturnType<typeof parseToken>[]) => {
+    let found: ReturnType<typeof parseToken>[];
     try {
       found = read();
     } catch (err) {
@@ -121,12 +121,13 @@ export function loadCredentials(flags: CredentialFlags, envToken: string | undef
       problems.push({ ...(file ? { file } : {}), path, message: err.message });
       return;
     }
-    for (const { token, identity } of found) {
+    for (const { token, identity, named } of found) {
       const known = byToken.get(token);
-      if (known && known.identity !== identity) {
+      // The same token given twice is one token; a name given once names it; two names conflict.
+      if (known && known.named && named && known.identity !== identity) {
         problems.push({ ...(file ? { file } : {}), path, message: `a token is also given by ${known.source} with another identity (${known.identity}, here ${identity})` });
-      } else {
-        byToken.set(token, { identity, source: path });
+      } else if (!known || (named && !known.named)) {
+        byToken.set(token, { identity, named, source: path });
       }
     }
   };

@@ -53,7 +53,8 @@ export function readConfig(file: string): ServeConfig {
   try {
     raw = parse(text);
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `not valid YAML: ${(err as Error).message}` }]);
+    // The first line says what and where (line, column); the rest is a code frame.
+    throw new ConfigError(file, [{ path: '', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
   }
   const checked = serveConfigSchema.safeParse(raw ?? {});
   if (!checked.success) throw configErrorFromZod(file, checked.error, raw);
