@@ -44,6 +44,8 @@ Examples:
   flight-runner serve examples/serve.yaml --host 0.0.0.0 --tokens-file /etc/flight-runner/tokens \\
     --tls-cert server.crt --tls-key server.key`;
 
+const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
 /** `http://host:port/metrics`, with IPv6 hosts in brackets. */
 function metricsUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
@@ -69,7 +71,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${serveHelp}\n`);
     return;
   }
-  if (values['log-level']) setLogLevel(values['log-level'] as LogLevel);
+  if (values['log-level'] !== undefined) {
+    if (!LOG_LEVELS.includes(values['log-level'] as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+    setLogLevel(values['log-level'] as LogLevel);
+  }
   if (!positionals.length) throw new UsageError('give at least one target: a .onnx model, a JS/TS module or a YAML config');
   const config = configFromTargets(positionals);
   // Check every flag and credential before loading anything, so a mistake fails fast.
