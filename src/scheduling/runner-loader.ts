@@ -5,8 +5,7 @@
  */
 import { basename, extname } from 'node:path';
 import { importRunnerDefinitions, loadJsRunner } from '../backends/js/index.js';
-import { loadOnnxRunner, type OnnxRunnerOptions } from '../backends/onnx/index.js';
-import { backendFor } from '../backends/registry.js';
+import { loadOnnxRunner } from '../backends/onnx/index.js';
 import type { RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
 import type { BatcherObserver } from './batcher.js';
@@ -50,7 +49,8 @@ export interface PendingRunner {
 export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverFactory): Promise<PendingRunner[]> {
   const scheduling = entry.scheduling ?? {};
   const placement = decidePlacement(scheduling.instances);
-  const backend = backendFor(entry.path, entry.backend).name;
+  // The config resolved the backend and checked the options against it (config/schema.ts).
+  const backend = entry.backend;
   const options: SchedulingOptions = {
     ...(scheduling.batching ? { batching: scheduling.batching } : {}),
     ...(scheduling.hangTimeoutMs ? { hangTimeoutMs: scheduling.hangTimeoutMs } : {}),
@@ -70,9 +70,9 @@ export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverF
     return factory(entry, name, placement);
   };
 
-  if (backend === 'onnx') {
+  if (entry.backend === 'onnx') {
     const name = entry.name ?? basename(entry.path, extname(entry.path));
-    const onnxOptions = (entry.options ?? {}) as OnnxRunnerOptions;
+    const onnxOptions = entry.options;
     const starter = isolation === 'in-process'
       ? inProcessStarter((index) => loadOnnxRunner(entry.path, {
         ...onnxOptions,

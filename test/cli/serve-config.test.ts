@@ -15,9 +15,9 @@ const TEXT_TOOLS = join(ROOT, 'examples/runners/text-tools.ts');
  * Runs `serve <config> --port 0` until it exits; if it prints its listening line instead
  * (the config was accepted), kills it and reports `listened`.
  */
-function serveUntilExit(config: string): Promise<{ code: number | null; listened: boolean; stdout: string; stderr: string }> {
+function serveUntilExit(config: string, extra: string[] = []): Promise<{ code: number | null; listened: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/flight-runner.js', 'serve', config, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/flight-runner.js', 'serve', config, '--port', '0', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let listened = false;
@@ -124,4 +124,11 @@ test('serve reports every problem of a config at once, one line each', async (t)
     `${config}: runners[0].scheduling.instances.count: must be an integer >= 1 or "auto" (got 0)`,
     `${config}: runners[0].scheduling.batching.maxBatchRows: must be an integer >= 1 (got 0)`,
   ]);
+});
+
+test('serve refuses an unknown --log-level with exit 2 instead of logging at no known level', async (t) => {
+  const result = await serveUntilExit(IRIS, ['--log-level', 'verbose']);
+  t.false(result.listened, result.stderr);
+  t.is(result.code, 2, result.stderr);
+  t.true(result.stderr.startsWith('flight-runner serve: --log-level must be one of debug, info, warn, error, got "verbose"\n'), result.stderr);
 });
