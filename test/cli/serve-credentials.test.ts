@@ -110,7 +110,8 @@ test.serial('memory-server: a token from FLIGHT_RUNNER_TOKEN and named tokens fr
 test('serve: server.auth.tokensFile and server.tls from the config, relative to it: a TLS client with the token works', async (t) => {
   const dir = tempDir(t);
   selfSigned(dir, 'server');
-  writeFileSync(join(dir, 'tokens'), 'ops:config-token\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'tokens'), 'ops:config-token\n');
+  chmodSync(join(dir, 'tokens'), 0o644);
   const config = join(dir, 'serve.yaml');
   writeFileSync(config, [
     'server:',
@@ -131,6 +132,8 @@ test('serve: server.auth.tokensFile and server.tls from the config, relative to 
   t.true((await listActions(client)).includes('health'));
   t.is((await refused(t, listActions(noToken))).code, Status.UNAUTHENTICATED);
   t.not((await refused(t, listActions(plaintext))).code, Status.OK);
+  // The tokens file is readable by others (0644): said once, naming it.
+  t.regex(server.stderr(), new RegExp(`"level":"warn","msg":"tokens file is readable by other users; chmod 600 it","file":"${join(dir, 'tokens')}"`));
 });
 
 /** ListActions over grpc-js with a client certificate (FlightClient has none): resolves with the number of actions. */
@@ -175,7 +178,7 @@ test('memory-server --tls-client-ca: mutual TLS refuses clients without a certif
   t.notRegex(server.stderr(), /without authentication/);
 });
 
-test('a non-loopback --host without auth logs a warning naming the address and the fix; with a token it does not', async (t) => {
+test('a non-loopback --host without auth logs a warning naming the address and the fix (memory-server, serve); with a token it does not', async (t) => {
   const open = await startServerProcess(['memory-server', '--host', '0.0.0.0', '--port', '0']);
   t.teardown(() => open.stop());
   const warning = open.stderr().split('\n').find((l) => l.includes('"level":"warn"'));
@@ -188,6 +191,10 @@ test('a non-loopback --host without auth logs a warning naming the address and t
   const guarded = await startServerProcess(['memory-server', '--host', '0.0.0.0', '--port', '0', '--token', 'guard']);
   t.teardown(() => guarded.stop());
   t.notRegex(guarded.stderr(), /"level":"warn"/);
+
+  const serve = await startServerProcess(['serve', IRIS, '--host', '0.0.0.0', '--port', '0']);
+  t.teardown(() => serve.stop());
+  t.regex(serve.stderr(), /"level":"warn","msg":"serving without authentication on a non-loopback address[^"]*","address":"0\.0\.0\.0"/);
 
   const local = await startServerProcess(['memory-server', '--port', '0']);
   t.teardown(() => local.stop());
