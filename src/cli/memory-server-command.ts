@@ -3,7 +3,7 @@ import { loadCredentials } from '../config/credentials.js';
 import { FlightServer } from '../flight/index.js';
 import { memoryServerHandlers } from '../memory/memory-server.js';
 import { log } from '../util/log.js';
-import { credentialFlags, credentialHelp, credentialOptions, parsePort, serveUntilSignalled } from './serve-process.js';
+import { checkSocketWithoutTls, credentialFlags, credentialHelp, credentialOptions, parsePort, serveUntilSignalled } from './serve-process.js';
 
 export const memoryServerHelp = `Usage: flight-runner memory-server [--host H] [--port P] [--socket PATH] [--token TOKEN]
 
@@ -15,7 +15,7 @@ Options:
   --host H            address to bind (default 127.0.0.1); a non-loopback address
                       without auth logs a warning
   --port P            TCP port; 0 picks a free one and prints it (default 8815)
-  --socket PATH       also serve grpc+unix://PATH for same-host clients
+  --socket PATH       also serve grpc+unix://PATH for same-host clients (not with TLS)
 ${credentialHelp}
   -h, --help          show this help
 
@@ -41,6 +41,7 @@ export async function memoryServerCommand(argv: string[]): Promise<void> {
   }
   const port = parsePort(values.port, 8815);
   const credentials = loadCredentials(credentialFlags(values), process.env['FLIGHT_RUNNER_TOKEN']);
+  checkSocketWithoutTls(values.socket, Boolean(credentials.tls));
   const locations: string[] = [];
   const server = new FlightServer(memoryServerHandlers(locations), {
     ...(credentials.auth ? { auth: credentials.auth } : {}),

@@ -11,7 +11,7 @@ import { combineObservers, statsObserver } from '../scheduling/observers.js';
 import { ServerMetrics } from '../scheduling/metrics.js';
 import { log, setLogLevel, type LogLevel } from '../util/log.js';
 import {
-  credentialFlags, credentialHelp, credentialOptions, isLoopback, parsePort, serveUntilSignalled, UsageError,
+  checkSocketWithoutTls, credentialFlags, credentialHelp, credentialOptions, isLoopback, parsePort, serveUntilSignalled, UsageError,
 } from './serve-process.js';
 
 export const serveHelp = `Usage: flight-runner serve <target>... [--host H] [--port P] [--socket PATH] [--token TOKEN]
@@ -26,7 +26,7 @@ Options:
   --host H            address to bind (default 127.0.0.1, or the config's server.host);
                       a non-loopback address without auth logs a warning
   --port P            TCP port; 0 picks a free one and prints it (default 8815)
-  --socket PATH       also serve grpc+unix://PATH for same-host clients
+  --socket PATH       also serve grpc+unix://PATH for same-host clients (not with TLS)
   --metrics-port P    serve Prometheus metrics at http://HOST:P/metrics (0: a free port, logged)
   --metrics-host HOST address of the metrics endpoint (default 127.0.0.1, whatever --host is:
                       metrics have no auth)
@@ -87,6 +87,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...(config.serverSources.auth ? { authFile: config.serverSources.auth } : {}),
     ...(config.serverSources.tls ? { tlsFile: config.serverSources.tls } : {}),
   });
+  const socket = values.socket ?? config.server.socket;
+  checkSocketWithoutTls(socket, Boolean(credentials.tls));
   // Method names are known before any model loads: a per-method override naming no
   // method is a config error now, not a surprise later.
   for (const entry of config.runners) checkMethodOverrides(entry, await runnerMethodsOf(entry));
@@ -131,7 +133,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   await serveUntilSignalled(server, {
     host,
     port,
-    ...((values.socket ?? config.server.socket) ? { socket: values.socket ?? config.server.socket } : {}),
+    ...(socket ? { socket } : {}),
     authenticated: credentials.tokens > 0 || credentials.mutualTls,
   }, () => registry.close());
   locations.push(...server.locations);

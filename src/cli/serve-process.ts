@@ -45,6 +45,17 @@ export function credentialFlags(values: { token?: string[]; 'tokens-file'?: stri
   };
 }
 
+/**
+ * Refuses a unix socket on a TLS server: the Flight server applies its credentials to
+ * every address, so the socket would speak TLS while advertised as grpc+unix://, which
+ * clients dial in plaintext.
+ */
+export function checkSocketWithoutTls(socket: string | undefined, tls: boolean): void {
+  if (socket && tls) {
+    throw new UsageError('--socket (server.socket) cannot be combined with TLS: the socket would speak TLS, and grpc+unix:// clients dial it in plaintext; drop one of them');
+  }
+}
+
 /** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();

@@ -40,7 +40,7 @@ export const tlsSchema = strictObject({
 export const serverSchema = strictObject({
   host: text().optional().describe('Address to bind. Default `127.0.0.1`. Binding a non-loopback address without auth logs a warning.'),
   port: integer(0, 65535).optional().describe('TCP port; 0 picks a free one. Default 8815.'),
-  socket: text().optional().describe('Also serve `grpc+unix://` on this unix socket path, for same-host clients. Relative to the config file.'),
+  socket: text().optional().describe('Also serve `grpc+unix://` on this unix socket path, for same-host clients. Relative to the config file. Not with TLS (the socket would speak TLS, which `grpc+unix://` clients do not dial).'),
   metricsPort: integer(0, 65535).optional().describe('Serve Prometheus metrics at `http://<metricsHost>:<metricsPort>/metrics` (0: a free port, logged). Default: no metrics endpoint.'),
   metricsHost: text().optional().describe(
     'Address the metrics endpoint binds. Default `127.0.0.1`, whatever `host` is: metrics have no authentication, so '

@@ -236,7 +236,7 @@ test('serve warns when a JS runner is configured in process, naming it; not for 
   t.regex(warnings[0]!.msg, /busy loop.*SIGTERM/);
 });
 
-test('bad credential flags exit 2 naming the flag: a cert without its key, a missing tokens file, a token with ":"', async (t) => {
+test('bad credential flags exit 2 naming the flag: a cert without its key, a missing tokens file, a token with ":", a key that is no key, TLS with a socket', async (t) => {
   const dir = tempDir(t);
   const { cert } = selfSigned(dir, 'server');
   const cases: [string[], string][] = [
@@ -251,4 +251,9 @@ test('bad credential flags exit 2 naming the flag: a cert without its key, a mis
     t.true(result.stderr.startsWith(`flight-runner ${args[0]}: invalid configuration:\n${line}`), result.stderr);
     t.is(result.stdout, '');
   }
+  // TLS applies to every address the server binds: a unix socket would be unusable.
+  const socket = await runCli(['memory-server', '--port', '0', '--tls-cert', cert, '--tls-key', join(dir, 'server.key'), '--socket', join(dir, 'flight.sock')], 60_000);
+  t.is(socket.code, 2, socket.stderr);
+  t.true(socket.stderr.startsWith('flight-runner memory-server: --socket (server.socket) cannot be combined with TLS'), socket.stderr);
+  t.is(socket.stdout, '');
 });
