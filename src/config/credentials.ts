@@ -55,6 +55,13 @@ export function tokenFingerprint(token: string): string {
 /** A problem with one source of credentials. */
 class SourceProblem extends Error {}
 
+/** A problem, where it came from (a flag, a variable, a config key and its file). */
+interface Problem {
+  file?: string;
+  path: string;
+  message: string;
+}
+
 /** Parses `token` (or, if `named`, `identity:token`); the message never contains the token. */
 function parseToken(spec: string, named: boolean): { token: string; identity: string; named: boolean } {
   const colon = spec.indexOf(':');
@@ -93,12 +100,58 @@ function readTokensFile(file: string): ReturnType<typeof parseToken>[] {
   return tokens;
 }
 
-function readPem(file: string, what: string): Buffer {
+/** Where one TLS file comes from: a flag, or a config key (and its file). */
+interface TlsSource {
+  file: string;
+  path: string;
+  configFile?: string;
+}
+
+/** Adds a problem of the TLS file `at`. */
+function report(problems: Problem[], at: TlsSource, message: string): void {
+  problems.push({ ...(at.configFile ? { file: at.configFile } : {}), path: at.path, message });
+}
+
+/** Runs `parse`, turning a throw into a problem of `at`; undefined on failure. */
+function attempt<T>(at: TlsSource, problems: Problem[], parse: () => T, describe: (err: Error) => string): T | undefined {
   try {
-    return readFileSync(file);
+    return parse();
   } catch (err) {
-    throw new SourceProblem(`cannot read ${what}: ${(err as Error).message}`);
+    report(problems, at, describe(err as Error));
+    return undefined;
   }
+}
+
+/**
+ * The TLS files (a flag wins over the config's key of the same role), read and checked
+ * now, so that a wrong file is named here rather than failing inside grpc at bind.
+ */
+function loadTls(flags: CredentialFlags, config: CredentialConfig | undefined, problems: Problem[]): ServerCredentials['tls'] {
+  const fromConfig = config?.server.tls ?? {};
+  const pick = (flag: string, flagValue: string | undefined, key: 'cert' | 'key' | 'clientCa'): TlsSource | undefined => {
+    if (flagValue !== undefined) return { file: flagValue, path: flag };
+    const file = fromConfig[key];
+    return file === undefined ? undefined : { file, path: `server.tls.${key}`, ...(config?.tlsFile ? { configFile: config.tlsFile } : {}) };
+  };
+  const cert = pick('--tls-cert', flags.tlsCert, 'cert');
+  const key = pick('--tls-key', flags.tlsKey, 'key');
+  const clientCa = pick('--tls-client-ca', flags.tlsClientCa, 'clientCa');
+  const fail = (at: TlsSource, message: string) => report(problems, at, message);
+  if (cert && !key) fail(cert, 'needs a private key too (--tls-key or server.tls.key)');
+  if (key && !cert) fail(key, 'needs a certificate too (--tls-cert or server.tls.cert)');
+  if (clientCa && !cert) fail(clientCa, 'mutual TLS needs the server\'s own certificate and key (--tls-cert, --tls-key)');
+  if (!cert || !key) return undefined;
+
+  const read = (at: TlsSource, what: string) => attempt(at, problems, () => readFileSync(at.file), (e) => `cannot read ${what}: ${e.message}`);
+  const certChain = read(cert, 'certificate');
+  const privateKey = read(key, 'private key');
+  const rootCerts = clientCa ? read(clientCa, 'client CA') : undefined;
+  const x509 = certChain && attempt(cert, problems, () => new X509Certificate(certChain), (e) => `${cert.file} is not a PEM certificate: ${e.message}`);
+  const pkey = privateKey && attempt(key, problems, () => createPrivateKey(privateKey), (e) => `${key.file} is not a PEM private key: ${e.message}`);
+  const ca = clientCa && rootCerts && attempt(clientCa, problems, () => new X509Certificate(rootCerts), (e) => `${clientCa.file} is not a PEM certificate: ${e.message}`);
+  if (x509 && pkey && !x509.checkPrivateKey(pkey)) fail(key, `${key.file} is not the private key of ${cert.file}`);
+  if (!x509 || !pkey || (clientCa && !ca) || !x509.checkPrivateKey(pkey)) return undefined;
+  return { certChain: certChain!, privateKey: privateKey!, ...(rootCerts ? { rootCerts } : {}) };
 }
 
 /**
@@ -111,7 +164,7 @@ function readPem(file: string, what: string): Buffer {
  */
 export function loadCredentials(flags: CredentialFlags, envToken: string | undefined, config?: CredentialConfig): ServerCredentials {
   const byToken = new Map<string, { identity: string; named: boolean; source: string }>();
-  const problems: { file?: string; path: string; message: string }[] = [];
+  const problems: Problem[] = [];
   const source = (path: string, file: string | undefined, read: () => ReturnType<typeof parseToken>[]) => {
     let found: ReturnType<typeof parseToken>[];
     try {
@@ -138,41 +191,7 @@ export function loadCredentials(flags: CredentialFlags, envToken: string | undef
   for (const [i, t] of (auth?.tokens ?? []).entries()) source(`server.auth.tokens[${i}]`, config?.authFile, () => [parseToken(t, true)]);
   if (auth?.tokensFile !== undefined) source('server.auth.tokensFile', config?.authFile, () => readTokensFile(auth.tokensFile!));
 
-  // TLS: a flag wins over the config's key of the same role.
-  const tlsConfig = config?.server.tls ?? {};
-  const pick = (flag: string, flagValue: string | undefined, key: 'cert' | 'key' | 'clientCa') => (flagValue !== undefined
-    ? { file: flagValue, path: flag, configFile: undefined }
-    : tlsConfig[key] !== undefined ? { file: tlsConfig[key]!, path: `server.tls.${key}`, configFile: config?.tlsFile } : undefined);
-  const cert = pick('--tls-cert', flags.tlsCert, 'cert');
-  const key = pick('--tls-key', flags.tlsKey, 'key');
-  const clientCa = pick('--tls-client-ca', flags.tlsClientCa, 'clientCa');
-  let tls: ServerCredentials['tls'];
-  const problem = (at: { path: string; configFile: string | undefined }, message: string) => problems.push({ ...(at.configFile ? { file: at.configFile } : {}), path: at.path, message });
-  if (cert && !key) problem(cert, 'needs a private key too (--tls-key or server.tls.key)');
-  if (key && !cert) problem(key, 'needs a certificate too (--tls-cert or server.tls.cert)');
-  if (clientCa && !cert) problem(clientCa, 'mutual TLS needs the server\'s own certificate and key (--tls-cert, --tls-key)');
-  if (cert && key) {
-    const read = (at: typeof cert, what: string) => {
-      try {
-        return readPem(at.file, what);
-      } catch (err) {
-        problem(at, (err as Error).message);
-        return undefined;
-      }
-    };
-    const certChain = read(cert, 'certificate');
-    const privateKey = read(key, 'private key');
-    const rootCerts = clientCa ? read(clientCa, 'client CA') : undefined;
-    let ok = Boolean(certChain && privateKey && (!clientCa || rootCerts));
-    // Check the PEM now, so a wrong file is named here rather than failing inside grpc at bind.
-    let x509: X509Certificate | undefined;
-    if (certChain) try { x509 = new X509Certificate(certChain); } catch (err) { ok = false; problem(cert, `${cert.file} is not a PEM certificate: ${(err as Error).message}`); }
-    let pkey: ReturnType<typeof createPrivateKey> | undefined;
-    if (privateKey) try { pkey = createPrivateKey(privateKey); } catch (err) { ok = false; problem(key, `${key.file} is not a PEM private key: ${(err as Error).message}`); }
-    if (x509 && pkey && !x509.checkPrivateKey(pkey)) { ok = false; problem(key, `${key.file} is not the private key of ${cert.file}`); }
-    if (rootCerts && clientCa) try { new X509Certificate(rootCerts); } catch (err) { ok = false; problem(clientCa, `${clientCa.file} is not a PEM certificate: ${(err as Error).message}`); }
-    if (ok) tls = { certChain: certChain!, privateKey: privateKey!, ...(rootCerts ? { rootCerts } : {}) };
-  }
+  const tls = loadTls(flags, config, problems);
 
   if (problems.length) {
     // One ConfigError; each line names its own file when it has one.

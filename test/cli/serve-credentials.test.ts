@@ -236,14 +236,16 @@ test('serve warns when a JS runner is configured in process, naming it; not for 
   t.regex(warnings[0]!.msg, /busy loop.*SIGTERM/);
 });
 
-test('bad credential flags exit 2 naming the flag: a cert without its key, a missing tokens file, a token with ":", a key that is no key, TLS with a socket', async (t) => {
+test('bad credential flags exit 2 naming the flag: a cert without its key, a missing tokens file, a token with ":", a key that is no key or not the cert key, TLS with a socket', async (t) => {
   const dir = tempDir(t);
   const { cert } = selfSigned(dir, 'server');
+  const other = selfSigned(dir, 'other');
   const cases: [string[], string][] = [
     [['memory-server', '--port', '0', '--tls-cert', cert], '--tls-cert: needs a private key too (--tls-key or server.tls.key)'],
     [['memory-server', '--port', '0', '--tokens-file', join(dir, 'missing')], `--tokens-file: cannot read tokens file: ENOENT: no such file or directory, open '${join(dir, 'missing')}'`],
     [['serve', IRIS, '--port', '0', '--token', 'ci:secret'], '--token (#1): a token cannot contain ":" (to name a token, use a tokens file with "identity:token" lines)'],
     [['memory-server', '--port', '0', '--tls-cert', cert, '--tls-key', cert], `--tls-key: ${cert} is not a PEM private key`],
+    [['memory-server', '--port', '0', '--tls-cert', cert, '--tls-key', other.key], `--tls-key: ${other.key} is not the private key of ${cert}\n`],
   ];
   for (const [args, line] of cases) {
     const result = await runCli(args, 60_000);
