@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadCredentials } from '../config/credentials.js';
 import { checkMethodOverrides, runnerMethodsOf } from '../config/method-overrides.js';
-import { configFromTargets } from '../config/serve-config.js';
+import { checkRunnerPaths, configFromTargets } from '../config/serve-config.js';
 import { FlightServer } from '../flight/index.js';
 import { RunnerRegistry } from '../runner/registry.js';
 import { runnerService } from '../runner/service.js';
@@ -87,6 +87,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...(config.serverSources.auth ? { authFile: config.serverSources.auth } : {}),
     ...(config.serverSources.tls ? { tlsFile: config.serverSources.tls } : {}),
   });
+  checkRunnerPaths(config);
   const socket = values.socket ?? config.server.socket;
   checkSocketWithoutTls(socket, Boolean(credentials.tls));
   // Method names are known before any model loads: a per-method override naming no

@@ -4,7 +4,7 @@
  * server settings, checked against the schema (schema.ts). Relative paths in a config are
  * relative to the config file.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, configErrorFromZod } from './config-error.js';
@@ -81,4 +81,19 @@ export function configFromTargets(targets: string[]): LoadedServeConfig {
     }
   }
   return config;
+}
+
+/**
+ * Throws a ConfigError naming every runner whose model or module file does not exist, so
+ * that a mistyped path stops `serve` at once instead of serving without that runner.
+ */
+export function checkRunnerPaths(config: ServeConfig): void {
+  const missing = config.runners.filter((r) => !existsSync(r.path));
+  if (!missing.length) return;
+  const files = new Set(missing.map((r) => r.source?.file));
+  const line = (r: RunnerConfig) => ({
+    path: r.source ? `${files.size > 1 ? `${r.source.file}: ` : ''}${r.source.path}.path` : 'target',
+    message: `no such file: ${r.path}`,
+  });
+  throw new ConfigError(files.size === 1 ? [...files][0] : undefined, missing.map(line));
 }

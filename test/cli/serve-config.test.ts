@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT, writeServeConfig } from '../helpers/serve-process.js';
 
 const IRIS = join(ROOT, 'examples/models/iris.onnx');
@@ -74,6 +74,11 @@ const cases: { title: string; entry: string[]; line: string }[] = [
     line: 'runners[0].options.intraOpNumThread: unknown key; did you mean "intraOpNumThreads"?',
   },
   {
+    title: 'a model path that does not exist',
+    entry: ['  - path: no-such-model.onnx'],
+    line: 'runners[1].path: no such file: ${dir}/no-such-model.onnx',
+  },
+  {
     title: 'a wrong type',
     entry: ['    scheduling: { batching: { maxQueueDelayMs: soon } }'],
     line: 'runners[0].scheduling.batching.maxQueueDelayMs: expected a number >= 0 (got "soon")',
@@ -86,7 +91,7 @@ for (const c of cases) {
     const result = await serveUntilExit(config);
     t.false(result.listened, `the server started instead of refusing the config:\n${result.stderr}`);
     t.is(result.code, 2, result.stderr);
-    t.is(result.stderr, `flight-runner serve: invalid configuration:\n${config}: ${c.line}\n`);
+    t.is(result.stderr, `flight-runner serve: invalid configuration:\n${config}: ${c.line.replace('${dir}', dirname(config))}\n`);
     t.is(result.stdout, '');
   });
 }
