@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { loadCredentials } from '../config/credentials.js';
 import { checkMethodOverrides, runnerMethodsOf } from '../config/method-overrides.js';
-import { checkRunnerPaths, configFromTargets } from '../config/serve-config.js';
+import { checkRunnerPaths, configFromTargets, type RunnerConfig } from '../config/serve-config.js';
 import { FlightServer } from '../flight/index.js';
 import { RunnerRegistry } from '../runner/registry.js';
 import { runnerService } from '../runner/service.js';
 import { StatsRegistry } from '../runner/stats.js';
-import { scheduledRunnersOf, type PendingRunner } from '../scheduling/runner-loader.js';
+import { scheduledRunnersOf } from '../scheduling/runner-loader.js';
 import { combineObservers, statsObserver } from '../scheduling/observers.js';
 import { ServerMetrics } from '../scheduling/metrics.js';
 import { log, setLogLevel, type LogLevel } from '../util/log.js';
@@ -49,6 +49,19 @@ const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 /** `http://host:port/metrics`, with IPv6 hosts in brackets. */
 function metricsUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+}
+
+/** One warning per JS runner configured in process: JS runners default to worker threads for a reason. */
+function warnIfJsInProcess(entry: RunnerConfig, runners: string[]): void {
+  if (entry.backend !== 'js' || entry.scheduling?.isolation !== 'in-process') return;
+  for (const runner of runners) {
+    log('warn', 'JS runner configured in process', {
+      runner,
+      why: 'a busy loop or long synchronous code in it stops the server from serving other calls and from handling SIGTERM',
+      fix: 'remove isolation: in-process to run it in worker threads (the default)',
+      ...(entry.source ? { config: entry.source.file, at: `${entry.source.path}.scheduling.isolation` } : {}),
+    });
+  }
 }
 
 /** `flight-runner serve`. */
@@ -102,14 +115,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ? combineObservers(statsObserver(stats, runner, method), metrics.observer(runner, method))
     : statsObserver(stats, runner, method));
   for (const entry of config.runners) {
-    const pending: PendingRunner[] = await scheduledRunnersOf(entry, observe);
-    if (entry.backend === 'js' && entry.scheduling?.isolation === 'in-process') {
-      for (const { name } of pending) {
-        log('warn', 'JS runner runs in process: a busy loop or long synchronous code in it stops the server from serving other calls and from handling SIGTERM; remove isolation: in-process to run it in worker threads (the default)', {
-          runner: name, ...(entry.source ? { config: entry.source.file, at: `${entry.source.path}.scheduling.isolation` } : {}),
-        });
-      }
-    }
+    const pending = await scheduledRunnersOf(entry, observe);
+    warnIfJsInProcess(entry, pending.map((p) => p.name));
     for (const p of pending) registry.add(p.name, p.load);
   }
   const locations: string[] = [];

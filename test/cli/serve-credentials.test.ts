@@ -229,11 +229,14 @@ test('serve warns when a JS runner is configured in process, naming it; not for 
   ].join('\n'));
   const server = await startServerProcess(['serve', config, '--port', '0']);
   t.teardown(() => server.stop());
-  const warnings = server.stderr().split('\n').filter((l) => l.includes('"level":"warn"')).map((l) => JSON.parse(l) as { msg: string; runner: string; at: string });
+  const warnings = server.stderr().split('\n').filter((l) => l.includes('"level":"warn"')).map((l) => JSON.parse(l) as Record<string, string>);
   t.is(warnings.length, 1, server.stderr());
-  t.is(warnings[0]!.runner, 'text_tools');
-  t.is(warnings[0]!.at, 'runners[0].scheduling.isolation');
-  t.regex(warnings[0]!.msg, /busy loop.*SIGTERM/);
+  t.is(warnings[0]!['msg'], 'JS runner configured in process');
+  t.is(warnings[0]!['runner'], 'text_tools');
+  t.is(warnings[0]!['at'], 'runners[0].scheduling.isolation');
+  t.is(warnings[0]!['config'], config);
+  t.regex(warnings[0]!['why']!, /busy loop.*SIGTERM/);
+  t.regex(warnings[0]!['fix']!, /worker threads/);
 });
 
 test('bad credential flags exit 2 naming the flag: a cert without its key, a missing tokens file, a token with ":", a key that is no key or not the cert key, TLS with a socket', async (t) => {
