@@ -14,7 +14,8 @@ import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { Int32, Table, vectorFromArray } from 'apache-arrow';
 import { FlightClient, FlightDescriptor, FlightError, Status } from '../../src/flight/index.js';
 import { runCli } from './cli-process.js';
-import { ROOT, startServerProcess } from '../helpers/serve-process.js';
+import { venvPython } from '../helpers/python.js';
+import { ROOT, run, startServerProcess } from '../helpers/serve-process.js';
 
 const IRIS = join(ROOT, 'examples/models/iris.onnx');
 
@@ -107,7 +108,7 @@ test.serial('memory-server: a token from FLIGHT_RUNNER_TOKEN and named tokens fr
   t.notRegex(server.stderr(), /readable by other users/);
 });
 
-test('serve: server.auth.tokensFile and server.tls from the config, relative to it: a TLS client with the token works', async (t) => {
+test('serve: server.auth.tokensFile and server.tls from the config, relative to it: TLS clients (ours, pyarrow) with the token work', async (t) => {
   const dir = tempDir(t);
   selfSigned(dir, 'server');
   writeFileSync(join(dir, 'tokens'), 'ops:config-token\n');
@@ -132,6 +133,23 @@ test('serve: server.auth.tokensFile and server.tls from the config, relative to 
   t.true((await listActions(client)).includes('health'));
   t.is((await refused(t, listActions(noToken))).code, Status.UNAUTHENTICATED);
   t.not((await refused(t, listActions(plaintext))).code, Status.OK);
+  // pyarrow (Flight C++) over the same TLS, with the token as a header, and without it.
+  const pyarrow = await run(venvPython(), ['-c', [
+    'import sys, pyarrow.flight as fl',
+    'uri, cert = sys.argv[1], open(sys.argv[2], "rb").read()',
+    'client = fl.FlightClient(uri, tls_root_certs=cert)',
+    'opts = fl.FlightCallOptions(headers=[(b"authorization", b"Bearer config-token")])',
+    'print(sorted(a.type for a in client.list_actions(opts)))',
+    'try:',
+    '    list(client.list_actions())',
+    '    print("accepted without a token")',
+    'except fl.FlightUnauthenticatedError:',
+    '    print("UNAUTHENTICATED")',
+  ].join('\n'), server.uri, join(dir, 'server.crt')]);
+  t.is(pyarrow.code, 0, pyarrow.stderr);
+  const [actions, anonymous] = pyarrow.stdout.trim().split('\n');
+  t.regex(actions!, /'health'/);
+  t.is(anonymous, 'UNAUTHENTICATED');
   // The tokens file is readable by others (0644): said once, naming it.
   t.regex(server.stderr(), new RegExp(`"level":"warn","msg":"tokens file is readable by other users; chmod 600 it","file":"${join(dir, 'tokens')}"`));
 });
