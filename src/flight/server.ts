@@ -85,7 +85,7 @@ export interface FlightServerOptions extends EncoderOptions {
   receiveBudgetBytes?: number;
   /** Check a bearer token on every call (and Basic credentials on Handshake). */
   auth?: ServerAuth;
-  /** Serve TLS with this PEM key pair. */
+  /** Serve TLS with this PEM key pair; with `rootCerts`, clients must present a certificate signed by them (mutual TLS). */
   tls?: { certChain: Buffer; privateKey: Buffer; rootCerts?: Buffer };
   /** Extra grpc-js server options. */
   grpcOptions?: Record<string, unknown>;
@@ -148,7 +148,7 @@ export class FlightServer {
   async listen(address: ListenAddress): Promise<{ port: number; location: string }> {
     const tls = this.options.tls;
     const creds = tls
-      ? ServerCredentials.createSsl(tls.rootCerts ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], false)
+      ? ServerCredentials.createSsl(tls.rootCerts ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], Boolean(tls.rootCerts))
       : ServerCredentials.createInsecure();
     const target = 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
     const port = await new Promise<number>((resolve, reject) =>
