@@ -3,6 +3,7 @@ import { loadCredentials } from '../config/credentials.js';
 import { FlightServer } from '../flight/index.js';
 import { memoryServerHandlers } from '../memory/memory-server.js';
 import { log } from '../util/log.js';
+import { receiveLimitHelp, receiveLimitOptions, receiveLimits } from './receive-limits.js';
 import { checkSocketWithoutTls, credentialFlags, credentialHelp, credentialOptions, parsePort, serveUntilSignalled } from './serve-process.js';
 
 export const memoryServerHelp = `Usage: flight-runner memory-server [--host H] [--port P] [--socket PATH] [--token TOKEN]
@@ -17,6 +18,7 @@ Options:
   --port P            TCP port; 0 picks a free one and prints it (default 8815)
   --socket PATH       also serve grpc+unix://PATH for same-host clients (not with TLS)
 ${credentialHelp}
+${receiveLimitHelp}
   -h, --help          show this help
 
 Prints "flight-runner listening on grpc://H:P" (grpc+tls:// with TLS) once it accepts
@@ -31,6 +33,7 @@ export async function memoryServerCommand(argv: string[]): Promise<void> {
       port: { type: 'string' },
       socket: { type: 'string' },
       ...credentialOptions,
+      ...receiveLimitOptions,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -44,6 +47,7 @@ export async function memoryServerCommand(argv: string[]): Promise<void> {
   checkSocketWithoutTls(values.socket, Boolean(credentials.tls));
   const locations: string[] = [];
   const server = new FlightServer(memoryServerHandlers(locations), {
+    ...receiveLimits(values),
     ...(credentials.auth ? { auth: credentials.auth } : {}),
     ...(credentials.tls ? { tls: credentials.tls } : {}),
   });

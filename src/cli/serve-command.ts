@@ -13,6 +13,7 @@ import { log, setLogLevel, type LogLevel } from '../util/log.js';
 import {
   checkSocketWithoutTls, credentialFlags, credentialHelp, credentialOptions, isLoopback, parsePort, serveUntilSignalled, UsageError,
 } from './serve-process.js';
+import { receiveLimitHelp, receiveLimitOptions, receiveLimits } from './receive-limits.js';
 
 export const serveHelp = `Usage: flight-runner serve <target>... [--host H] [--port P] [--socket PATH] [--token TOKEN]
 
@@ -31,6 +32,7 @@ Options:
   --metrics-host HOST address of the metrics endpoint (default 127.0.0.1, whatever --host is:
                       metrics have no auth)
 ${credentialHelp}
+${receiveLimitHelp}
   --log-level LEVEL   debug | info | warn | error (default info)
   -h, --help          show this help
 
@@ -77,6 +79,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
       ...credentialOptions,
+      ...receiveLimitOptions,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,6 +95,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const config = configFromTargets(positionals);
   // Check every flag and credential before loading anything, so a mistake fails fast.
   const port = parsePort(values.port, config.server.port ?? 8815);
+  const limits = receiveLimits(values, config.server);
   const metricsPort = values['metrics-port'] !== undefined ? parsePort(values['metrics-port'], 0) : config.server.metricsPort;
   const metricsHost = values['metrics-host'] ?? config.server.metricsHost ?? '127.0.0.1';
   const host = values.host ?? config.server.host ?? '127.0.0.1';
@@ -123,6 +127,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const server = new FlightServer(runnerService(registry, {
     locations, stats, ...(metrics ? { onCall: metrics.recordCall.bind(metrics) } : {}),
   }), {
+    ...limits,
     ...(credentials.auth ? { auth: credentials.auth } : {}),
     ...(credentials.tls ? { tls: credentials.tls } : {}),
   });

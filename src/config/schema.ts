@@ -46,6 +46,8 @@ export const serverSchema = strictObject({
     'Address the metrics endpoint binds. Default `127.0.0.1`, whatever `host` is: metrics have no authentication, so '
     + 'exposing them is a separate choice. A non-loopback address logs a warning.',
   ),
+  maxMessageBytes: integer(1).optional().describe('Largest request message in bytes, before and after decompression; larger is RESOURCE_EXHAUSTED before anything is allocated. Default 2147483647. Same as `--max-message-bytes`.'),
+  maxIncomingBytes: integer(1).optional().describe('Budget in bytes for request messages not yet read by their calls, all callers together; a message past it is RESOURCE_EXHAUSTED. Default a quarter of the machine\'s (or container\'s) memory. Same as `--max-incoming-bytes`.'),
   auth: authSchema.optional(),
   tls: tlsSchema.optional(),
 }).describe('Server settings. Command-line flags override them.');
