@@ -23,11 +23,14 @@ Options:
   --socket PATH       also serve grpc+unix://PATH for same-host clients
   --metrics-port P    serve Prometheus metrics at http://H:P/metrics (0: a free port, logged)
   --log-level LEVEL   debug | info | warn | error (default info)
+  --strict            exit 1 if any runner fails to load (default: log it and serve the others)
   -h, --help          show this help
 
 Prints "flight-runner listening on grpc://H:P" once it accepts calls; runners load in
-the background ("health" reports them as loading until ready). SIGTERM drains in-flight
-calls, then exits 0.
+the background ("health" reports them as loading until ready). Once every runner has
+loaded or failed, one log line says which are ready and why any failed; a failed runner
+stays listed (list, health) and calls to it are UNAVAILABLE with the reason, while the
+others serve. SIGTERM drains in-flight calls, then exits 0.
 
 Example:
   flight-runner serve examples/models/iris.onnx --port 0`;
@@ -43,6 +46,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       socket: { type: 'string' },
       'log-level': { type: 'string' },
       'metrics-port': { type: 'string' },
+      strict: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,5 +84,20 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...((values.socket ?? config.server.socket) ? { socket: values.socket ?? config.server.socket } : {}),
   }, () => registry.close());
   locations.push(...server.locations);
-  void registry.ready().then(() => log('info', 'all runners loaded', { runners: registry.states() }));
+  void registry.ready().then(async () => {
+    const failed = registry.errors();
+    const states = registry.states();
+    const ready = Object.keys(states).filter((name) => states[name] === 'ready');
+    if (!Object.keys(failed).length) {
+      log('info', 'all runners ready', { runners: ready });
+      return;
+    }
+    log('error', `${Object.keys(failed).length} of ${Object.keys(states).length} runners failed to load`, { ready, failed });
+    if (values.strict) {
+      log('error', 'exiting: --strict and a runner failed to load', { failed: Object.keys(failed) });
+      await server.close(0);
+      await registry.close();
+      process.exit(1);
+    }
+  });
 }
