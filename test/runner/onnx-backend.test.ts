@@ -191,7 +191,8 @@ for (const where of ['local', 'remote'] as const) {
       Status.INVALID_ARGUMENT, "runner 'mlp_small' method 'predict': column 'x' expected tensor<float32>[32] (FixedSizeList[32]<Float32>), received arrow.fixed_shape_tensor<float32>[31]");
     // float32 to a float16 model would lose precision: not a safe widening.
     await rejectsWith(t, client.caller.call('scaler_fp16', 'predict', rawBatch([listColumn('x', new Float32(), 4, [1, 2, 3, 4], { shape: [4] })])),
-      Status.INVALID_ARGUMENT, "runner 'scaler_fp16' method 'predict': column 'x' expected tensor<float16>[4] (FixedSizeList[4]<Float16>), received arrow.fixed_shape_tensor<float32>[4]");
+      Status.INVALID_ARGUMENT, "runner 'scaler_fp16' method 'predict': column 'x' expected tensor<float16>[4] (FixedSizeList[4]<Float16>), received arrow.fixed_shape_tensor<float32>[4]; "
+      + 'cast the values to float16 first, e.g. np.asarray(x, dtype=np.float16)');
   });
 }
 
