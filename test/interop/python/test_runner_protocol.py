@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 
-from conftest import next_chunk, read_chunks, write_chunk
+from conftest import _served, next_chunk, read_chunks, write_chunk
 
 CALL_TIMEOUT_S = 60
 PARAMS_KEY = b"flight-runner.params"
@@ -674,3 +674,44 @@ def test_stats_count_calls_rows_and_errors(runner_client):
     assert set(after) >= {"calls", "rows", "errors", "batches", "batchRows", "latencyMs"}
     assert set(after["batchRows"]) == {"mean", "max"} and set(after["latencyMs"]) == {"p50", "p99"}
     assert after["batchRows"]["max"] >= 1
+
+
+# --- A runner that failed to load (its own server: iris and a model file that does not exist) ---
+
+
+def _settled(location, proc, log_path):
+    """Waits until no runner is loading (one of them fails, so `ready` never comes)."""
+    import time
+
+    deadline = time.monotonic() + 120
+    with flight.connect(location) as c:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "loading" not in action(c, "health")["runners"].values():
+                return
+            time.sleep(0.1)
+    pytest.fail(f"runners did not settle; stderr:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def half_failed_client(tmp_path_factory):
+    args = ["serve", "examples/models/iris.onnx", "examples/models/no-such-model.onnx", "--port", "0"]
+    with _served(tmp_path_factory, "half-failed server", args, ready=_settled) as location:
+        with flight.connect(location) as c:
+            yield c
+
+
+def test_a_failed_runner_is_listed_with_its_reason_and_calls_to_it_are_unavailable(half_failed_client):
+    infos = {tuple(p.decode() for p in i.descriptor.path): i for i in half_failed_client.list_flights(options=options())}
+    assert ("iris", "predict") in infos
+    failed = infos[("no-such-model",)]
+    meta = json.loads(failed.app_metadata)
+    assert meta["state"] == "failed" and "method" not in meta and "File doesn't exist" in meta["error"]
+    assert failed.endpoints == []
+
+    assert_raises(flight.FlightUnavailableError, lambda: call(half_failed_client, ("no-such-model",), flowers_batch()),
+                  "runner 'no-such-model' failed to load", "File doesn't exist")
+    assert_raises(flight.FlightUnavailableError,
+                  lambda: half_failed_client.get_flight_info(flight.FlightDescriptor.for_path("no-such-model"), options=options()),
+                  "failed to load")
+    # The other runner serves.
+    assert call(half_failed_client, ("iris", "predict"), flowers_batch()).column("label").to_pylist() == FLOWER_LABELS
