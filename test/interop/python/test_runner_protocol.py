@@ -445,6 +445,22 @@ def test_variable_shape_tensor_recipe(runner_client):
     assert call(runner_client, ("test_ragged", "sum"), by_hand).column("total").to_pylist() == [15.0, 1.0, 3.0]
 
 
+def test_onnx_string_tensors_in_and_out(runner_client):
+    """greeter.onnx (StringConcat): a utf8 column in, a utf8 column out, values from expected.json."""
+    from pathlib import Path
+
+    greeter = json.loads((Path(__file__).resolve().parents[3] / "examples/models/expected.json").read_text())["models"]["greeter"]
+    names, want = greeter["inputs"]["name"]["data"], greeter["outputs"]["greeting"]["data"]
+    info = runner_client.get_flight_info(flight.FlightDescriptor.for_path("greeter"), options=options())
+    assert json.loads(info.app_metadata)["inputs"] == [{"name": "name", "kind": "string"}]
+    for string_type in (pa.string(), pa.large_string()):
+        out = call(runner_client, ("greeter", "predict"), pa.record_batch([pa.array(names, string_type)], names=["name"]))
+        assert out.schema.field("greeting").type == pa.string()
+        assert out.column("greeting").to_pylist() == want
+    assert_raises(pa.ArrowInvalid, lambda: call(runner_client, ("greeter",), pa.record_batch([pa.array(["a", None])], names=["name"])),
+                  "column 'name'", "the first at row 1", "cannot be null")
+
+
 def test_nulls_in_a_string_column_are_invalid_argument(runner_client):
     assert_raises(pa.ArrowInvalid, lambda: call(runner_client, ("text_tools", "stats"), text_batch(["a", None])),
                   "runner 'text_tools' method 'stats'", "column 'text'", "null")
