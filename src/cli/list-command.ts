@@ -67,7 +67,8 @@ export async function listMethods(client: FlightClient, unavailable: Unavailable
 /** A parameter for the table: `name: type`; a table lists its columns with their types. */
 function describeParam(p: ParamSpec, schema?: Schema): string {
   if (p.type.kind === 'table' && schema?.fields.length) {
-    const columns = schema.fields.map((f) => `${f.name}: ${dtypeOf(f.type) ?? String(f.type).toLowerCase()}`);
+    // A column that may hold nulls reads with a trailing ?, as nullable payloads do.
+    const columns = schema.fields.map((f) => `${f.name}: ${dtypeOf(f.type) ?? String(f.type).toLowerCase()}${f.nullable ? '?' : ''}`);
     return `${p.name}: table{${columns.join(', ')}}`;
   }
   return `${p.name}: ${describePayload(p.type)}`;

@@ -15,6 +15,7 @@ import { planConform } from '../../src/runner/conform.js';
 import { fieldFor, payloadFromJSON, payloadToJSON, types } from '../../src/runner/payload.js';
 import { inputSchema, type MethodSignature, type ParamSpec } from '../../src/runner/signature.js';
 import { defineRunner, loadJsRunner } from '../../src/index.js';
+import { methodsTable } from '../../src/cli/list-command.js';
 
 const sig = (inputs: ParamSpec[]): MethodSignature => ({ name: 'm', inputs, outputs: [], batchable: true });
 
@@ -133,4 +134,16 @@ test('mistyped and misnamed inputs say the fix', (t) => {
   invalid(t, () => planConform('r', tensor, ints.schema), "missing input column 'features'");
   const listed = batchOf({ features: vectorFromArray([[1, 2, 3, 4]]) as never });
   invalid(t, () => planConform('r', tensor, listed.schema), "column 'features'", 'pa.FixedShapeTensorArray.from_numpy_ndarray', 'np.float32');
+});
+
+test('`list` marks nullable inputs and table columns with ?', (t) => {
+  const signature: MethodSignature = {
+    name: 'score',
+    inputs: [{ name: 'rows', type: types.table({ income: new Float64(), debt: new Float64() }, { nullable: ['debt'] }) }],
+    outputs: [{ name: 'note', type: types.string({ nullable: true }) }],
+    batchable: true,
+  };
+  const table = methodsTable([{ json: {}, signature, runner: 'loan', inputSchema: inputSchema(signature) }]);
+  t.regex(table, /rows: table\{income: float64, debt: float64\?\}/);
+  t.regex(table, /note: string\?/);
 });
