@@ -159,14 +159,17 @@ export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<
   }
 }
 
-/** The first row of an array (any depth) that is null or undefined, or -1. */
+/** The first row of an array that is, or holds at any depth, null or undefined; or -1. */
 function firstNullRow(rows: unknown[]): number {
-  for (let i = 0; i < rows.length; i++) {
-    const v = rows[i];
-    if (v === null || v === undefined) return i;
-    if (Array.isArray(v) && v.flat(Infinity).some((x) => x === null || x === undefined)) return i;
-  }
+  for (let i = 0; i < rows.length; i++) if (holdsNull(rows[i])) return i;
   return -1;
+}
+
+function holdsNull(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (holdsNull(x)) return true;
+  return false;
 }
 
 /** A fixed_shape_tensor column whose null rows are null (their values zero, under the validity bitmap). */
