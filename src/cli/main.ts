@@ -1,6 +1,7 @@
 /**
  * The `flight-runner` command: one subcommand per file, dispatched by name.
  */
+import { ConfigError } from '../config/config-error.js';
 import { UsageError } from './serve-process.js';
 import { log } from '../util/log.js';
 
@@ -57,6 +58,11 @@ async function main(argv: string[]): Promise<void> {
   try {
     await run(rest);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // The message names the file, the key and the fix: a stack would only bury it.
+      process.stderr.write(`flight-runner ${name}: invalid configuration:\n${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`flight-runner ${name}: ${(err as Error).message}\n\n${help}\n`);
       process.exit(2);

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { configFromTargets } from '../config/serve-config.js';
+import { loadCredentials } from '../config/credentials.js';
+import { checkMethodOverrides, runnerMethodsOf } from '../config/method-overrides.js';
+import { checkRunnerPaths, configFromTargets, type RunnerConfig } from '../config/serve-config.js';
 import { FlightServer } from '../flight/index.js';
 import { RunnerRegistry } from '../runner/registry.js';
 import { runnerService } from '../runner/service.js';
@@ -8,32 +10,62 @@ import { scheduledRunnersOf } from '../scheduling/runner-loader.js';
 import { combineObservers, statsObserver } from '../scheduling/observers.js';
 import { ServerMetrics } from '../scheduling/metrics.js';
 import { log, setLogLevel, type LogLevel } from '../util/log.js';
-import { parsePort, serveUntilSignalled, UsageError } from './serve-process.js';
+import {
+  checkSocketWithoutTls, credentialFlags, credentialHelp, credentialOptions, isLoopback, parsePort, serveUntilSignalled, UsageError,
+} from './serve-process.js';
 
-export const serveHelp = `Usage: flight-runner serve <target>... [--host H] [--port P] [--socket PATH]
+export const serveHelp = `Usage: flight-runner serve <target>... [--host H] [--port P] [--socket PATH] [--token TOKEN]
 
 Serves runners over Arrow Flight. A target is:
   model.onnx        an ONNX model (runner named after the file; one method, "predict")
   runners.ts|.js    a JS/TS module exporting runners made with defineRunner()
   config.yaml       a config naming runners, backends, options and server settings
+                    (every key: docs/configuration.md; an invalid config exits 2)
 
 Options:
-  --host H            address to bind (default 127.0.0.1, or the config's server.host)
+  --host H            address to bind (default 127.0.0.1, or the config's server.host);
+                      a non-loopback address without auth logs a warning
   --port P            TCP port; 0 picks a free one and prints it (default 8815)
-  --socket PATH       also serve grpc+unix://PATH for same-host clients
-  --metrics-port P    serve Prometheus metrics at http://H:P/metrics (0: a free port, logged)
+  --socket PATH       also serve grpc+unix://PATH for same-host clients (not with TLS)
+  --metrics-port P    serve Prometheus metrics at http://HOST:P/metrics (0: a free port, logged)
+  --metrics-host HOST address of the metrics endpoint (default 127.0.0.1, whatever --host is:
+                      metrics have no auth)
+${credentialHelp}
   --log-level LEVEL   debug | info | warn | error (default info)
   --strict            exit 1 if any runner fails to load (default: log it and serve the others)
   -h, --help          show this help
 
-Prints "flight-runner listening on grpc://H:P" once it accepts calls; runners load in
-the background ("health" reports them as loading until ready). Once every runner has
-loaded or failed, one log line says which are ready and why any failed; a failed runner
-stays listed (list, health) and calls to it are UNAVAILABLE with the reason, while the
-others serve. SIGTERM drains in-flight calls, then exits 0.
+Flags override the config's server settings; tokens from every source are accepted.
+Prints "flight-runner listening on grpc://H:P" (grpc+tls:// with TLS) once it accepts
+calls; runners load in the background ("health" reports them as loading until ready).
+Once every runner has loaded or failed, one log line says which are ready and why any
+failed; a failed runner stays listed (list, health) and calls to it are UNAVAILABLE with
+the reason, while the others serve. SIGTERM drains in-flight calls, then exits 0.
 
-Example:
-  flight-runner serve examples/models/iris.onnx --port 0`;
+Examples:
+  flight-runner serve examples/models/iris.onnx --port 0
+  flight-runner serve examples/serve.yaml --host 0.0.0.0 --tokens-file /etc/flight-runner/tokens \\
+    --tls-cert server.crt --tls-key server.key`;
+
+const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** `http://host:port/metrics`, with IPv6 hosts in brackets. */
+function metricsUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+}
+
+/** One warning per JS runner configured in process: JS runners default to worker threads for a reason. */
+function warnIfJsInProcess(entry: RunnerConfig, runners: string[]): void {
+  if (entry.backend !== 'js' || entry.scheduling?.isolation !== 'in-process') return;
+  for (const runner of runners) {
+    log('warn', 'JS runner configured in process', {
+      runner,
+      why: 'a busy loop or long synchronous code in it stops the server from serving other calls and from handling SIGTERM',
+      fix: 'remove isolation: in-process to run it in worker threads (the default)',
+      ...(entry.source ? { config: entry.source.file, at: `${entry.source.path}.scheduling.isolation` } : {}),
+    });
+  }
+}
 
 /** `flight-runner serve`. */
 export async function serveCommand(argv: string[]): Promise<void> {
@@ -46,6 +78,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
       socket: { type: 'string' },
       'log-level': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      ...credentialOptions,
       strict: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -54,12 +88,29 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${serveHelp}\n`);
     return;
   }
-  if (values['log-level']) setLogLevel(values['log-level'] as LogLevel);
+  if (values['log-level'] !== undefined) {
+    if (!LOG_LEVELS.includes(values['log-level'] as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+    setLogLevel(values['log-level'] as LogLevel);
+  }
   if (!positionals.length) throw new UsageError('give at least one target: a .onnx model, a JS/TS module or a YAML config');
   const config = configFromTargets(positionals);
-  // Check every flag before loading anything, so a typo fails fast with the usage.
+  // Check every flag and credential before loading anything, so a mistake fails fast.
   const port = parsePort(values.port, config.server.port ?? 8815);
   const metricsPort = values['metrics-port'] !== undefined ? parsePort(values['metrics-port'], 0) : config.server.metricsPort;
+  const metricsHost = values['metrics-host'] ?? config.server.metricsHost ?? '127.0.0.1';
+  const host = values.host ?? config.server.host ?? '127.0.0.1';
+  const credentials = loadCredentials(credentialFlags(values), process.env['FLIGHT_RUNNER_TOKEN'], {
+    server: config.server,
+    ...(config.serverSources.auth ? { authFile: config.serverSources.auth } : {}),
+    ...(config.serverSources.tls ? { tlsFile: config.serverSources.tls } : {}),
+  });
+  checkRunnerPaths(config);
+  const socket = values.socket ?? config.server.socket;
+  checkSocketWithoutTls(socket, Boolean(credentials.tls));
+  // Method names are known before any model loads: a per-method override naming no
+  // method is a config error now, not a surprise later.
+  for (const entry of config.runners) checkMethodOverrides(entry, await runnerMethodsOf(entry));
+
   const registry = new RunnerRegistry();
   const stats = new StatsRegistry();
   // Prometheus histograms cost a few percent of a one-row call: only kept when scraped.
@@ -68,20 +119,34 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ? combineObservers(statsObserver(stats, runner, method), metrics.observer(runner, method))
     : statsObserver(stats, runner, method));
   for (const entry of config.runners) {
-    for (const pending of await scheduledRunnersOf(entry, observe)) registry.add(pending.name, pending.load);
+    const pending = await scheduledRunnersOf(entry, observe);
+    warnIfJsInProcess(entry, pending.map((p) => p.name));
+    for (const p of pending) registry.add(p.name, p.load);
   }
   const locations: string[] = [];
   const server = new FlightServer(runnerService(registry, {
     locations, stats, ...(metrics ? { onCall: metrics.recordCall.bind(metrics) } : {}),
-  }));
+  }), {
+    ...(credentials.auth ? { auth: credentials.auth } : {}),
+    ...(credentials.tls ? { tls: credentials.tls } : {}),
+  });
   if (metrics && metricsPort !== undefined) {
-    const { port } = await metrics.listen(metricsPort, values.host ?? config.server.host ?? '127.0.0.1');
-    log('info', 'metrics', { url: `http://${values.host ?? config.server.host ?? '127.0.0.1'}:${port}/metrics` });
+    const { port: bound } = await metrics.listen(metricsPort, metricsHost);
+    log('info', 'metrics', { url: metricsUrl(metricsHost, bound) });
+    if (!isLoopback(metricsHost)) {
+      log('warn', 'metrics endpoint on a non-loopback address: it has no authentication, anyone who can reach it can read the metrics', {
+        address: metricsHost, fix: 'bind it to 127.0.0.1 (the default; --metrics-host or server.metricsHost) and scrape through a proxy or tunnel',
+      });
+    }
+  }
+  if (credentials.tokens || credentials.tls) {
+    log('info', 'credentials', { tokens: credentials.tokens, tls: Boolean(credentials.tls), mutualTls: credentials.mutualTls });
   }
   await serveUntilSignalled(server, {
-    host: values.host ?? config.server.host ?? '127.0.0.1',
+    host,
     port,
-    ...((values.socket ?? config.server.socket) ? { socket: values.socket ?? config.server.socket } : {}),
+    ...(socket ? { socket } : {}),
+    authenticated: credentials.tokens > 0 || credentials.mutualTls,
   }, () => registry.close());
   locations.push(...server.locations);
   void registry.ready().then(async () => {
@@ -101,3 +166,4 @@ export async function serveCommand(argv: string[]): Promise<void> {
     }
   });
 }
+

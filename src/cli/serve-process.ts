@@ -4,6 +4,7 @@
  * and on SIGTERM or SIGINT drain in-flight calls, then exit 0.
  */
 import { FlightServer } from '../flight/index.js';
+import type { CredentialFlags } from '../config/credentials.js';
 import { log } from '../util/log.js';
 
 /** Where a serving command listens, from its flags. */
@@ -11,6 +12,54 @@ export interface ListenFlags {
   host: string;
   port: number;
   socket?: string;
+  /** Callers must authenticate (a bearer token or a client certificate): no warning on a non-loopback host. */
+  authenticated?: boolean;
+}
+
+/** The credential options of every serving command, for parseArgs. */
+export const credentialOptions = {
+  token: { type: 'string', multiple: true },
+  'tokens-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
+} as const;
+
+/** The help lines of credentialOptions. */
+export const credentialHelp = `  --token TOKEN       accept calls carrying "authorization: Bearer TOKEN" (repeatable);
+                      also FLIGHT_RUNNER_TOKEN. Without any token, calls need no auth
+  --tokens-file FILE  tokens, one "TOKEN" or "IDENTITY:TOKEN" per line (# comments), so
+                      that no secret appears in \`ps\`
+  --tls-cert FILE     serve grpc+tls:// with this PEM certificate (chain) ...
+  --tls-key FILE      ... and its PEM private key
+  --tls-client-ca FILE  mutual TLS: clients must present a certificate signed by this CA`;
+
+/** The credential flags from parsed options. */
+export function credentialFlags(values: { token?: string[]; 'tokens-file'?: string; 'tls-cert'?: string; 'tls-key'?: string; 'tls-client-ca'?: string }): CredentialFlags {
+  return {
+    ...(values.token ? { token: values.token } : {}),
+    ...(values['tokens-file'] !== undefined ? { tokensFile: values['tokens-file'] } : {}),
+    ...(values['tls-cert'] !== undefined ? { tlsCert: values['tls-cert'] } : {}),
+    ...(values['tls-key'] !== undefined ? { tlsKey: values['tls-key'] } : {}),
+    ...(values['tls-client-ca'] !== undefined ? { tlsClientCa: values['tls-client-ca'] } : {}),
+  };
+}
+
+/**
+ * Refuses a unix socket on a TLS server: the Flight server applies its credentials to
+ * every address, so the socket would speak TLS while advertised as grpc+unix://, which
+ * clients dial in plaintext.
+ */
+export function checkSocketWithoutTls(socket: string | undefined, tls: boolean): void {
+  if (socket && tls) {
+    throw new UsageError('--socket (server.socket) cannot be combined with TLS: the socket would speak TLS, and grpc+unix:// clients dial it in plaintext; drop one of them');
+  }
+}
+
+/** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
 /**
@@ -21,6 +70,11 @@ export async function serveUntilSignalled(
   server: FlightServer, flags: ListenFlags, onDrain: () => Promise<void> = async () => {},
 ): Promise<void> {
   const { location } = await server.listen({ host: flags.host, port: flags.port });
+  if (!flags.authenticated && !isLoopback(flags.host)) {
+    log('warn', 'serving without authentication on a non-loopback address: anyone who can reach it can call it', {
+      address: flags.host, fix: 'add --token TOKEN, --tokens-file FILE or FLIGHT_RUNNER_TOKEN (or server.auth in a config), or --tls-client-ca for client certificates',
+    });
+  }
   if (flags.socket) {
     const unix = await server.listen({ socketPath: flags.socket });
     log('info', 'listening on unix socket', { location: unix.location });

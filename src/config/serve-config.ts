@@ -1,38 +1,21 @@
 /**
  * What `flight-runner serve` serves: runners from targets on the command line (`.onnx`
  * files, JS/TS modules) or from a YAML config naming runners, backends, options and
- * server settings. Relative paths in a config are relative to the config file.
+ * server settings, checked against the schema (schema.ts). Relative paths in a config are
+ * relative to the config file.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { ConfigError, configErrorFromZod } from './config-error.js';
+import { runnerEntrySchema, serveConfigSchema, type RunnerConfig, type ServeConfig, type ServerConfig } from './schema.js';
 
-/** One runner entry of a config. */
-export interface RunnerConfig {
-  /** Model file or module. */
-  path: string;
-  /** Backend name (`onnx`, `js`); default chosen by the path. */
-  backend?: string;
-  /** Runner name (onnx: default the file's base name; js: the module's runner names). */
-  name?: string;
-  /** Backend options (onnx: threads, methods, execution providers). */
-  options?: Record<string, unknown>;
-  /** Scheduling (batching, instances) for this runner. */
-  scheduling?: Record<string, unknown>;
-}
+export type { RunnerConfig, ServeConfig, ServerConfig } from './schema.js';
 
-/** Server settings a config may set; command-line flags override them. */
-export interface ServerConfig {
-  host?: string;
-  port?: number;
-  socket?: string;
-  metricsPort?: number;
-}
-
-/** A whole serve configuration. */
-export interface ServeConfig {
-  server: ServerConfig;
-  runners: RunnerConfig[];
+/** A serve config with, for each server setting, the config file it came from. */
+export interface LoadedServeConfig extends ServeConfig {
+  /** The file each `server` key was read from (for messages about it). */
+  serverSources: Partial<Record<keyof ServerConfig, string>>;
 }
 
 const CONFIG_EXTENSIONS = /\.ya?ml$/i;
@@ -42,39 +25,75 @@ export function isConfigFile(target: string): boolean {
   return CONFIG_EXTENSIONS.test(target);
 }
 
-/** Reads a YAML config, checking its shape and resolving paths. Errors name the file and the entry. */
+/** Server settings with their file paths made absolute (relative to the config's folder). */
+function resolveServerPaths(server: ServerConfig, base: string): ServerConfig {
+  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
+  return {
+    ...server,
+    ...(server.socket !== undefined ? { socket: at(server.socket) } : {}),
+    ...(server.auth ? { auth: { ...server.auth, ...(server.auth.tokensFile !== undefined ? { tokensFile: at(server.auth.tokensFile) } : {}) } } : {}),
+    ...(server.tls ? {
+      tls: Object.fromEntries(Object.entries(server.tls).map(([k, v]) => [k, at(v)])) as ServerConfig['tls'],
+    } : {}),
+  };
+}
+
+/**
+ * Reads a YAML config, checks it against the schema and resolves its paths.
+ * Throws a ConfigError naming the file and the path of every problem in it.
+ */
 export function readConfig(file: string): ServeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
   let raw: unknown;
   try {
-    raw = parse(readFileSync(file, 'utf8'));
+    raw = parse(text);
   } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`);
+    // The first line says what and where (line, column); the rest is a code frame.
+    throw new ConfigError(file, [{ path: '', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
   }
-  const doc = (raw ?? {}) as { server?: unknown; runners?: unknown };
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected a mapping with "runners" (and optional "server")`);
+  const checked = serveConfigSchema.safeParse(raw ?? {});
+  if (!checked.success) throw configErrorFromZod(file, checked.error, raw);
   const base = dirname(resolve(file));
-  if (!Array.isArray(doc.runners)) throw new Error(`${file}: "runners" must be a list`);
-  const runners = doc.runners.map((entry: unknown, i: number): RunnerConfig => {
-    const r = entry as Partial<RunnerConfig>;
-    if (!r || typeof r.path !== 'string') throw new Error(`${file}: runners[${i}] needs a "path"`);
-    return { ...r, path: resolve(base, r.path) } as RunnerConfig;
-  });
-  const server = (doc.server ?? {}) as ServerConfig;
-  if (typeof server !== 'object' || Array.isArray(server)) throw new Error(`${file}: "server" must be a mapping`);
-  return { server: server.socket ? { ...server, socket: resolve(base, server.socket) } : server, runners };
+  return {
+    server: resolveServerPaths(checked.data.server ?? {}, base),
+    runners: checked.data.runners.map((r, i) => ({ ...r, path: resolve(base, r.path), source: { file, path: `runners[${i}]` } })),
+  };
 }
 
 /** Turns command-line targets into a config: YAML files are read, other targets become runners. */
-export function configFromTargets(targets: string[]): ServeConfig {
-  const config: ServeConfig = { server: {}, runners: [] };
+export function configFromTargets(targets: string[]): LoadedServeConfig {
+  const config: LoadedServeConfig = { server: {}, runners: [], serverSources: {} };
   for (const target of targets) {
     if (isConfigFile(target)) {
       const c = readConfig(target);
       config.server = { ...config.server, ...c.server };
+      for (const key of Object.keys(c.server) as (keyof ServerConfig)[]) config.serverSources[key] = target;
       config.runners.push(...c.runners);
     } else {
-      config.runners.push({ path: resolve(target) });
+      const checked = runnerEntrySchema.safeParse({ path: resolve(target) });
+      if (!checked.success) throw new ConfigError(undefined, [{ path: `target ${JSON.stringify(target)}`, message: checked.error.issues[0]!.message }]);
+      config.runners.push(checked.data as RunnerConfig);
     }
   }
   return config;
+}
+
+/**
+ * Throws a ConfigError naming every runner whose model or module file does not exist, so
+ * that a mistyped path stops `serve` at once instead of serving without that runner.
+ */
+export function checkRunnerPaths(config: ServeConfig): void {
+  const missing = config.runners.filter((r) => !existsSync(r.path));
+  if (!missing.length) return;
+  const files = new Set(missing.map((r) => r.source?.file));
+  const line = (r: RunnerConfig) => ({
+    path: r.source ? `${files.size > 1 ? `${r.source.file}: ` : ''}${r.source.path}.path` : 'target',
+    message: `no such file: ${r.path}`,
+  });
+  throw new ConfigError(files.size === 1 ? [...files][0] : undefined, missing.map(line));
 }

@@ -287,11 +287,20 @@ export class FlightClient {
     return out;
   }
 
-  private withSignal<C extends { cancel(): void }>(call: C, options: CallOptions): C {
+  /**
+   * Cancels `call` when the caller's signal aborts. The listener goes once the call has its
+   * status: callers share one signal across many calls, and each listener would otherwise
+   * hold its finished call until the signal itself goes.
+   */
+  private withSignal<C extends { cancel(): void; once(event: 'status', listener: () => void): unknown }>(call: C, options: CallOptions): C {
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) call.cancel();
-      else signal.addEventListener('abort', () => call.cancel(), { once: true });
+      else {
+        const onAbort = () => call.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.once('status', () => signal.removeEventListener('abort', onAbort));
+      }
     }
     return call;
   }

@@ -9,9 +9,8 @@
 import {
   Message, MessageHeader, MetadataVersion, Schema, Vector, makeData, type DataType, type RecordBatch,
 } from 'apache-arrow';
-import { VectorLoader, CompressedVectorLoader } from 'apache-arrow/visitor/vectorloader';
-import type * as ipc from 'apache-arrow/ipc/metadata/message';
-import { decompressBuffer } from './compression.js';
+import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
+import { checkDecompressedTotal, decompressBuffer } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
@@ -145,15 +144,13 @@ export class FlightDataDecoder {
         throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length}, over the ${MAX_ARRAY_LENGTH} values an array may hold`);
       }
     }
-    const counts = header.variadicBufferCounts ?? [];
     return guard(what, () => {
-      if (header.compression == null) {
-        return new VectorLoader(body, header.nodes, header.buffers, this.dictionaries, version, counts).visitMany(types);
-      }
+      if (header.compression == null) return loadColumns(body, header, types, this.dictionaries, version);
       const codec = header.compression.type;
+      checkDecompressedTotal(codec, header.buffers.map((r) => body.subarray(r.offset, r.offset + r.length)), what);
       const chunks = header.buffers.map((r, i) =>
         decompressBuffer(codec, body.subarray(r.offset, r.offset + r.length), `${what} buffer ${i}`));
-      return new CompressedVectorLoader(chunks, header.nodes, header.buffers, this.dictionaries, version, counts).visitMany(types);
+      return loadDecompressedColumns(chunks, header, types, this.dictionaries, version);
     });
   }
 }

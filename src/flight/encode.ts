@@ -5,8 +5,7 @@
  * when it is larger than the target message size.
  */
 import { DataType, Message, RecordBatch, Schema, Vector, type Data } from 'apache-arrow';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
-import * as ipc from 'apache-arrow/ipc/metadata/message';
+import { assembleBody, ipc } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
 import type { FlightData } from './flight-data.js';
 
@@ -24,20 +23,6 @@ const PADDING = new Uint8Array(8);
 
 /** Schema messages already encoded, per Schema object (schemas are immutable). */
 const encodedSchemas = new WeakMap<Schema, Uint8Array>();
-
-/**
- * apache-arrow 21.2's VectorAssembler cuts the views of a Utf8View or BinaryView column
- * at the column's offset, but Data.slice has already cut them there (the getters index
- * them from 0), so a sliced view column was encoded short or empty. Assemble the views
- * as they are; the validity bitmap is handled before this visitor, offset included.
- */
-type ViewAssembler = (this: VectorAssembler, data: Pick<Data, 'offset' | 'length' | 'stride' | 'values' | 'variadicBuffers'>) => VectorAssembler;
-const assemblerProto = VectorAssembler.prototype as unknown as { visitUtf8View: ViewAssembler; visitBinaryView: ViewAssembler };
-const assembleViews = assemblerProto.visitUtf8View;
-assemblerProto.visitUtf8View = assemblerProto.visitBinaryView = function (data) {
-  const { length, stride, values, variadicBuffers } = data;
-  return assembleViews.call(this, { offset: 0, length, stride, values, variadicBuffers });
-};
 
 /**
  * Encodes one stream's schema and batches into FlightData messages.
@@ -134,7 +119,7 @@ const encodedBatchHeaders = new Map<string, Uint8Array>();
 const MAX_ENCODED_BATCH_HEADERS = 256;
 
 function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
-  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(batch);
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembleBody(batch);
   const fieldNodes = knownNullCounts(nodes, batch.data.children);
   // Everything the header holds: its bytes follow from these numbers alone.
   const key = `${batch.numRows};${byteLength};${fieldNodes.map((n) => `${n.length},${n.nullCount}`).join(';')}|`
@@ -150,7 +135,7 @@ function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): Flight
 }
 
 function encodeDictionaryBatch(dictionary: Vector, id: number, isDelta: boolean): FlightData {
-  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = VectorAssembler.assemble(dictionary);
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembleBody(dictionary);
   const data = new ipc.RecordBatch(dictionary.length, knownNullCounts(nodes, dictionary.data), bufferRegions, null, variadicBufferCounts);
   const header = new ipc.DictionaryBatch(data, id, isDelta);
   return { dataHeader: Message.encode(Message.from(header, byteLength)), dataBody: bodyParts(buffers, bufferRegions) };

@@ -8,6 +8,7 @@
  */
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
+import { ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto-reader.js';
 
 /** One FlightData message. */
 export interface FlightData {
@@ -41,10 +42,6 @@ const FIELD_DESCRIPTOR = 1;
 const FIELD_HEADER = 2;
 const FIELD_APP_METADATA = 3;
 const FIELD_BODY = 1000;
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -163,67 +160,13 @@ export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
   return parts;
 }
 
-/** A cursor over protobuf bytes that fails with a message naming what was wrong. */
-class ProtoReader {
-  pos = 0;
-  constructor(readonly buf: Uint8Array, readonly what: string) {}
-
-  get done(): boolean {
-    return this.pos >= this.buf.byteLength;
-  }
-
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.buf.byteLength) throw this.fail('truncated varint');
-      const byte = this.buf[this.pos++]!;
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-    throw this.fail('varint longer than 10 bytes');
-  }
-
-  bytes(): Uint8Array {
-    const len = this.varint();
-    if (len > this.buf.byteLength - this.pos) {
-      throw this.fail(`field length ${len} runs past the end of the message (${this.buf.byteLength - this.pos} bytes left)`);
-    }
-    const view = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return view;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case WIRE_VARINT: this.varint(); return;
-      case WIRE_I64: this.advance(8); return;
-      case WIRE_LEN: this.bytes(); return;
-      case WIRE_I32: this.advance(4); return;
-      default: throw this.fail(`unsupported protobuf wire type ${wireType}`);
-    }
-  }
-
-  private advance(n: number): void {
-    if (this.pos + n > this.buf.byteLength) throw this.fail('truncated fixed-width field');
-    this.pos += n;
-  }
-
-  fail(reason: string): FlightError {
-    return FlightError.invalidArgument(`malformed ${this.what}: ${reason}`);
-  }
-}
-
 function decodeDescriptor(bytes: Uint8Array): FlightDescriptor {
   const r = new ProtoReader(bytes, 'FlightDescriptor');
   let type = 0;
   let cmd: Uint8Array = new Uint8Array(0);
   const path: string[] = [];
   while (!r.done) {
-    const tag = r.varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
+    const { field, wire } = r.tag();
     if (field === 1 && wire === WIRE_VARINT) type = r.varint();
     else if (field === 2 && wire === WIRE_LEN) cmd = r.bytes();
     else if (field === 3 && wire === WIRE_LEN) {
@@ -244,9 +187,7 @@ export function decodeFlightData(buf: Uint8Array): ReceivedFlightData {
   const r = new ProtoReader(buf, 'FlightData');
   const out: ReceivedFlightData = {};
   while (!r.done) {
-    const tag = r.varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
+    const { field, wire } = r.tag();
     if (wire !== WIRE_LEN) {
       if (field === FIELD_DESCRIPTOR || field === FIELD_HEADER || field === FIELD_APP_METADATA || field === FIELD_BODY) {
         throw r.fail(`field ${field} has wire type ${wire}, expected length-delimited`);

@@ -9,7 +9,7 @@
  * apache-arrow's RecordBatch/DictionaryBatch header descriptions are only read.
  */
 import type { MessageHeader, MetadataVersion, Schema } from 'apache-arrow';
-import type * as ipc from 'apache-arrow/ipc/metadata/message';
+import type { ipc } from './arrow-internals.js';
 
 /** An IPC message header, decoded and checked. */
 export interface DecodedHeader {

@@ -7,6 +7,7 @@
  * here keep the schema they are given.
  */
 import { RecordBatch, Struct, type Data, type Schema } from 'apache-arrow';
+import { recordBatchKeepingSchema } from './arrow-internals.js';
 
 /** The struct type of a schema's rows, made once per schema. */
 const rowTypes = new WeakMap<Schema, Struct>();
@@ -20,15 +21,12 @@ export function rowTypeOf(schema: Schema): Struct {
 
 /**
  * `new RecordBatch(schema, data)`, keeping `schema` when every column has the batch's
- * length (else apache-arrow's constructor pads them, as before). A RecordBatch holds no
- * more state than its schema, its data and its metadata: the rest is on its prototype
- * or derived lazily.
+ * length (else apache-arrow's constructor pads them, as before).
  */
 export function recordBatchOf(schema: Schema, data: Data<Struct>, metadata: Map<string, string> = new Map()): RecordBatch {
   const consistent = data.children.length === schema.fields.length && data.children.every((c) => c.length === data.length);
   if (!consistent) return new RecordBatch(schema, data, metadata as never);
-  const batch = Object.create(RecordBatch.prototype) as RecordBatch;
-  return Object.assign(batch, { schema, data, _metadata: metadata });
+  return recordBatchKeepingSchema(schema, data, metadata);
 }
 
 /** Rows `begin` (inclusive) to `end` (exclusive) of a batch, as a view, keeping its schema. */

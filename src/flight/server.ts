@@ -10,7 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Schema } from 'apache-arrow';
-import { authenticateCall, basicLogin, type ServerAuth } from './auth.js';
+import { authenticateCall, authenticateHandshake, type ServerAuth } from './auth.js';
 import { descriptorFromMessage, type FlightDescriptor, type FlightDescriptorMessage } from './descriptor.js';
 import type { EncoderOptions } from './encode.js';
 import { FlightError, Status, toGrpcStatus } from './errors.js';
@@ -19,6 +19,7 @@ import { tcpLocation } from './location.js';
 import {
   flightInfoToMessage, pollInfoToMessage, type Action, type ActionType, type FlightInfo, type PollInfo,
 } from './messages.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, ReceiveBudget } from './receive-budget.js';
 import { flightServiceDefinition } from './service.js';
 import { FlightReader, FlightWriter, readKeepingWritable, readServerCall, writableSink } from './streams.js';
 import { encodeSchemaBytes } from './encode.js';
@@ -69,11 +70,22 @@ export interface FlightHandlers {
 
 /** Server settings. */
 export interface FlightServerOptions extends EncoderOptions {
-  /** Largest message accepted, in bytes. Default: no limit (Flight peers send any size). */
+  /**
+   * Largest message accepted, in bytes, before and after decompression. Default 2 GiB - 1,
+   * gRPC's own ceiling, as Arrow C++ Flight servers use (a larger one is refused with
+   * RESOURCE_EXHAUSTED before anything is allocated).
+   */
   maxReceiveMessageBytes?: number;
+  /**
+   * Server-wide budget for bytes held in request messages not yet read by their calls
+   * (received in part, or complete and waiting). A message that would take the total past
+   * it is refused with RESOURCE_EXHAUSTED. Default: a quarter of the machine's (or the
+   * container's) memory. Applies to the data RPCs on the http2 data path.
+   */
+  receiveBudgetBytes?: number;
   /** Check a bearer token on every call (and Basic credentials on Handshake). */
   auth?: ServerAuth;
-  /** Serve TLS with this PEM key pair. */
+  /** Serve TLS with this PEM key pair; with `rootCerts`, clients must present a certificate signed by them (mutual TLS). */
   tls?: { certChain: Buffer; privateKey: Buffer; rootCerts?: Buffer };
   /** Extra grpc-js server options. */
   grpcOptions?: Record<string, unknown>;
@@ -87,6 +99,13 @@ export interface FlightServerOptions extends EncoderOptions {
    */
   dataPath?: 'http2' | 'grpc-js';
 }
+
+/**
+ * Largest message of a control RPC (Handshake, ListFlights, GetFlightInfo, PollFlightInfo,
+ * GetSchema, DoAction, ListActions) on the http2 data path: descriptors, tickets and
+ * action bodies, never batches.
+ */
+export const CONTROL_MESSAGE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** An address to listen on: TCP host and port (0 picks a free one) or a unix socket. */
 export type ListenAddress = { host?: string; port: number } | { socketPath: string };
@@ -105,13 +124,23 @@ export class FlightServer {
   private readonly handlers: FlightHandlers;
   private readonly options: FlightServerOptions;
   private readonly activeCalls = new Set<AbortController>();
+  private readonly maxReceiveMessageBytes: number;
+  /** Bytes of incoming messages held now, server-wide. */
+  readonly receiveBudget: ReceiveBudget;
   /** Locations this server listens on, in the order they were bound. */
   readonly locations: string[] = [];
 
   constructor(handlers: FlightHandlers, options: FlightServerOptions = {}) {
     this.handlers = handlers;
     this.options = options;
-    this.grpcServer = new Server({ ...channelOptions(options.maxReceiveMessageBytes), ...options.grpcOptions });
+    this.maxReceiveMessageBytes = options.maxReceiveMessageBytes !== undefined && options.maxReceiveMessageBytes >= 0
+      ? options.maxReceiveMessageBytes
+      : DEFAULT_MAX_MESSAGE_BYTES;
+    this.receiveBudget = new ReceiveBudget(options.receiveBudgetBytes);
+    // On the http2 data path grpc-js serves only the control RPCs, whose messages are small:
+    // a tight limit keeps a caller from making it buffer gigabytes outside the receive budget.
+    const grpcLimit = this.dataPath === 'http2' ? Math.min(this.maxReceiveMessageBytes, CONTROL_MESSAGE_MAX_BYTES) : this.maxReceiveMessageBytes;
+    this.grpcServer = new Server({ ...channelOptions(grpcLimit), ...options.grpcOptions });
     this.grpcServer.addService(flightServiceDefinition, this.implementation());
   }
 
@@ -119,7 +148,7 @@ export class FlightServer {
   async listen(address: ListenAddress): Promise<{ port: number; location: string }> {
     const tls = this.options.tls;
     const creds = tls
-      ? ServerCredentials.createSsl(tls.rootCerts ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], false)
+      ? ServerCredentials.createSsl(tls.rootCerts ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], Boolean(tls.rootCerts))
       : ServerCredentials.createInsecure();
     const target = 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
     const port = await new Promise<number>((resolve, reject) =>
@@ -202,7 +231,7 @@ export class FlightServer {
 
   /** DoGet, DoPut and DoExchange on the node:http2 data path: the same handlers, other transport. */
   private serveDataStream(rpc: DataRpc, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tracker?: CallTracker): void {
-    const call = new Http2DataCall(rpc, stream, headers, { maxReceiveMessageBytes: this.options.maxReceiveMessageBytes, tracker });
+    const call = new Http2DataCall(rpc, stream, headers, { maxReceiveMessageBytes: this.maxReceiveMessageBytes, budget: this.receiveBudget, ...(tracker ? { tracker } : {}) });
     const h = this.handlers;
     const missing = (name: string) => FlightError.unimplemented(`${name} is not implemented by this server`);
     void this.track(async (controller) => {
@@ -275,10 +304,11 @@ export class FlightServer {
         void this.track(async (controller) => {
           try {
             const auth = this.options.auth;
-            const token = auth ? await basicLogin(auth, call.metadata) : undefined;
-            if (token !== undefined) {
+            // With auth, Handshake answers OK only to a caller whose credentials are good.
+            const login = auth ? await authenticateHandshake(auth, call.metadata) : undefined;
+            if (login?.token !== undefined) {
               const md = new Metadata();
-              md.set('authorization', `Bearer ${token}`);
+              md.set('authorization', `Bearer ${login.token}`);
               call.sendMetadata(md);
             }
             if (!h.handshake) {
@@ -288,6 +318,7 @@ export class FlightServer {
               return;
             }
             const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
+            if (login) ctx.identity = login.identity;
             const payloads = (async function* () { for await (const req of readKeepingWritable<{ payload?: Uint8Array }>(call)) yield new Uint8Array(req.payload ?? []); })();
             const write = writableSink(call);
             for await (const payload of h.handshake(payloads, ctx)) {

@@ -5,18 +5,10 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import type { InstancesConfig } from '../config/schema.js';
 
-/** What a config may say about a runner's instances. */
-export interface InstanceGroupConfig {
-  /** Number of instances, or `auto`. Default 1. */
-  count?: number | 'auto';
-  /** Where instances run. Default cpu. */
-  kind?: 'cpu' | 'gpu';
-  /** GPU device ids to use (kind gpu). Default: every GPU found. */
-  devices?: number[];
-  /** Threads per instance for backends that have them (onnx intra-op threads). Default: cores / count. */
-  threadsPerInstance?: number;
-}
+/** What a config may say about a runner's instances (`scheduling.instances`; schema in src/config/schema.ts). */
+export type InstanceGroupConfig = InstancesConfig;
 
 /** The decided placement. */
 export interface Placement {

@@ -5,28 +5,19 @@
  */
 import { basename, extname } from 'node:path';
 import { importRunnerDefinitions, loadJsRunner } from '../backends/js/index.js';
-import { loadOnnxRunner, type OnnxRunnerOptions } from '../backends/onnx/index.js';
-import { backendFor } from '../backends/registry.js';
+import { loadOnnxRunner } from '../backends/onnx/index.js';
 import type { RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
-import type { BatcherObserver, BatchingOptions } from './batcher.js';
+import type { BatcherObserver } from './batcher.js';
 import { inProcessStarter } from './in-process-instance.js';
 import type { InstanceStarter } from './instance-pool.js';
-import { decidePlacement, type InstanceGroupConfig, type Placement } from './placement.js';
+import { decidePlacement, type Placement } from './placement.js';
 import { processIsolation } from './process-instance.js';
 import { ScheduledRunner, type SchedulingOptions } from './scheduled-runner.js';
 import { workerIsolation } from './worker-instance.js';
 
-/** The `scheduling` block of a runner config entry. */
-export interface SchedulingConfig {
-  instances?: InstanceGroupConfig;
-  batching?: SchedulingOptions['batching'];
-  /** Where instances run: this process, worker threads, or child processes. Default: worker for JS runners, in-process for ONNX. */
-  isolation?: 'in-process' | 'worker' | 'process';
-  hangTimeoutMs?: number;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-}
+/** The `scheduling` block of a runner config entry (its schema: src/config/schema.ts). */
+export type { SchedulingConfig } from '../config/schema.js';
 
 /** Makes observers for a runner's methods (stats, metrics). */
 export type ObserverFactory = (runner: string, method: string) => BatcherObserver;
@@ -56,11 +47,12 @@ export interface PendingRunner {
 
 /** The runners one config entry serves, each scheduled. */
 export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverFactory): Promise<PendingRunner[]> {
-  const scheduling = (entry.scheduling ?? {}) as SchedulingConfig;
+  const scheduling = entry.scheduling ?? {};
   const placement = decidePlacement(scheduling.instances);
-  const backend = backendFor(entry.path, entry.backend).name;
+  // The config resolved the backend and checked the options against it (config/schema.ts).
+  const backend = entry.backend;
   const options: SchedulingOptions = {
-    ...(scheduling.batching ? { batching: scheduling.batching as Partial<BatchingOptions> } : {}),
+    ...(scheduling.batching ? { batching: scheduling.batching } : {}),
     ...(scheduling.hangTimeoutMs ? { hangTimeoutMs: scheduling.hangTimeoutMs } : {}),
     ...(scheduling.minBackoffMs ? { minBackoffMs: scheduling.minBackoffMs } : {}),
     ...(scheduling.maxBackoffMs ? { maxBackoffMs: scheduling.maxBackoffMs } : {}),
@@ -78,9 +70,9 @@ export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverF
     return factory(entry, name, placement);
   };
 
-  if (backend === 'onnx') {
+  if (entry.backend === 'onnx') {
     const name = entry.name ?? basename(entry.path, extname(entry.path));
-    const onnxOptions = (entry.options ?? {}) as OnnxRunnerOptions;
+    const onnxOptions = entry.options;
     const starter = isolation === 'in-process'
       ? inProcessStarter((index) => loadOnnxRunner(entry.path, {
         ...onnxOptions,

@@ -5,7 +5,6 @@
  */
 import { importRunnerDefinitions, loadJsRunner } from '../backends/js/index.js';
 import { loadOnnxRunner, type OnnxRunnerOptions } from '../backends/onnx/index.js';
-import { backendFor } from '../backends/registry.js';
 import type { RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
 import type { Placement } from './placement.js';
@@ -32,8 +31,9 @@ export async function loadRunnerSpec(spec: RunnerSpec): Promise<Runner> {
  * instances do in runner-loader).
  */
 export function specOf(entry: RunnerConfig, runnerName: string, placement: Placement, index: number): RunnerSpec {
-  if (backendFor(entry.path, entry.backend).name !== 'onnx') return { kind: 'js', path: entry.path, name: runnerName };
-  const options = (entry.options ?? {}) as OnnxRunnerOptions;
+  // The config resolved the backend and checked the options against it (config/schema.ts).
+  if (entry.backend !== 'onnx') return { kind: 'js', path: entry.path, name: runnerName };
+  const options = entry.options;
   const device = placement.devices[index];
   return {
     kind: 'onnx',

@@ -4,8 +4,7 @@
  * and unix sockets.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
@@ -14,6 +13,7 @@ import {
 } from '../../src/flight/index.js';
 import { memoryServerHandlers } from '../../src/memory/memory-server.js';
 import { startServer } from '../helpers/memory-server.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -127,17 +127,6 @@ test('a server without auth answers a Basic handshake with no token as UNIMPLEME
     await s.close();
   }
 });
-
-/** A self-signed certificate for `commonName` with the given subjectAltName list, made with openssl in `dir`. */
-function selfSignedCert(dir: string, commonName: string, altNames: string): { cert: Buffer; key: Buffer } {
-  const key = join(dir, `${commonName}.key`);
-  const cert = join(dir, `${commonName}.crt`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', key, '-out', cert,
-    '-subj', `/CN=${commonName}`, '-addext', `subjectAltName=${altNames}`,
-  ], { stdio: 'pipe', timeout: 30_000 });
-  return { cert: readFileSync(cert), key: readFileSync(key) };
-}
 
 test('TLS: grpc+tls:// with a self-signed certificate trusted through rootCerts', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'flight-tls-'));

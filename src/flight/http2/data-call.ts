@@ -9,6 +9,8 @@ import { Metadata } from '@grpc/grpc-js';
 import { FlightError, Status, toGrpcStatus } from '../errors.js';
 import { deserializeFlightData, encodeFlightDataFrame, type FlightData, type MalformedFlightData, type ReceivedFlightData } from '../flight-data.js';
 import { GrpcMessageReader } from './message-reader.js';
+import type { ReceiveBudget } from '../receive-budget.js';
+import { log } from '../../util/log.js';
 import { TRANSPORT_HEADERS, parseGrpcTimeout, responseHeaders, statusFields, type DataRpc } from './wire.js';
 
 /**
@@ -30,7 +32,10 @@ export interface CallTracker {
 }
 
 export interface DataCallOptions {
-  maxReceiveMessageBytes?: number;
+  /** Largest request message accepted, before and after decompression. */
+  maxReceiveMessageBytes: number;
+  /** The server-wide budget for bytes of request messages not yet read by their call. */
+  budget?: ReceiveBudget;
   tracker?: CallTracker;
 }
 
@@ -48,21 +53,25 @@ export class Http2DataCall {
   private cancelReason?: FlightError;
   private deadlineTimer?: NodeJS.Timeout;
 
-  constructor(readonly rpc: DataRpc, private readonly stream: ServerHttp2Stream, headers: IncomingHttpHeaders, private readonly options: DataCallOptions = {}) {
+  constructor(readonly rpc: DataRpc, private readonly stream: ServerHttp2Stream, headers: IncomingHttpHeaders, private readonly options: DataCallOptions) {
     options.tracker?.onStart();
     stream.on('error', () => { /* 'close' follows and reports the cancellation */ });
     stream.once('close', () => this.onClose());
+    const socket = stream.session?.socket;
+    this.peer = socket?.remoteAddress ? (socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress) : 'unknown';
     const encoding = headers['grpc-encoding'];
     this.reader = new GrpcMessageReader(stream, {
       maxMessageBytes: options.maxReceiveMessageBytes,
+      ...(options.budget ? { budget: options.budget } : {}),
       encoding: typeof encoding === 'string' ? encoding : undefined,
-      onError: (err) => this.fail(err),
+      onError: (err) => {
+        log('warn', 'request input refused', { rpc, peer: this.peer, code: Status[err.code], error: err.message });
+        this.fail(err);
+      },
     });
     const metadata = Metadata.fromHttp2Headers(headers);
     for (const name of TRANSPORT_HEADERS) metadata.remove(name);
     this.metadata = metadata;
-    const socket = stream.session?.socket;
-    this.peer = socket?.remoteAddress ? (socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress) : 'unknown';
 
     const timeout = headers['grpc-timeout'];
     if (typeof timeout === 'string') {

@@ -1,33 +1,48 @@
 /**
- * gRPC request messages read straight off a node:http2 stream.
+ * gRPC request messages read straight off a node:http2 stream, treating every byte as
+ * hostile.
  *
  * Each message is assembled into ONE buffer allocated at its length (known from the
- * 5-byte prefix), and each received DATA chunk is copied once, into that buffer. The
- * buffer is placed so that the FlightData body (protobuf field 1000) starts on an 8-byte
- * boundary: the decoder then views the Arrow buffers in place, with no realignment. To
- * know where the body starts, the first chunks of a message are held (by reference, not
- * copied) until the field tags before the body have arrived, usually in the first chunk.
+ * 5-byte prefix), and each received DATA chunk is copied once into it. Before anything
+ * is allocated the announced length is checked against the largest message accepted and
+ * reserved from the server-wide ReceiveBudget, so neither one absurd prefix nor many
+ * half-sent messages can make the process allocate more than it allows. The buffer is
+ * placed so that the FlightData body (protobuf field 1000) starts on an 8-byte boundary:
+ * the decoder then views the Arrow buffers in place. To know where the body starts, the
+ * first bytes of a message are staged (at most MAX_STAGED_BYTES) until the field tags
+ * before the body have arrived, usually in the first chunk.
+ *
+ * Compressed messages (grpc-encoding gzip or deflate) are inflated by a zlib stream on
+ * libuv's thread pool, never on the event loop, each output chunk counted against the
+ * message limit and the budget as it appears, so a small bomb is refused as soon as it
+ * grows past either (or at its first bytes, when they are not protobuf).
  *
  * Pull-based: complete messages wait in a short queue; past it the HTTP/2 stream is
  * paused, so Node stops acknowledging received data and HTTP/2 flow control holds the
  * client back instead of this process buffering without bound.
  */
 import type { ServerHttp2Stream } from 'node:http2';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { createGunzip, createInflate } from 'node:zlib';
 import { FlightError, Status } from '../errors.js';
+import { ProtoReader } from '../proto-reader.js';
+import type { ReceiveBudget } from '../receive-budget.js';
 
 /** Complete messages queued before the stream is paused. */
 const QUEUE_MESSAGES = 8;
 /** ... or bytes of complete messages queued. */
 const QUEUE_BYTES = 4 * 1024 * 1024;
-/** Bytes of a message's start held while looking for its body field; past it, place it anywhere. */
-const MAX_STAGED_BYTES = 1024 * 1024;
+/** Bytes of a message's start staged while looking for its body field; past it, place it anywhere. */
+const MAX_STAGED_BYTES = 64 * 1024;
+/** Output chunk of the inflater: few event-loop callbacks per megabyte, small enough to stop a bomb early. */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
 /** FlightData.data_body's field number. */
 const FIELD_BODY = 1000;
 
 export interface MessageReaderOptions {
-  /** Largest message accepted (after decompression), or -1 / undefined for no limit. */
-  maxMessageBytes?: number;
+  /** Largest message accepted, before and after decompression. */
+  maxMessageBytes: number;
+  /** The server-wide budget for bytes held in messages not yet handed to the call. */
+  budget?: ReceiveBudget;
   /** The request's grpc-encoding, for messages whose compressed flag is set. */
   encoding?: string;
   /** Called once when the input is unusable (too large, bad frame); the call should end with it. */
@@ -36,50 +51,53 @@ export interface MessageReaderOptions {
 
 /**
  * Where field 1000 (the body) starts within a message of `messageLength` bytes, of which
- * `chunks` hold the first bytes; 'more' if the tags before it have not all arrived yet,
- * 'none' if the message has no body (or is not protobuf the scan understands: the
- * decoder will say what is wrong).
+ * the first `available` are in `buf`; 'more' if the tags before it have not all arrived,
+ * 'none' if the message has no body or is not protobuf the scan understands (the decoder
+ * then says what is wrong). `scan.pos` keeps the end of the last whole field between
+ * calls, so a message that arrives a byte at a time is still scanned once.
  */
-export function findBodyOffset(chunks: readonly Uint8Array[], available: number, messageLength: number): number | 'more' | 'none' {
-  let index = 0;
-  let base = 0;
-  let pos = 0;
-  const byteAt = (at: number): number => {
-    while (at >= base + chunks[index]!.byteLength) base += chunks[index++]!.byteLength;
-    return chunks[index]![at - base]!;
-  };
+export function findBodyOffset(buf: Uint8Array, available: number, messageLength: number, scan: { pos: number }): number | 'more' | 'none' {
+  let pos = scan.pos;
   const varint = (): number | undefined => {
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
       if (pos >= available) return undefined;
-      const byte = byteAt(pos++);
+      const byte = buf[pos++]!;
       result += (byte & 0x7f) * scale;
       if (byte < 0x80) return result;
       scale *= 128;
     }
     return Number.NaN;
   };
+  const incomplete = () => (available >= messageLength ? 'none' : 'more');
   for (;;) {
+    scan.pos = pos;
     if (pos >= messageLength) return 'none';
     const tag = varint();
-    if (tag === undefined) return available >= messageLength ? 'none' : 'more';
-    if (Number.isNaN(tag)) return 'none';
+    if (tag === undefined) return incomplete();
+    if (Number.isNaN(tag) || tag < 8) return 'none';
     const wire = tag & 7;
     if (wire === 0) {
       const v = varint();
-      if (v === undefined) return available >= messageLength ? 'none' : 'more';
+      if (v === undefined) return incomplete();
       if (Number.isNaN(v)) return 'none';
     } else if (wire === 1) pos += 8;
     else if (wire === 5) pos += 4;
     else if (wire === 2) {
       const len = varint();
-      if (len === undefined) return available >= messageLength ? 'none' : 'more';
+      if (len === undefined) return incomplete();
       if (Number.isNaN(len)) return 'none';
       if (Math.floor(tag / 8) === FIELD_BODY) return pos <= messageLength ? pos : 'none';
       pos += len;
     } else return 'none';
   }
+}
+
+/** A complete message and the budget it holds until the call takes it. */
+interface Received {
+  message: Buffer;
+  reserved: number;
 }
 
 /**
@@ -91,34 +109,41 @@ export class GrpcMessageReader {
   private prefixFilled = 0;
   private messageLength = 0;
   private compressed = false;
+  /** Budget bytes held for the message being received. */
+  private reserved = 0;
   /** The message being filled, once placed. */
   private message?: Buffer;
   private filled = 0;
-  /** The start of a message not yet placed (views into received chunks). */
-  private staged: Buffer[] = [];
+  /** The start of a message not yet placed, and how far its fields have been scanned. */
+  private staging?: Buffer;
   private stagedLength = 0;
+  private readonly scan = { pos: 0 };
+  /** A compressed message is being inflated: input waits in `backlog` meanwhile, in order. */
+  private inflating = false;
+  private backlog: Buffer[] = [];
+  private endPending = false;
 
-  private readonly queue: Buffer[] = [];
+  private readonly queue: Received[] = [];
   private queuedBytes = 0;
   private ended = false;
   private failure?: FlightError;
   private discarding = false;
   private waiter?: { resolve(m: Buffer | undefined): void; reject(e: unknown): void };
-  private readonly maxMessageBytes: number;
 
   constructor(private readonly stream: ServerHttp2Stream, private readonly options: MessageReaderOptions) {
-    this.maxMessageBytes = options.maxMessageBytes !== undefined && options.maxMessageBytes >= 0 ? options.maxMessageBytes : Infinity;
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.onEnd());
+    // Nothing thrown here may reach the stream's emitter: it would end the process.
+    stream.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    stream.on('end', () => this.guard(() => this.onEnd()));
   }
 
   /** The next message, or undefined at the end of the stream. Rejects once the input failed or the call ended. */
   next(): Promise<Buffer | undefined> {
-    const message = this.queue.shift();
-    if (message) {
-      this.queuedBytes -= message.byteLength;
+    const received = this.queue.shift();
+    if (received) {
+      this.queuedBytes -= received.message.byteLength;
+      this.options.budget?.release(received.reserved);
       this.maybeResume();
-      return Promise.resolve(message);
+      return Promise.resolve(received.message);
     }
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve(undefined);
@@ -146,25 +171,46 @@ export class GrpcMessageReader {
     }
   }
 
+  /** Drops everything held, returns its budget, and reads the rest of the input into nothing. */
   private discard(): void {
     if (this.discarding) return;
     this.discarding = true;
+    for (const received of this.queue) this.options.budget?.release(received.reserved);
     this.queue.length = 0;
     this.queuedBytes = 0;
-    this.staged = [];
-    this.message = undefined;
+    this.releaseCurrent();
+    this.backlog = [];
     if (!this.stream.destroyed) this.stream.resume();
   }
 
+  private releaseCurrent(): void {
+    this.options.budget?.release(this.reserved);
+    this.reserved = 0;
+    this.staging = undefined;
+    this.message = undefined;
+  }
+
+  private guard(run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.error(err instanceof FlightError ? err : FlightError.internal(`failed reading the request: ${(err as Error).message}`, err));
+    }
+  }
+
   private maybeResume(): void {
-    if (this.discarding || this.ended) return;
+    if (this.discarding || this.ended || this.inflating) return;
     if (this.queue.length < QUEUE_MESSAGES && this.queuedBytes < QUEUE_BYTES && this.stream.isPaused()) this.stream.resume();
   }
 
   private onData(chunk: Buffer): void {
     if (this.discarding) return;
+    if (this.inflating) {
+      this.backlog.push(chunk);
+      return;
+    }
     let off = 0;
-    while (off < chunk.length && !this.discarding) {
+    while (off < chunk.length && !this.discarding && !this.inflating) {
       if (this.prefixFilled < 5) {
         const take = Math.min(5 - this.prefixFilled, chunk.length - off);
         chunk.copy(this.prefix, this.prefixFilled, off, off + take);
@@ -174,8 +220,9 @@ export class GrpcMessageReader {
         continue;
       }
       if (!this.message) {
-        const take = Math.min(chunk.length - off, this.messageLength - this.stagedLength);
-        this.staged.push(chunk.subarray(off, off + take));
+        const staging = this.staging!;
+        const take = Math.min(chunk.length - off, staging.byteLength - this.stagedLength);
+        chunk.copy(staging, this.stagedLength, off, off + take);
         this.stagedLength += take;
         off += take;
         this.tryPlace();
@@ -187,91 +234,153 @@ export class GrpcMessageReader {
       off += take;
       if (this.filled === this.messageLength) this.complete();
     }
-    if (!this.discarding && (this.queue.length >= QUEUE_MESSAGES || this.queuedBytes >= QUEUE_BYTES)) this.stream.pause();
+    if (this.inflating && off < chunk.length) this.backlog.push(chunk.subarray(off));
+    if (!this.discarding && (this.inflating || this.queue.length >= QUEUE_MESSAGES || this.queuedBytes >= QUEUE_BYTES)) this.stream.pause();
   }
 
   private startMessage(): void {
     const flag = this.prefix[0]!;
     this.messageLength = this.prefix.readUInt32BE(1);
-    if (flag > 1) return this.error(new FlightError(Status.INTERNAL, `invalid gRPC message flag ${flag} (must be 0 or 1)`));
+    if (flag > 1) throw new FlightError(Status.INTERNAL, `invalid gRPC message flag ${flag} (must be 0 or 1)`);
     this.compressed = flag === 1;
     if (this.compressed) {
       const encoding = this.options.encoding ?? 'identity';
       if (encoding === 'identity') {
-        return this.error(new FlightError(Status.INTERNAL, 'message has the compressed flag set but the request has no grpc-encoding'));
+        throw new FlightError(Status.INTERNAL, 'message has the compressed flag set but the request has no grpc-encoding');
       }
       if (encoding !== 'gzip' && encoding !== 'deflate') {
-        return this.error(new FlightError(Status.UNIMPLEMENTED, `received a message compressed with unsupported encoding "${encoding}" (accepted: identity, deflate, gzip)`));
+        throw new FlightError(Status.UNIMPLEMENTED, `received a message compressed with unsupported encoding "${encoding}" (accepted: identity, deflate, gzip)`);
       }
     }
-    if (this.messageLength > this.maxMessageBytes) {
-      return this.error(FlightError.resourceExhausted(`Received message larger than max (${this.messageLength} vs. ${this.maxMessageBytes})`));
+    if (this.messageLength > this.options.maxMessageBytes) {
+      throw FlightError.resourceExhausted(`Received message larger than max (${this.messageLength} vs. ${this.options.maxMessageBytes})`);
     }
-    this.staged = [];
-    this.stagedLength = 0;
+    this.options.budget?.reserve(this.messageLength);
+    this.reserved = this.messageLength;
     this.filled = 0;
+    this.stagedLength = 0;
+    this.scan.pos = 0;
     this.message = undefined;
+    this.staging = undefined;
     if (this.messageLength === 0) {
       this.message = Buffer.alloc(0);
       this.complete();
+    } else if (this.compressed) {
+      // Inflated later into a fresh buffer: where its body lies here does not matter.
+      this.message = Buffer.allocUnsafe(this.messageLength);
+    } else {
+      this.staging = Buffer.allocUnsafe(Math.min(this.messageLength, MAX_STAGED_BYTES));
     }
   }
 
   /** Allocates the message once the body's position is known (or cannot be soon), and copies what was staged. */
   private tryPlace(): void {
-    let shift = 0;
-    if (!this.compressed) {
-      const found = findBodyOffset(this.staged, this.stagedLength, this.messageLength);
-      if (found === 'more' && this.stagedLength < MAX_STAGED_BYTES && this.stagedLength < this.messageLength) return;
-      if (typeof found === 'number') shift = (8 - (found % 8)) % 8;
-    }
+    const staging = this.staging!;
+    const found = findBodyOffset(staging, this.stagedLength, this.messageLength, this.scan);
+    if (found === 'more' && this.stagedLength < staging.byteLength) return;
+    const shift = typeof found === 'number' ? (8 - (found % 8)) % 8 : 0;
     // allocUnsafeSlow: a fresh ArrayBuffer (offset 0, 8-aligned), never a slice of the pool.
     const backing = Buffer.allocUnsafeSlow(this.messageLength + shift);
     this.message = backing.subarray(shift);
-    for (const part of this.staged) {
-      this.message.set(part, this.filled);
-      this.filled += part.byteLength;
-    }
-    this.staged = [];
+    staging.copy(this.message, 0, 0, this.stagedLength);
+    this.filled = this.stagedLength;
+    this.staging = undefined;
     this.stagedLength = 0;
     if (this.filled === this.messageLength) this.complete();
   }
 
   private complete(): void {
-    let message = this.message!;
+    const message = this.message!;
     this.message = undefined;
     this.prefixFilled = 0;
     if (this.compressed) {
-      try {
-        const limit = Number.isFinite(this.maxMessageBytes) ? { maxOutputLength: Math.max(1, this.maxMessageBytes) } : {};
-        message = this.options.encoding === 'gzip' ? gunzipSync(message, limit) : inflateSync(message, limit);
-      } catch (err) {
-        const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-        this.error(tooLarge
-          ? FlightError.resourceExhausted(`Received message that decompresses to a size larger than ${this.maxMessageBytes}`)
-          : new FlightError(Status.INTERNAL, `failed to decompress a ${this.options.encoding} message: ${(err as Error).message}`));
-        return;
-      }
-      if (message.byteLength > this.maxMessageBytes) {
-        this.error(FlightError.resourceExhausted(`Received message that decompresses to a size larger than ${this.maxMessageBytes}`));
-        return;
-      }
+      this.inflate(message);
+      return;
     }
+    const reserved = this.reserved;
+    this.reserved = 0;
+    this.deliver({ message, reserved });
+  }
+
+  private deliver(received: Received): void {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
-      waiter.resolve(message);
+      this.options.budget?.release(received.reserved);
+      waiter.resolve(received.message);
       return;
     }
-    this.queue.push(message);
-    this.queuedBytes += message.byteLength;
+    this.queue.push(received);
+    this.queuedBytes += received.message.byteLength;
+  }
+
+  /**
+   * Inflates one compressed message off the event loop. Input that arrives meanwhile
+   * waits in the backlog (and the stream is paused), so messages stay in order.
+   */
+  private inflate(compressed: Buffer): void {
+    this.inflating = true;
+    this.stream.pause();
+    const encoding = this.options.encoding!;
+    const limit = this.options.maxMessageBytes;
+    const inflater = encoding === 'gzip' ? createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) : createInflate({ chunkSize: INFLATE_CHUNK_BYTES });
+    const parts: Buffer[] = [];
+    let total = 0;
+    let reservedOut = 0;
+    let settled = false;
+    const settle = (err?: FlightError) => {
+      if (settled) return;
+      settled = true;
+      inflater.removeAllListeners('data');
+      inflater.destroy();
+      // The compressed bytes are no longer held; the output holds its own reservation.
+      this.options.budget?.release(this.reserved);
+      this.reserved = 0;
+      this.inflating = false;
+      if (this.discarding) {
+        this.options.budget?.release(reservedOut);
+        return;
+      }
+      if (err) {
+        this.options.budget?.release(reservedOut);
+        this.error(err);
+        return;
+      }
+      this.deliver({ message: parts.length === 1 ? parts[0]! : Buffer.concat(parts, total), reserved: reservedOut });
+      const backlog = this.backlog;
+      this.backlog = [];
+      this.guard(() => {
+        for (const chunk of backlog) this.onData(chunk);
+        if (this.endPending && !this.inflating) this.onEnd();
+      });
+      this.maybeResume();
+    };
+    inflater.on('data', (part: Buffer) => {
+      if (settled) return;
+      try {
+        total += part.byteLength;
+        if (total > limit) throw FlightError.resourceExhausted(`Received message that decompresses to a size larger than ${limit}`);
+        this.options.budget?.reserve(part.byteLength);
+        reservedOut += part.byteLength;
+        if (parts.length === 0) checkStartsAsProtobuf(part);
+        parts.push(part);
+      } catch (err) {
+        settle(err instanceof FlightError ? err : FlightError.internal(String(err)));
+      }
+    });
+    inflater.on('error', (err) => settle(new FlightError(Status.INTERNAL, `failed to decompress a ${encoding} message: ${err.message}`)));
+    inflater.on('end', () => settle());
+    inflater.end(compressed);
   }
 
   private onEnd(): void {
     if (this.discarding) return;
-    if (this.prefixFilled > 0) {
-      this.error(new FlightError(Status.INTERNAL, `request stream ended inside a message (${this.prefixFilled < 5 ? 'in its 5-byte prefix' : `${this.filled + this.stagedLength} of ${this.messageLength} bytes`})`));
+    if (this.inflating) {
+      this.endPending = true;
       return;
+    }
+    if (this.prefixFilled > 0) {
+      throw new FlightError(Status.INTERNAL, `request stream ended inside a message (${this.prefixFilled < 5 ? 'in its 5-byte prefix' : `${this.message ? this.filled : this.stagedLength} of ${this.messageLength} bytes`})`);
     }
     this.ended = true;
     const waiter = this.waiter;
@@ -280,7 +389,21 @@ export class GrpcMessageReader {
   }
 
   private error(err: FlightError): void {
+    if (this.discarding) return;
     this.fail(err);
     this.options.onError(err);
+  }
+}
+
+/**
+ * Refuses inflated output whose first bytes are no protobuf field (a bomb of zeros is
+ * field 0), so it is stopped at its first chunk instead of after inflating to the limit.
+ */
+function checkStartsAsProtobuf(firstPart: Buffer): void {
+  const head = new ProtoReader(firstPart.subarray(0, 10), 'decompressed message');
+  try {
+    head.tag();
+  } catch (err) {
+    if (firstPart.byteLength >= 10 || !/truncated/.test((err as Error).message)) throw err;
   }
 }

@@ -2,39 +2,17 @@
  * The two small protobuf messages of the data RPCs besides FlightData: DoGet's request
  * `Ticket { bytes ticket = 1; }` and DoPut's response `PutResult { bytes app_metadata = 1; }`.
  */
-import { FlightError } from '../errors.js';
-
-function readVarint(buf: Uint8Array, at: { pos: number }): number {
-  let result = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (at.pos >= buf.byteLength) throw FlightError.invalidArgument('malformed Ticket: truncated varint');
-    const byte = buf[at.pos++]!;
-    result += (byte & 0x7f) * scale;
-    if (byte < 0x80) return result;
-    scale *= 128;
-  }
-  throw FlightError.invalidArgument('malformed Ticket: varint longer than 10 bytes');
-}
+import { ProtoReader, WIRE_LEN } from '../proto-reader.js';
 
 /** The bytes of a Ticket message (the last `ticket` field wins, as in protobuf). */
 export function decodeTicket(buf: Uint8Array): Uint8Array {
-  const at = { pos: 0 };
+  const r = new ProtoReader(buf, 'Ticket');
   let ticket = new Uint8Array(0);
-  while (at.pos < buf.byteLength) {
-    const tag = readVarint(buf, at);
-    const wire = tag & 7;
-    if (wire === 2) {
-      const len = readVarint(buf, at);
-      if (len > buf.byteLength - at.pos) throw FlightError.invalidArgument('malformed Ticket: field runs past the end of the message');
-      if (Math.floor(tag / 8) === 1) ticket = buf.slice(at.pos, at.pos + len);
-      at.pos += len;
-    } else if (wire === 0) readVarint(buf, at);
-    else if (wire === 1) at.pos += 8;
-    else if (wire === 5) at.pos += 4;
-    else throw FlightError.invalidArgument(`malformed Ticket: unsupported wire type ${wire}`);
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === WIRE_LEN) ticket = r.bytes().slice();
+    else r.skip(wire);
   }
-  if (at.pos > buf.byteLength) throw FlightError.invalidArgument('malformed Ticket: truncated fixed-width field');
   return ticket;
 }
 

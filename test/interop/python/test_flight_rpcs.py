@@ -82,10 +82,3 @@ def test_a_raw_handshake_is_unimplemented_too(client, call_options):
     with pytest.raises(pa.ArrowNotImplementedError, match="Handshake is not implemented"):
         client.authenticate(_PayloadAuthHandler(), options=call_options)
     assert _healthcheck(client, call_options)["status"] == "ok"
-
-
-def test_pyarrow_26_has_no_poll_flight_info_to_call():
-    """PollFlightInfo exists in Arrow C++ but pyarrow 26 does not bind it, so this suite
-    cannot call it; the TS and Go suites cover it. When a pyarrow upgrade adds the
-    binding this fails, as a reminder to test the RPC here."""
-    assert not hasattr(flight.FlightClient, "poll_flight_info")

@@ -1,0 +1,230 @@
+/**
+ * The schema of a `flight-runner serve` YAML config: every key, its type, its range and
+ * what it means. The loader checks configs against it, the code uses the types inferred
+ * from it, and docs/configuration.md is generated from its descriptions (reference.ts),
+ * so the three cannot disagree. A key the schema does not know is an error.
+ */
+import { z } from 'zod';
+import { backendFor } from '../backends/registry.js';
+import { DTYPES, type DType } from '../codecs/dtypes.js';
+import type { PayloadType } from '../runner/payload.js';
+import { bool, integer, list, mapOf, number, oneOf, strictObject, text } from './schema-helpers.js';
+
+// ---------------------------------------------------------------- server
+
+/** `server.auth`: who may call. */
+export const authSchema = strictObject({
+  tokens: list(text()).optional().describe(
+    'Bearer tokens the server accepts, each `token` or `identity:token` (the identity names the caller in logs and to '
+    + 'handlers; default `token-` and 8 hex digits of the token\'s SHA-256). A secret written here is readable by whoever '
+    + 'reads the config: prefer `tokensFile`.',
+  ),
+  tokensFile: text().optional().describe(
+    'File of bearer tokens, one `token` or `identity:token` per line; blank lines and lines starting with `#` are '
+    + 'skipped. Relative to the config file. Same as `--tokens-file`.',
+  ),
+}).describe('Bearer-token authentication: every call must carry `authorization: Bearer <token>` with one of these tokens. '
+  + 'Tokens from here, `--token`, `--tokens-file` and `FLIGHT_RUNNER_TOKEN` are all accepted.');
+
+/** `server.tls`: the server's certificate, and the CA of client certificates for mutual TLS. */
+export const tlsSchema = strictObject({
+  cert: text().optional().describe('PEM certificate (chain) the server presents. Needs `key`. Relative to the config file. Same as `--tls-cert`.'),
+  key: text().optional().describe('PEM private key of `cert`. Relative to the config file. Same as `--tls-key`.'),
+  clientCa: text().optional().describe(
+    'PEM CA certificate(s): clients must present a certificate signed by one of them (mutual TLS); others cannot connect. '
+    + 'Needs `cert` and `key`. Relative to the config file. Same as `--tls-client-ca`.',
+  ),
+}).describe('Serve `grpc+tls://` instead of plaintext.');
+
+/** `server`: where and how the server listens. Command-line flags override these. */
+export const serverSchema = strictObject({
+  host: text().optional().describe('Address to bind. Default `127.0.0.1`. Binding a non-loopback address without auth logs a warning.'),
+  port: integer(0, 65535).optional().describe('TCP port; 0 picks a free one. Default 8815.'),
+  socket: text().optional().describe('Also serve `grpc+unix://` on this unix socket path, for same-host clients. Relative to the config file. Not with TLS (the socket would speak TLS, which `grpc+unix://` clients do not dial).'),
+  metricsPort: integer(0, 65535).optional().describe('Serve Prometheus metrics at `http://<metricsHost>:<metricsPort>/metrics` (0: a free port, logged). Default: no metrics endpoint.'),
+  metricsHost: text().optional().describe(
+    'Address the metrics endpoint binds. Default `127.0.0.1`, whatever `host` is: metrics have no authentication, so '
+    + 'exposing them is a separate choice. A non-loopback address logs a warning.',
+  ),
+  auth: authSchema.optional(),
+  tls: tlsSchema.optional(),
+}).describe('Server settings. Command-line flags override them.');
+
+// ---------------------------------------------------------------- scheduling
+
+const batchingShape = {
+  enabled: bool().optional().describe('Merge concurrent calls into one backend call. Only batchable methods merge. Default true.'),
+  maxBatchRows: integer(1).optional().describe('Most rows in one backend call; larger calls are split. Default 1024.'),
+  maxQueueDelayMs: number(0).optional().describe('Longest a call waits for others to join it, in ms. Default 5.'),
+  preferredBatchRows: list(integer(1)).optional().describe('Batch sizes the backend runs best at: reaching one dispatches at once. Default none.'),
+  maxQueueRows: integer(1).optional().describe(
+    'Most rows waiting in the method\'s queue; beyond it new calls get RESOURCE_EXHAUSTED at once. '
+    + 'Default max(64 x maxBatchRows, 262144).',
+  ),
+};
+
+/** Batching settings of one method (the `methods` overrides). */
+export const methodBatchingSchema = strictObject(batchingShape);
+
+/** `scheduling.batching`. */
+export const batchingSchema = strictObject({
+  ...batchingShape,
+  methods: mapOf(methodBatchingSchema).optional().describe(
+    'Per-method overrides of the settings above, by method name. A name that is no method of the runner is an error '
+    + '(checked when the runner\'s methods are known: ONNX methods from `options.methods`, JS methods from the module).',
+  ),
+}).describe('Adaptive batching (docs/scheduling.md), for every method of the runner.');
+
+const COUNT_MESSAGE = 'must be an integer >= 1 or "auto"';
+
+/** `scheduling.instances`. */
+export const instancesSchema = strictObject({
+  count: z.union([z.literal('auto'), z.number().int(COUNT_MESSAGE).min(1, COUNT_MESSAGE)], { errorMap: () => ({ message: COUNT_MESSAGE }) })
+    .optional().describe('Number of instances, or `auto`: min(cores, 4) on CPU, one per device on GPU. Default 1 (GPU: one per device).'),
+  kind: oneOf(['cpu', 'gpu']).optional().describe('Where instances run. Default `cpu`. `gpu` needs a GPU (`/dev/nvidia<N>`).'),
+  devices: list(integer(0)).optional().describe('GPU device ids to use (kind `gpu`). Default: every GPU found.'),
+  threadsPerInstance: integer(1).optional().describe('Intra-op threads per instance (onnx). Default floor(cores / count) on CPU, 1 on GPU.'),
+}, 'expected a mapping such as { count: auto } or { count: 2 }').describe('How many loaded copies of the runner serve calls, and where.');
+
+/** `scheduling`: batching, instances, isolation, supervision. */
+export const schedulingSchema = strictObject({
+  instances: instancesSchema.optional(),
+  isolation: oneOf(['in-process', 'worker', 'process']).optional().describe(
+    'Where instances run: `in-process` (the server\'s thread), `worker` (worker threads), `process` (child processes). '
+    + 'Default `worker` for JS runners, `in-process` for ONNX. A JS runner in process logs a warning: a busy loop in it '
+    + 'stops the server from serving and from handling SIGTERM.',
+  ),
+  hangTimeoutMs: integer(1).optional().describe('A batch running longer than this marks its instance hung: it is stopped and restarted, its calls fail UNAVAILABLE. Default: no limit.'),
+  minBackoffMs: integer(1).optional().describe('First restart delay after an instance fails; doubles per consecutive failure. Default 100.'),
+  maxBackoffMs: integer(1).optional().describe('Longest restart delay. Default 10000.'),
+  batching: batchingSchema.optional(),
+}).superRefine((s, ctx) => {
+  if (s.minBackoffMs !== undefined && s.maxBackoffMs !== undefined && s.minBackoffMs > s.maxBackoffMs) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minBackoffMs'], message: `must be <= maxBackoffMs (${s.maxBackoffMs})` });
+  }
+}).describe('Scheduling of the runner\'s calls (docs/scheduling.md).');
+
+// ---------------------------------------------------------------- backend options
+
+const PAYLOAD_KINDS = ['tensor', 'scalar', 'string', 'bytes', 'json', 'table'] as const;
+
+/** A payload type written in YAML, e.g. `{ kind: tensor, dtype: float32, shape: [4] }`. */
+export const payloadTypeSchema = strictObject({
+  kind: oneOf(PAYLOAD_KINDS).describe('What one example is: a tensor, a scalar, a string, bytes, a JSON object, or (table) a whole batch as a table.'),
+  dtype: oneOf(DTYPES as unknown as [DType, ...DType[]]).optional().describe('Element type (tensor, scalar).'),
+  shape: list(integer(-1)).optional().describe('Per-example shape, without the batch dimension; -1 is a free dimension (tensor).'),
+}).transform((t, ctx): PayloadType => {
+  const needsDtype = t.kind === 'tensor' || t.kind === 'scalar';
+  if (needsDtype && !t.dtype) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['dtype'], message: `required for kind ${t.kind}` });
+  if (!needsDtype && t.dtype) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['dtype'], message: `only tensor and scalar take a dtype, not ${t.kind}` });
+  if (t.kind === 'tensor' && !t.shape) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shape'], message: 'required for kind tensor' });
+  if (t.kind !== 'tensor' && t.shape) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shape'], message: `only tensor takes a shape, not ${t.kind}` });
+  switch (t.kind) {
+    case 'tensor': return { kind: 'tensor', dtype: t.dtype!, shape: t.shape ?? [] };
+    case 'scalar': return { kind: 'scalar', dtype: t.dtype! };
+    default: return { kind: t.kind };
+  }
+});
+
+/** One method of an ONNX runner (`options.methods.<name>`). */
+export const onnxMethodSchema = strictObject({
+  outputs: list(text()).optional().describe('Model outputs this method returns. Default: all.'),
+  batchable: bool().optional().describe('Force batchable or not. Default: derived from the model\'s shapes (a free first dimension everywhere).'),
+  types: mapOf(payloadTypeSchema).optional().describe('Payload types of inputs/outputs by name, overriding the derived ones.'),
+  default: bool().optional().describe('The method `[runner]` alone addresses.'),
+  doc: text().optional().describe('Description shown by `list`.'),
+}).describe('One method of an ONNX runner.');
+
+/** `options` of an ONNX runner. */
+export const onnxOptionsSchema = strictObject({
+  intraOpNumThreads: integer(1).optional().describe('onnxruntime intra-op threads. Default: the placement\'s threadsPerInstance.'),
+  interOpNumThreads: integer(1).optional().describe('onnxruntime inter-op threads. Default: onnxruntime\'s.'),
+  graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all']).optional().describe('Default `all`.'),
+  executionProviders: list(text()).optional().describe('In order of preference, e.g. [cuda, cpu]; providers this build lacks are skipped with a warning. Default [cpu].'),
+  deviceId: integer(0).optional().describe('GPU device for the providers (placement sets it per instance on kind gpu).'),
+  methods: mapOf(onnxMethodSchema).optional().describe('The runner\'s methods by name. Default: one method `predict` returning every output.'),
+  version: z.union([text(), z.number().finite()], { errorMap: () => ({ message: 'expected a version string' }) })
+    .transform(String).optional().describe('Model version reported by model-metadata. Default "1".'),
+}).describe('Options of the `onnx` backend.');
+
+/** `options` of a JS runner: none today (runner behaviour is in the module). */
+export const jsOptionsSchema = strictObject({}).describe('Options of the `js` backend: none (a JS runner is configured in its module).');
+
+/** Options of an ONNX runner, as the code uses them. */
+export type OnnxOptions = z.output<typeof onnxOptionsSchema>;
+/** Options of a JS runner (none). */
+export type JsOptions = z.output<typeof jsOptionsSchema>;
+
+// ---------------------------------------------------------------- runners
+
+const BACKENDS = ['onnx', 'js'] as const;
+/** A backend a config can name. */
+export type BackendName = (typeof BACKENDS)[number];
+
+/** The backend a path implies, as the backends themselves decide (by extension). */
+function backendOfPath(path: string): BackendName | undefined {
+  try {
+    const name = backendFor(path).name;
+    return (BACKENDS as readonly string[]).includes(name) ? name as BackendName : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One entry of `runners`. Its `backend` is resolved (from the path if not given) and its `options` checked for it. */
+export const runnerEntrySchema = strictObject({
+  path: text().describe('Model file (`.onnx`) or JS/TS module exporting runners (defineRunner). Relative to the config file.'),
+  backend: oneOf(BACKENDS).optional().describe('`onnx` or `js`. Default: from the path\'s extension.'),
+  name: text().optional().describe('Runner name. onnx: default the file\'s base name. js: serve only the module\'s runner of this name (default: all of them).'),
+  options: z.unknown().optional().describe('Backend options: see `runners[].options` for onnx and for js below.'),
+  scheduling: schedulingSchema.optional(),
+}, 'expected a runner: a mapping with "path"', (entry, ctx) => {
+  // Options are checked against the backend's schema here, on the raw entry, so that
+  // their problems are reported along with those of the other keys.
+  if (typeof entry['path'] !== 'string') return;
+  const named = (BACKENDS as readonly unknown[]).includes(entry['backend']) ? entry['backend'] as BackendName : undefined;
+  if (entry['backend'] !== undefined && !named) return;
+  const backend = named ?? backendOfPath(entry['path']);
+  if (!backend) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: `no backend serves ${JSON.stringify(entry['path'])}: expected a .onnx model or a JS/TS module (.js, .mjs, .cjs, .ts, .mts, .cts), or set "backend"` });
+    return;
+  }
+  const parsed = (backend === 'onnx' ? onnxOptionsSchema : jsOptionsSchema).safeParse(entry['options'] ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['options', ...issue.path] } as z.IssueData);
+  }
+}).transform((entry) => {
+  // Checked by the refinement above: the backend is known and the options fit it.
+  const { options, ...rest } = entry;
+  const backend = entry.backend ?? backendOfPath(entry.path)!;
+  return backend === 'onnx'
+    ? { ...rest, backend, options: onnxOptionsSchema.parse(options ?? {}) }
+    : { ...rest, backend, options: jsOptionsSchema.parse(options ?? {}) };
+}).describe('A runner to serve.');
+
+/** The whole serve config file. */
+export const serveConfigSchema = strictObject({
+  server: serverSchema.optional(),
+  runners: list(runnerEntrySchema).describe('The runners to serve.'),
+}, 'expected a mapping with "runners" (and optional "server")');
+
+/** Server settings, as the code uses them. */
+export type ServerConfig = z.output<typeof serverSchema>;
+/** Scheduling of one runner. */
+export type SchedulingConfig = z.output<typeof schedulingSchema>;
+/** Batching settings (runner-wide, with per-method overrides). */
+export type BatchingConfig = z.output<typeof batchingSchema>;
+/** Instance group settings. */
+export type InstancesConfig = z.output<typeof instancesSchema>;
+/** Where a runner entry came from, for error messages: the file and the path in it. */
+export interface ConfigSource {
+  file: string;
+  path: string;
+}
+/** One runner entry, checked, with its backend resolved and (in configs) its source. */
+export type RunnerConfig = z.output<typeof runnerEntrySchema> & { source?: ConfigSource };
+/** A whole serve config. */
+export interface ServeConfig {
+  server: ServerConfig;
+  runners: RunnerConfig[];
+}

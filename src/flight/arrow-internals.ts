@@ -1,0 +1,79 @@
+/**
+ * Every use of apache-arrow's internals, in one place.
+ *
+ * Why: the Flight codec writes and reads IPC message bodies itself (zero-copy views on
+ * receive, one copy on send), so it needs apache-arrow's body assembler and loaders and
+ * its IPC metadata classes, which are not part of its public API; and it builds
+ * RecordBatches without the constructor's per-batch schema rebuild. These depend on the
+ * exact apache-arrow version in package.json (pinned, not a range): when it changes, this
+ * file and test/flight/arrow-ipc-interop.test.ts (our encoder read by apache-arrow's own
+ * RecordBatchReader, apache-arrow's RecordBatchWriter read by our decoder, over the type
+ * matrix) say whether they still hold. No other module imports apache-arrow's internals.
+ */
+import { RecordBatch, type Data, type DataType, type MetadataVersion, type Schema, type Struct, type Vector } from 'apache-arrow';
+import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { CompressedVectorLoader, VectorLoader } from 'apache-arrow/visitor/vectorloader';
+import * as ipc from 'apache-arrow/ipc/metadata/message';
+
+/** IPC metadata classes: field nodes, buffer regions, record and dictionary batch headers. */
+export { ipc };
+
+/**
+ * apache-arrow 21.2's VectorAssembler cuts the views of a Utf8View or BinaryView column
+ * at the column's offset, but Data.slice has already cut them there (the getters index
+ * them from 0), so a sliced view column was encoded short or empty. This assembler takes
+ * the views as they are (the validity bitmap is handled before this visitor, offset
+ * included); it is ours alone, so apache-arrow's own writers are left as they are.
+ */
+// Its constructor is private in the typings only; the class itself is an ordinary one.
+class ViewSafeAssembler extends (VectorAssembler as unknown as new () => VectorAssembler) {}
+type ViewAssembler = (this: VectorAssembler, data: Pick<Data, 'offset' | 'length' | 'stride' | 'values' | 'variadicBuffers'>) => VectorAssembler;
+const baseViews = (VectorAssembler.prototype as unknown as { visitUtf8View: ViewAssembler }).visitUtf8View;
+const ownViews: ViewAssembler = function (data) {
+  const { length, stride, values, variadicBuffers } = data;
+  return baseViews.call(this, { offset: 0, length, stride, values, variadicBuffers });
+};
+Object.assign(ViewSafeAssembler.prototype, { visitUtf8View: ownViews, visitBinaryView: ownViews });
+
+/** What assembling a batch's columns gives: the body's buffers, where each goes, and the field nodes. */
+export interface AssembledBody {
+  byteLength: number;
+  nodes: ipc.FieldNode[];
+  bufferRegions: ipc.BufferRegion[];
+  buffers: ArrayBufferView[];
+  variadicBufferCounts: number[];
+}
+
+/** Lays out the IPC body of a batch's columns (or of a dictionary's data). */
+export function assembleBody(columns: RecordBatch | Vector): AssembledBody {
+  const assembler = new ViewSafeAssembler();
+  assembler.visitMany(columns instanceof RecordBatch ? columns.data.children : columns.data);
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembler;
+  return { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts };
+}
+
+/** Column data of `types` read from an uncompressed body, as views into it. */
+export function loadColumns(
+  body: Uint8Array, header: ipc.RecordBatch, types: DataType[], dictionaries: Map<number, Vector>, version: MetadataVersion,
+): Data[] {
+  return new VectorLoader(body, header.nodes, header.buffers, dictionaries, version, header.variadicBufferCounts ?? []).visitMany(types);
+}
+
+/** Column data of `types` read from decompressed buffers (one per buffer region of `header`). */
+export function loadDecompressedColumns(
+  buffers: Uint8Array[], header: ipc.RecordBatch, types: DataType[], dictionaries: Map<number, Vector>, version: MetadataVersion,
+): Data[] {
+  return new CompressedVectorLoader(buffers, header.nodes, header.buffers, dictionaries, version, header.variadicBufferCounts ?? []).visitMany(types);
+}
+
+/**
+ * A RecordBatch of `schema` over `data`, keeping `schema` itself. apache-arrow's
+ * constructor derives a new Schema for every batch (to pad short columns), which costs a
+ * tenth of a one-row call and defeats every cache keyed on the schema. A RecordBatch holds
+ * no state but its schema, its data and its metadata (the rest is on its prototype or
+ * derived lazily), so when no column needs padding one is made with exactly those.
+ */
+export function recordBatchKeepingSchema(schema: Schema, data: Data<Struct>, metadata: Map<string, string>): RecordBatch {
+  const batch = Object.create(RecordBatch.prototype) as RecordBatch;
+  return Object.assign(batch, { schema, data, _metadata: metadata });
+}
