@@ -16,9 +16,12 @@ import { Tensor } from '../../src/codecs/tensor.js';
 import { runCli } from '../cli/cli-process.js';
 import { startServerProcess, type ServerProcess } from '../helpers/serve-process.js';
 
-const MISSING = 'examples/models/no-such-model.onnx';
-/** onnxruntime's own reason for the missing file, which every surface must carry. */
-const REASON = /no-such-model\.onnx failed.*File doesn't exist/;
+/** A file that exists (a missing path is a config error, exit 2) but is not an ONNX model. */
+const dir = mkdtempSync(join(tmpdir(), 'flight-runner-failed-'));
+const BROKEN = join(dir, 'no-such-model.onnx');
+writeFileSync(BROKEN, 'not an onnx model\n');
+/** onnxruntime's own reason, which every surface must carry. */
+const REASON = /no-such-model\.onnx failed.*Protobuf parsing failed/;
 
 let server: ServerProcess;
 
@@ -38,11 +41,12 @@ async function settled(uri: string): Promise<Record<string, unknown>> {
 }
 
 test.before(async () => {
-  server = await startServerProcess(['serve', 'examples/models/iris.onnx', MISSING, '--port', '0']);
+  server = await startServerProcess(['serve', 'examples/models/iris.onnx', BROKEN, '--port', '0']);
 });
 
 test.after.always(async () => {
   await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('health and list-runners give the failed runner its state and reason; the log says it once loading settles', async (t) => {
@@ -96,7 +100,7 @@ test('ListFlights and `list` show the failed runner with its reason next to the 
   t.regex(list.stdout, /\niris\s+predict\*/);
   const line = list.stdout.split('\n').find((l) => l.startsWith('no-such-model: '));
   t.truthy(line, list.stdout);
-  t.regex(line!, /^no-such-model: failed: .*File doesn't exist/);
+  t.regex(line!, /^no-such-model: failed: .*Protobuf parsing failed/);
 });
 
 test('a call to the failed runner is UNAVAILABLE with the reason (SDK and `call`); the other runner serves', async (t) => {
@@ -114,18 +118,16 @@ test('a call to the failed runner is UNAVAILABLE with the reason (SDK and `call`
     client.close();
   }
 
-  const dir = mkdtempSync(join(tmpdir(), 'flight-runner-failed-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const input = join(dir, 'flowers.json');
   writeFileSync(input, JSON.stringify([{ features: [5.1, 3.5, 1.4, 0.2] }]));
   const call = await runCli(['call', server.uri, 'no-such-model', '--input', input]);
   t.is(call.code, 1, call.stdout);
-  t.regex(call.stderr, /UNAVAILABLE: runner 'no-such-model' failed to load: .*File doesn't exist/);
+  t.regex(call.stderr, /UNAVAILABLE: runner 'no-such-model' failed to load: .*Protobuf parsing failed/);
   t.notRegex(call.stderr, /NOT_FOUND/);
 });
 
 test('serve --strict exits 1 when a runner fails to load', async (t) => {
-  const strict = await startServerProcess(['serve', 'examples/models/iris.onnx', MISSING, '--strict', '--port', '0']);
+  const strict = await startServerProcess(['serve', 'examples/models/iris.onnx', BROKEN, '--strict', '--port', '0']);
   // It listens first (runners load in the background), then exits once loading settles.
   const code = strict.process.exitCode ?? ((await once(strict.process, 'exit')) as [number | null])[0];
   t.is(code, 1, strict.stderr());

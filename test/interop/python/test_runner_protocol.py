@@ -692,7 +692,7 @@ def test_stats_count_calls_rows_and_errors(runner_client):
     assert after["batchRows"]["max"] >= 1
 
 
-# --- A runner that failed to load (its own server: iris and a model file that does not exist) ---
+# --- A runner that failed to load (its own server: iris and a file that is not an ONNX model) ---
 
 
 def _settled(location, proc, log_path):
@@ -710,7 +710,10 @@ def _settled(location, proc, log_path):
 
 @pytest.fixture(scope="module")
 def half_failed_client(tmp_path_factory):
-    args = ["serve", "examples/models/iris.onnx", "examples/models/no-such-model.onnx", "--port", "0"]
+    # It exists (a missing path is a config error, exit 2) but does not load.
+    broken = tmp_path_factory.mktemp("broken-model") / "no-such-model.onnx"
+    broken.write_text("not an onnx model\n")
+    args = ["serve", "examples/models/iris.onnx", str(broken), "--port", "0"]
     with _served(tmp_path_factory, "half-failed server", args, ready=_settled) as location:
         with flight.connect(location) as c:
             yield c
@@ -721,11 +724,11 @@ def test_a_failed_runner_is_listed_with_its_reason_and_calls_to_it_are_unavailab
     assert ("iris", "predict") in infos
     failed = infos[("no-such-model",)]
     meta = json.loads(failed.app_metadata)
-    assert meta["state"] == "failed" and "method" not in meta and "File doesn't exist" in meta["error"]
+    assert meta["state"] == "failed" and "method" not in meta and "Protobuf parsing failed" in meta["error"]
     assert failed.endpoints == []
 
     assert_raises(flight.FlightUnavailableError, lambda: call(half_failed_client, ("no-such-model",), flowers_batch()),
-                  "runner 'no-such-model' failed to load", "File doesn't exist")
+                  "runner 'no-such-model' failed to load", "Protobuf parsing failed")
     assert_raises(flight.FlightUnavailableError,
                   lambda: half_failed_client.get_flight_info(flight.FlightDescriptor.for_path("no-such-model"), options=options()),
                   "failed to load")
