@@ -27,6 +27,13 @@ export class RunnerClient {
     if (!description) {
       throw FlightError.notFound(`unknown runner '${name}'; runners: ${this.runners.map((n) => `'${n}'`).join(', ') || 'none'}`);
     }
+    const unavailable = description.unavailable;
+    if (unavailable) {
+      // The same message the server gives a call to it (runner/registry.ts).
+      throw FlightError.unavailable(unavailable.state === 'failed'
+        ? `runner '${name}' failed to load: ${unavailable.error ?? 'no reason given'}`
+        : `runner '${name}' is still ${unavailable.state}`);
+    }
     return new RunnerHandle(this.caller, description);
   }
 

@@ -71,7 +71,8 @@ export function signaturesOf(description: RunnerDescription): MethodSignature[] 
     const typed = (side: 'in' | 'out') => (p: ParamSpec): ParamSpec => {
       const schema = decodeSchemaBytes(tables[tableKey(side, p.name)]);
       if (!schema) return p;
-      const type: PayloadType = { kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, f.type])) };
+      // The JSON form's other table fields (which columns are nullable) stay as they came.
+      const type: PayloadType = { ...(p.type as PayloadType & { kind: 'table' }), kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, f.type])) };
       return { ...p, type };
     };
     return { ...sig, inputs: sig.inputs.map(typed('in')), outputs: sig.outputs.map(typed('out')) };

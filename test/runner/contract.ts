@@ -16,6 +16,10 @@ import {
 import * as dfd from 'danfojs';
 import { FlightError, Status, Tensor, local, type FlightChunk, type RunnerClient } from '../../src/index.js';
 import { signatureToJSON } from '../../src/runner/signature.js';
+
+/** The fix every refusal of nulls names (runner/conform.ts). */
+const NULL_FIX = '(the method does not declare it nullable): send a value in every row, e.g. fill or drop the missing ones first '
+  + '(pyarrow.compute.fill_null / drop_null, pandas fillna / dropna)';
 import { loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
 
 /** A connected client and how to release it (and whatever serves it). */
@@ -308,25 +312,28 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
   test(title('missing input column: INVALID_ARGUMENT naming it'), async (t) => {
     const a = listColumn('a', new Float64(), 6, [1, 2, 3, 4, 5, 6], { shape: [2, 3] });
     await rejectsWith(t, client().caller.call('tensors', 'add', rawBatch([a])), Status.INVALID_ARGUMENT,
-      "runner 'tensors' method 'add': missing input column 'b' (tensor<float64>[2,3]); received 'a'");
+      "runner 'tensors' method 'add': missing input column 'b' (tensor<float64>[2,3]); received 'a': send a column named 'b'");
     await rejectsWith(t, client().caller.call('tables', 'summarize', rawBatch([primitive('a', new Float64(), [1])])), Status.INVALID_ARGUMENT,
-      "runner 'tables' method 'summarize': table 'rows' needs column 'b' (Int64); received 'a'");
+      "runner 'tables' method 'summarize': table 'rows' needs column 'b' (Int64); received 'a': add it");
   });
 
   test(title('unknown input column: INVALID_ARGUMENT naming it'), async (t) => {
     const x = listColumn('x', new Float32(), 4, [1, 2, 3, 4], { shape: [4] });
     await rejectsWith(t, client().caller.call('tensors', 'double', rawBatch([x, primitive('y', new Float32(), [1])])), Status.INVALID_ARGUMENT,
-      "runner 'tensors' method 'double': unknown input column 'y'; inputs are 'x'");
+      "runner 'tensors' method 'double': unknown input column 'y'; inputs are 'x': drop the other columns");
   });
 
   test(title('wrong dtype: INVALID_ARGUMENT with the column, the expected and the received type'), async (t) => {
     await rejectsWith(t, client().caller.call('tensors', 'double', rawBatch([primitive('x', new Utf8(), ['1,2,3,4'])])), Status.INVALID_ARGUMENT,
-      "runner 'tensors' method 'double': column 'x' expected tensor<float32>[4] (FixedSizeList[4]<Float32>), received Utf8");
+      "runner 'tensors' method 'double': column 'x' expected tensor<float32>[4] (FixedSizeList[4]<Float32>), received Utf8; "
+      + 'a tensor input is a fixed_shape_tensor column: pa.FixedShapeTensorArray.from_numpy_ndarray(np.asarray(rows, dtype=np.float32)) '
+      + 'with rows of shape [4] (a list column such as pa.array([[...]]) is not a tensor)');
     // float64 into float32 would lose precision: not a safe widening.
     await rejectsWith(t, client().caller.call('tensors', 'double', rawBatch([listColumn('x', new Float64(), 4, [1, 2, 3, 4], { shape: [4] })])), Status.INVALID_ARGUMENT,
-      "runner 'tensors' method 'double': column 'x' expected tensor<float32>[4] (FixedSizeList[4]<Float32>), received arrow.fixed_shape_tensor<float64>[4]");
+      "runner 'tensors' method 'double': column 'x' expected tensor<float32>[4] (FixedSizeList[4]<Float32>), received arrow.fixed_shape_tensor<float64>[4]; "
+      + 'cast the values to float32 first, e.g. np.asarray(x, dtype=np.float32)');
     await rejectsWith(t, client().caller.call('values', 'upper', rawBatch([primitive('text', new Int32(), [1])])), Status.INVALID_ARGUMENT,
-      "runner 'values' method 'upper': column 'text' expected string (Utf8), received Int32");
+      "runner 'values' method 'upper': column 'text' expected string (Utf8), received Int32; cast it first: pa.array(values, pa.string()) or column.cast(pa.string())");
   });
 
   test(title('wrong tensor shape: INVALID_ARGUMENT'), async (t) => {
@@ -357,11 +364,11 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
   test(title('nulls in a tensor, scalar or string column: INVALID_ARGUMENT'), async (t) => {
     const x = listColumn('x', new Float32(), 4, [1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8], { shape: [4], valid: [true, false, true] });
     await rejectsWith(t, client().caller.call('tensors', 'double', rawBatch([x])), Status.INVALID_ARGUMENT,
-      "runner 'tensors' method 'double': column 'x' has 1 null row(s); tensor inputs cannot be null");
+      `runner 'tensors' method 'double': column 'x' has 1 null row(s), the first at row 1 of the batch; tensor<float32>[4] input 'x' cannot be null ${NULL_FIX}`);
     await rejectsWith(t, client().caller.call('values', 'square', rawBatch([primitive('x', new Float64(), [1, null, null])])), Status.INVALID_ARGUMENT,
-      "runner 'values' method 'square': column 'x' has 2 null row(s); scalar inputs cannot be null");
+      `runner 'values' method 'square': column 'x' has 2 null row(s), the first at row 1 of the batch; scalar<float64> input 'x' cannot be null ${NULL_FIX}`);
     await rejectsWith(t, client().caller.call('values', 'upper', rawBatch([primitive('text', new Utf8(), ['a', null])])), Status.INVALID_ARGUMENT,
-      "runner 'values' method 'upper': column 'text' has 1 null row(s); string inputs cannot be null");
+      `runner 'values' method 'upper': column 'text' has 1 null row(s), the first at row 1 of the batch; string input 'text' cannot be null ${NULL_FIX}`);
   });
 
   test(title('a runner that throws: INTERNAL with runner, method and its message; the next call succeeds'), async (t) => {
@@ -389,7 +396,7 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
         if (chunk.batch) seen.push(...numbers(chunk.batch.getChild('y')!.toArray()));
       }
     };
-    await rejectsWith(t, run(), Status.INVALID_ARGUMENT, "runner 'values' method 'square': column 'x' has 1 null row(s); scalar inputs cannot be null");
+    await rejectsWith(t, run(), Status.INVALID_ARGUMENT, `runner 'values' method 'square': column 'x' has 1 null row(s), the first at row 1 of the batch; scalar<float64> input 'x' cannot be null ${NULL_FIX}`);
     // Results before the bad batch may or may not have arrived; none after it.
     t.true(seen.length === 0 || JSON.stringify(seen) === '[1,4]', JSON.stringify(seen));
   });
