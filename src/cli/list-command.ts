@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Schema } from 'apache-arrow';
 import { dtypeOf } from '../codecs/dtypes.js';
-import { FlightClient, FlightError } from '../flight/index.js';
+import { connectionError, openFlightClient } from '../client/connection.js';
+import { FlightError, type FlightClient } from '../flight/index.js';
 import { describePayload } from '../runner/payload.js';
 import { signatureFromJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
+import { checkServerUri } from './cli-errors.js';
+import { connectOptionsFrom, connectionOptions } from './connection-flags.js';
 import { UsageError } from './serve-process.js';
 import { formatTable } from './text-table.js';
 
-export const listHelp = `Usage: flight-runner list <uri> [--json] [--token T]
+export const listHelp = `Usage: flight-runner list <uri> [--json] [--token T] [--tls-ca FILE]
 
 Lists every runner and method a server offers, with its inputs and outputs.
 
@@ -17,6 +20,9 @@ Arguments:
 Options:
   --json         print the method signatures as JSON (an array, as the server sends them)
   --token T      a bearer token, for servers that require one
+                 (default: the environment variable FLIGHT_RUNNER_TOKEN)
+  --tls-ca FILE  for grpc+tls:// servers: trust the CA certificate(s) in
+                 this PEM file (e.g. a self-signed server certificate)
   -h, --help     show this help
 
 In the table, * marks a runner's default method (what <runner> alone calls), and a
@@ -82,7 +88,7 @@ export async function listCommand(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       json: { type: 'boolean' },
-      token: { type: 'string' },
+      ...connectionOptions,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -91,7 +97,8 @@ export async function listCommand(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one <uri>' : 'give the server <uri>, e.g. grpc://127.0.0.1:8815');
-  const client = new FlightClient(positionals[0]!, values.token ? { token: values.token } : {});
+  const uri = checkServerUri(positionals[0]!);
+  const client = openFlightClient(uri, connectOptionsFrom(values));
   try {
     const methods = await listMethods(client);
     if (values.json) {
@@ -102,7 +109,7 @@ export async function listCommand(argv: string[]): Promise<void> {
       process.stdout.write(`${methodsTable(methods)}\n* default method\n`);
     }
   } catch (err) {
-    throw withStatus(err);
+    throw withStatus(connectionError(uri, err));
   } finally {
     client.close();
   }

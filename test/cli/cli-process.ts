@@ -84,9 +84,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `flight-runner <args>` to completion (killed after `timeoutMs`). */
-export async function runCli(args: string[], timeoutMs = 150_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `flight-runner <args>` to completion (killed after `timeoutMs`), with extra environment variables. */
+export async function runCli(args: string[], timeoutMs = 150_000, env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
