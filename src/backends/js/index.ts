@@ -8,12 +8,14 @@ import type { Backend } from '../backend.js';
 import type { Runner } from '../../runner/runner.js';
 import { isRunnerDefinition, type JsRunnerDefinition } from './define.js';
 import { loadJsRunner } from './js-runner.js';
+import { enableTypeScript, isTypeScriptPath } from './typescript-loader.js';
 
 export { defineRunner, defineRunnerFromClass, defineFunction, isRunnerDefinition, type JsMethod, type JsRunnerDefinition } from './define.js';
 export { loadJsRunner } from './js-runner.js';
 
 /** Every runner definition a module exports (default export may be one or an array). */
 export async function importRunnerDefinitions(path: string): Promise<JsRunnerDefinition[]> {
+  if (isTypeScriptPath(path)) await enableTypeScript(path);
   const mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   const found: JsRunnerDefinition[] = [];
   for (const value of Object.values(mod)) {
