@@ -8,7 +8,7 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isTypeScriptPath, typeScriptSupport } from '../backends/js/typescript-loader.js';
+import { findTsx, isTypeScriptPath, registerTsxCode, typeScriptSupport, type TsxUrls } from '../backends/js/typescript-loader.js';
 import type { RunnerSpec } from './runner-spec.js';
 
 /**
@@ -24,21 +24,23 @@ export function needsTypeScript(entry: URL, spec: RunnerSpec): boolean {
   return isTypeScriptPath(entry.pathname) || (spec.kind === 'js' && isTypeScriptPath(spec.path));
 }
 
-/** tsx's module URLs for a child; the sources (the tests, a checkout) always run through tsx. */
-function tsxFor(entry: URL, spec: RunnerSpec): { apiUrl: string; loaderUrl: string } | undefined {
+/** tsx's URLs for a child, if it needs tsx; the sources (the tests, a checkout) always run through tsx. */
+function tsxFor(entry: URL, spec: RunnerSpec): TsxUrls | undefined {
   if (!needsTypeScript(entry, spec)) return undefined;
   const what = spec.kind === 'js' ? spec.path : entry.pathname;
   const support = typeScriptSupport(what);
   if (support.kind === 'tsx') return support;
   if (support.kind === 'native') return undefined;
   // From the sources: tsx is how this process runs, so it resolves.
-  return { apiUrl: import.meta.resolve('tsx/esm/api'), loaderUrl: import.meta.resolve('tsx') };
+  const tsx = findTsx();
+  if (!tsx) throw new Error('running the sources in an isolated instance needs tsx (npm install)');
+  return tsx;
 }
 
-/** The code a worker thread evaluates: register tsx if it needs it, then `load` (an import expression). */
+/** The code a worker thread evaluates: register tsx in the thread if it needs it, then `load` (an import expression). */
 export function workerBootstrap(entry: URL, spec: RunnerSpec, load: string): string {
   const tsx = tsxFor(entry, spec);
-  return tsx ? `import(${JSON.stringify(tsx.apiUrl)}).then((tsx) => { tsx.register(); return ${load}; });` : `${load};`;
+  return tsx ? `${registerTsxCode(tsx)}.then(() => ${load});` : `${load};`;
 }
 
 /**

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 export type TypeScriptSupport =
   /** A loader is already registered: this code itself runs from .ts sources. */
   | { kind: 'sources' }
-  /** tsx, by the URLs of its ESM API (`register()`) and of its `--import` loader. */
-  | { kind: 'tsx'; apiUrl: string; loaderUrl: string }
+  /** tsx: its `--import` loader, and its APIs that register the import and the require hooks. */
+  | { kind: 'tsx' } & TsxUrls
   /** Node strips types itself. */
   | { kind: 'native' };
 
@@ -30,10 +30,21 @@ export function runningFromSources(): boolean {
   return extname(fileURLToPath(import.meta.url)) === '.ts';
 }
 
-/** tsx's module URLs, if tsx can be resolved from here (the app's node_modules). */
-function findTsx(): { apiUrl: string; loaderUrl: string } | undefined {
+/** URLs of tsx's modules. */
+export interface TsxUrls {
+  /** What `--import tsx` loads (for a child process). */
+  loaderUrl: string;
+  /** `register()` of the import hooks. */
+  esmApiUrl: string;
+  /** `register()` of the require hooks. */
+  cjsApiUrl: string;
+}
+
+/** tsx's module URLs, if tsx resolves from here (from the app's node_modules). */
+export function findTsx(): TsxUrls | undefined {
   try {
-    return { apiUrl: import.meta.resolve('tsx/esm/api'), loaderUrl: import.meta.resolve('tsx') };
+    const resolve = (specifier: string) => import.meta.resolve(specifier);
+    return { loaderUrl: resolve('tsx'), esmApiUrl: resolve('tsx/esm/api'), cjsApiUrl: resolve('tsx/cjs/api') };
   } catch {
     return undefined;
   }
@@ -62,10 +73,31 @@ export function typeScriptSupport(what: string): TypeScriptSupport {
 
 let registered: Promise<void> | undefined;
 
-/** Makes `import()` of a .ts module work in this process (registers tsx once, if needed). */
+/**
+ * The code that registers tsx's import and require hooks in the running thread (a .ts
+ * file in a "type": "commonjs" project is CommonJS, so both are needed), as an
+ * expression of a promise. tsx's `--import` loader registers only on the main thread.
+ */
+export function registerTsxCode(tsx: TsxUrls): string {
+  return `Promise.all([import(${JSON.stringify(tsx.esmApiUrl)}).then((m) => m.register()), import(${JSON.stringify(tsx.cjsApiUrl)}).then((m) => m.register())])`;
+}
+
+/**
+ * Makes `import()` of a .ts module work in this process: registers tsx once if needed,
+ * and loads this package's entry first, which publishes its instance for a CommonJS
+ * runner's require('flight-runner').
+ */
 export async function enableTypeScript(what: string): Promise<void> {
   const support = typeScriptSupport(what);
   if (support.kind !== 'tsx') return;
-  registered ??= import(support.apiUrl).then((tsx: { register(): unknown }) => { tsx.register(); });
+  registered ??= (async () => {
+    await import(new URL(`../../index${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href);
+    const [esm, cjs] = await Promise.all([
+      import(support.esmApiUrl) as Promise<{ register(): unknown }>,
+      import(support.cjsApiUrl) as Promise<{ register(): unknown }>,
+    ]);
+    esm.register();
+    cjs.register();
+  })();
   await registered;
 }
