@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { venvPython } from '../helpers/python.js';
 import { CLI_ARGS, ROOT, startServerProcess, type ServerProcess } from '../helpers/serve-process.js';
+import { waitForRunners } from './ready.js';
 
 /** A fenced code block of a Markdown file. */
 interface Block {
@@ -71,6 +72,7 @@ let server: ServerProcess;
 
 test.before(async () => {
   server = await startServerProcess(['serve', 'examples/serve.yaml', '--port', '0']);
+  await waitForRunners(server.uri);
 });
 
 test.after.always(async () => {
