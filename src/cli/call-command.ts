@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { connect, type ConnectOptions, type RunnerClient } from '../client/index.js';
 import { encodeCall } from '../client/arguments.js';
+import { connectionError } from '../client/connection.js';
 import { RemoteCaller } from '../client/remote-caller.js';
 import { FlightDescriptor, FlightError } from '../flight/index.js';
 import { INPUT_EXTENSIONS, extensionOf, openInput, type InputSource } from '../io/input-source.js';
@@ -206,7 +207,7 @@ export async function callCommand(argv: string[]): Promise<void> {
     process.stderr.write(`${formatCount(progress.rows)} rows, ${progress.batches} batch${progress.batches === 1 ? '' : 'es'} in ${seconds.toFixed(2)} s`
       + ` (${formatCount(progress.rows / Math.max(seconds, 1e-3))} rows/s)${args.output ? ` -> ${args.output}` : ''}\n`);
   } catch (err) {
-    throw withStatus(err);
+    throw withStatus(connectionError(args.uri, err));
   } finally {
     client?.close();
   }
