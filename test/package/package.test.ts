@@ -190,6 +190,26 @@ connect(process.argv[2]).then(async (client) => {
   }
 });
 
+test.serial('the same runner as an ES module (scaler.mts) serves in process and in a worker', async (t) => {
+  writeFileSync(join(project, 'scaler.mts'), readmeRunner());
+  writeFileSync(join(project, 'serve.yaml'), [
+    'runners:',
+    '  - { path: scaler.mts, name: scaler, scheduling: { isolation: in-process } }',
+    '',
+  ].join('\n'));
+  for (const args of [['scaler.mts'], ['serve.yaml']]) {
+    const served = await serve([...args, '--port', '0'], /"runner ready"/);
+    try {
+      t.truthy(served.uri, served.stderr());
+      const call = await sh('npx', ['flight-runner', 'call', served.uri!, 'scaler', '--input', 'rows.json'], project);
+      t.is(call.code, 0, call.stderr);
+      t.deepEqual(call.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ y: [2, 4, 6, 8] }, { y: [1, -2, 16, 4.5] }], args[0]);
+    } finally {
+      t.is(await stop(served), 0, served.stderr());
+    }
+  }
+});
+
 test.serial('the README example type-checks under --strict against the installed package', async (t) => {
   const tsc = join(ROOT, 'node_modules/.bin/tsc');
   const r = await sh(tsc, ['--strict', '--noEmit', '--module', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'scaler.ts'], project);
