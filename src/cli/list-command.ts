@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Schema } from 'apache-arrow';
 import { dtypeOf } from '../codecs/dtypes.js';
 import { connectionError, openFlightClient } from '../client/connection.js';
-import { FlightError, type FlightClient } from '../flight/index.js';
+import { FlightError, Status, type FlightClient } from '../flight/index.js';
 import { describePayload } from '../runner/payload.js';
 import { signatureFromJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
 import { checkServerUri } from './cli-errors.js';
@@ -115,7 +115,12 @@ export async function listCommand(argv: string[]): Promise<void> {
   }
 }
 
-/** A FlightError as an Error whose message starts with the gRPC status name (NOT_FOUND: ...). */
+/**
+ * A FlightError as an Error whose message starts with the gRPC status name (NOT_FOUND: ...);
+ * a refused credential also names the flags that give one.
+ */
 export function withStatus(err: unknown): unknown {
-  return err instanceof FlightError ? new Error(`${err.codeName}: ${err.message}`, { cause: err }) : err;
+  if (!(err instanceof FlightError)) return err;
+  const hint = err.code === Status.UNAUTHENTICATED ? ' (give the token with --token T or FLIGHT_RUNNER_TOKEN)' : '';
+  return new Error(`${err.codeName}: ${err.message}${hint}`, { cause: err });
 }

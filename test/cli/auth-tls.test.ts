@@ -67,9 +67,9 @@ test('without the token, or with a wrong one: UNAUTHENTICATED in one line', asyn
     runCli(['call', server.location, 'tensors', '--input', input, '--tls-ca', caFile, '--token', 'nope']),
   ]);
   t.is(none.code, 1);
-  t.deepEqual(lines(none.stderr), ['flight-runner list: UNAUTHENTICATED: missing authorization header: send "authorization: Bearer <token>"']);
+  t.deepEqual(lines(none.stderr), ['flight-runner list: UNAUTHENTICATED: missing authorization header: send "authorization: Bearer <token>" (give the token with --token T or FLIGHT_RUNNER_TOKEN)']);
   t.is(wrong.code, 1);
-  t.deepEqual(lines(wrong.stderr), ['flight-runner call: UNAUTHENTICATED: invalid bearer token']);
+  t.deepEqual(lines(wrong.stderr), ['flight-runner call: UNAUTHENTICATED: invalid bearer token (give the token with --token T or FLIGHT_RUNNER_TOKEN)']);
 });
 
 test('without --tls-ca the self-signed server is refused, naming the flag; a missing CA file is a usage error', async (t) => {
