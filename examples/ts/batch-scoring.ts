@@ -7,7 +7,7 @@
  *   npx tsx examples/ts/batch-scoring.ts [grpc://127.0.0.1:8815] [rows]
  */
 import { Float64, Int64, RecordBatch, Schema, Field, makeData, Struct, vectorFromArray } from 'apache-arrow';
-import { connect } from '../../src/index.js';
+import { connect } from 'flight-runner';
 
 const uri = process.argv[2] ?? process.env['FLIGHT_RUNNER_URI'] ?? 'grpc://127.0.0.1:8815';
 const totalRows = Number(process.argv[3] ?? 1_000_000);

@@ -5,7 +5,7 @@
  *   npx tsx examples/ts/client.ts [grpc://127.0.0.1:8815]
  */
 import * as dfd from 'danfojs';
-import { connect, Tensor } from '../../src/index.js';
+import { connect, Tensor } from 'flight-runner';
 
 const uri = process.argv[2] ?? process.env['FLIGHT_RUNNER_URI'] ?? 'grpc://127.0.0.1:8815';
 const client = await connect(uri);

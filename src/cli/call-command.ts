@@ -1,14 +1,17 @@
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { connect, type RunnerClient } from '../client/index.js';
+import { connect, type ConnectOptions, type RunnerClient } from '../client/index.js';
 import { encodeCall } from '../client/arguments.js';
+import { connectionError } from '../client/connection.js';
 import { RemoteCaller } from '../client/remote-caller.js';
 import { FlightDescriptor, FlightError } from '../flight/index.js';
 import { INPUT_EXTENSIONS, extensionOf, openInput, type InputSource } from '../io/input-source.js';
 import { OUTPUT_EXTENSIONS, isOutputPath, openOutput } from '../io/output-sink.js';
 import type { CallParams } from '../runner/runner.js';
 import { NAME_PATTERN, tableInput, type MethodSignature } from '../runner/signature.js';
+import { checkServerUri, joinNegativeValues } from './cli-errors.js';
+import { connectOptionsFrom, connectionOptions } from './connection-flags.js';
 import { planInputs } from './declared-inputs.js';
 import { withStatus } from './list-command.js';
 import { Progress, formatCount } from './progress.js';
@@ -34,6 +37,9 @@ Options:
   --progress            draw a progress bar on stderr even when it is not a terminal
                         (on a terminal it is drawn for calls longer than a moment)
   --token T             a bearer token, for servers that require one
+                        (default: the environment variable FLIGHT_RUNNER_TOKEN)
+  --tls-ca FILE         for grpc+tls:// servers: trust the CA certificate(s) in
+                        this PEM file (e.g. a self-signed server certificate)
   -h, --help            show this help
 
 Input files:
@@ -76,12 +82,12 @@ interface CallArgs {
   batchRows: number;
   params: CallParams;
   progress: boolean;
-  token?: string;
+  connection: ConnectOptions;
 }
 
 async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv, ['batch-rows']),
     allowPositionals: true,
     options: {
       input: { type: 'string', short: 'i' },
@@ -89,13 +95,14 @@ async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
       'batch-rows': { type: 'string' },
       params: { type: 'string' },
       progress: { type: 'boolean' },
-      token: { type: 'string' },
+      ...connectionOptions,
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return undefined;
   if (positionals.length !== 2) throw new UsageError('give the server <uri> and the <runner>[/<method>] to call');
-  const [uri, target] = positionals as [string, string];
+  const [rawUri, target] = positionals as [string, string];
+  const uri = checkServerUri(rawUri);
   const [runner, method, ...rest] = target.split('/');
   if (rest.length || !NAME_PATTERN.test(runner!) || (method !== undefined && !NAME_PATTERN.test(method))) {
     throw new UsageError(`bad target ${JSON.stringify(target)}: expected <runner> or <runner>/<method>, names of [A-Za-z0-9_.-]`);
@@ -125,9 +132,9 @@ async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
   }
   return {
     uri, runner: runner!, input: values.input, batchRows, params, progress: Boolean(values.progress),
+    connection: connectOptionsFrom(values),
     ...(method !== undefined ? { method } : {}),
     ...(values.output !== undefined ? { output: values.output } : {}),
-    ...(values.token !== undefined ? { token: values.token } : {}),
   };
 }
 
@@ -171,7 +178,7 @@ export async function callCommand(argv: string[]): Promise<void> {
   }
   let client: RunnerClient | undefined;
   try {
-    client = await connect(args.uri, args.token ? { token: args.token } : {});
+    client = await connect(args.uri, args.connection);
     const runner = client.runner(args.runner);
     const handle = args.method === undefined ? runner : runner.method(args.method);
     const sig = handle.signature;
@@ -200,7 +207,7 @@ export async function callCommand(argv: string[]): Promise<void> {
     process.stderr.write(`${formatCount(progress.rows)} rows, ${progress.batches} batch${progress.batches === 1 ? '' : 'es'} in ${seconds.toFixed(2)} s`
       + ` (${formatCount(progress.rows / Math.max(seconds, 1e-3))} rows/s)${args.output ? ` -> ${args.output}` : ''}\n`);
   } catch (err) {
-    throw withStatus(err);
+    throw withStatus(connectionError(args.uri, err));
   } finally {
     client?.close();
   }

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Schema } from 'apache-arrow';
 import { dtypeOf } from '../codecs/dtypes.js';
-import { FlightClient, FlightError } from '../flight/index.js';
+import { connectionError, openFlightClient } from '../client/connection.js';
+import { FlightError, Status, type FlightClient } from '../flight/index.js';
 import { describePayload } from '../runner/payload.js';
 import { signatureFromJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
+import { checkServerUri } from './cli-errors.js';
+import { connectOptionsFrom, connectionOptions } from './connection-flags.js';
 import { UsageError } from './serve-process.js';
 import { formatTable } from './text-table.js';
 
-export const listHelp = `Usage: flight-runner list <uri> [--json] [--token T]
+export const listHelp = `Usage: flight-runner list <uri> [--json] [--token T] [--tls-ca FILE]
 
 Lists every runner and method a server offers, with its inputs and outputs.
 
@@ -18,6 +21,9 @@ Options:
   --json         print the method signatures as JSON (an array, as the server sends them;
                  a runner that is loading or failed is {"runner", "state", "error"})
   --token T      a bearer token, for servers that require one
+                 (default: the environment variable FLIGHT_RUNNER_TOKEN)
+  --tls-ca FILE  for grpc+tls:// servers: trust the CA certificate(s) in
+                 this PEM file (e.g. a self-signed server certificate)
   -h, --help     show this help
 
 In the table, * marks a runner's default method (what <runner> alone calls), and a
@@ -100,7 +106,7 @@ export async function listCommand(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       json: { type: 'boolean' },
-      token: { type: 'string' },
+      ...connectionOptions,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -109,7 +115,8 @@ export async function listCommand(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one <uri>' : 'give the server <uri>, e.g. grpc://127.0.0.1:8815');
-  const client = new FlightClient(positionals[0]!, values.token ? { token: values.token } : {});
+  const uri = checkServerUri(positionals[0]!);
+  const client = openFlightClient(uri, connectOptionsFrom(values));
   try {
     const unavailable: UnavailableRunner[] = [];
     const methods = await listMethods(client, unavailable);
@@ -123,13 +130,18 @@ export async function listCommand(argv: string[]): Promise<void> {
       for (const u of unavailable) process.stdout.write(`${u.runner}: ${u.state}${u.error ? `: ${u.error}` : ''}\n`);
     }
   } catch (err) {
-    throw withStatus(err);
+    throw withStatus(connectionError(uri, err));
   } finally {
     client.close();
   }
 }
 
-/** A FlightError as an Error whose message starts with the gRPC status name (NOT_FOUND: ...). */
+/**
+ * A FlightError as an Error whose message starts with the gRPC status name (NOT_FOUND: ...);
+ * a refused credential also names the flags that give one.
+ */
 export function withStatus(err: unknown): unknown {
-  return err instanceof FlightError ? new Error(`${err.codeName}: ${err.message}`, { cause: err }) : err;
+  if (!(err instanceof FlightError)) return err;
+  const hint = err.code === Status.UNAUTHENTICATED ? ' (give the token with --token T or FLIGHT_RUNNER_TOKEN)' : '';
+  return new Error(`${err.codeName}: ${err.message}${hint}`, { cause: err });
 }

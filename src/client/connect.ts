@@ -1,8 +1,8 @@
 /** Entry points of the SDK: `connect()` to a server, `local()` for runners in process. */
-import type { FlightClientOptions } from '../flight/index.js';
 import { FlightError } from '../flight/index.js';
 import type { Runner } from '../runner/runner.js';
 import type { Caller, RunnerDescription } from './caller.js';
+import { connectionError, openFlightClient, type ConnectOptions } from './connection.js';
 import { LocalCaller } from './local-caller.js';
 import { RemoteCaller } from './remote-caller.js';
 import { RunnerHandle } from './runner-handle.js';
@@ -48,15 +48,27 @@ export class RunnerClient {
 }
 
 /**
- * Connects to a flight-runner server (or any server following the runner protocol).
+ * Connects to a flight-runner server (or any server following the runner protocol) and
+ * reads its runners. A server that cannot be reached fails at once with UNAVAILABLE
+ * (`cannot connect to <location>: ...`); there is no retry.
  *
  * @example
  * const client = await connect('grpc://127.0.0.1:8815');
  * const iris = client.runner('iris');
  * console.log(await iris.run([5.1, 3.5, 1.4, 0.2]));
+ *
+ * @example
+ * // A server with a bearer token and a self-signed certificate.
+ * await connect('grpc+tls://models.internal:8815', { token: process.env.TOKEN, caFile: 'ca.pem' });
  */
-export async function connect(location: string, options: FlightClientOptions = {}): Promise<RunnerClient> {
-  return RunnerClient.create(await RemoteCaller.connect(location, options));
+export async function connect(location: string, options: ConnectOptions = {}): Promise<RunnerClient> {
+  const caller = new RemoteCaller(openFlightClient(location, options));
+  try {
+    return await RunnerClient.create(caller);
+  } catch (err) {
+    caller.close();
+    throw connectionError(location, err);
+  }
 }
 
 /**

@@ -21,7 +21,14 @@ let danfo: typeof Danfo | undefined;
  * take no tables (or an isolated instance starting up) should not pay for it.
  */
 function dfd(): typeof Danfo {
-  return (danfo ??= requireModule('danfojs') as typeof Danfo);
+  if (danfo) return danfo;
+  try {
+    return (danfo = requireModule('danfojs') as typeof Danfo);
+  } catch (err) {
+    // danfojs is an optional peer dependency (it pulls in TensorFlow): say how to get it.
+    if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error('DataFrames need danfo.js, an optional peer dependency of flight-runner: run "npm install danfojs" (or pass Arrow tables / record batches instead)', { cause: err });
+  }
 }
 
 /** True if `v` is a danfo DataFrame. */

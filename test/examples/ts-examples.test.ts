@@ -8,12 +8,16 @@ import { loadJsRunner, local, Tensor } from '../../src/index.js';
 import { importRunnerDefinitions } from '../../src/backends/js/index.js';
 import { loadOnnxRunner } from '../../src/backends/onnx/index.js';
 import { ROOT, run, startServerProcess, type ServerProcess } from '../helpers/serve-process.js';
+import { waitForRunners } from './ready.js';
 
 let server: ServerProcess;
-const tsx = join(ROOT, 'node_modules/.bin/tsx');
+/** The examples import 'flight-runner': run them on the sources (the export condition), not on a build. */
+const runExample = (file: string, args: string[]) =>
+  run(process.execPath, ['--conditions=flight-runner-source', '--import', import.meta.resolve('tsx'), file, ...args]);
 
 test.before(async () => {
   server = await startServerProcess(['serve', 'examples/serve.yaml', '--port', '0']);
+  await waitForRunners(server.uri);
 });
 
 test.after.always(async () => {
@@ -24,7 +28,7 @@ test.after.always(async () => {
 });
 
 test('examples/ts/client.ts prints what the runners compute in process', async (t) => {
-  const { code, stdout, stderr } = await run(tsx, ['examples/ts/client.ts', server.uri]);
+  const { code, stdout, stderr } = await runExample('examples/ts/client.ts', [server.uri]);
   t.is(code, 0, stderr);
   const iris = await local(await loadOnnxRunner(join(ROOT, 'examples/models/iris.onnx'), {
     methods: { predict: { outputs: ['label'], default: true }, predict_proba: { outputs: ['probabilities'] } },
@@ -39,7 +43,7 @@ test('examples/ts/client.ts prints what the runners compute in process', async (
 
 test('examples/ts/batch-scoring.ts scores every row, as the runner does in process', async (t) => {
   const rows = 300_000;
-  const { code, stdout, stderr } = await run(tsx, ['examples/ts/batch-scoring.ts', server.uri, String(rows)]);
+  const { code, stdout, stderr } = await runExample('examples/ts/batch-scoring.ts', [server.uri, String(rows)]);
   t.is(code, 0, stderr);
   const printed = JSON.parse(stdout.trim().split('\n').at(-1)!) as { rows: number; approved: number; meanScore: number };
   t.is(printed.rows, rows);
