@@ -15,4 +15,4 @@ export { startRunnerServer, type RunnerServer, type RunnerServerOptions } from '
 export { Tensor } from './codecs/tensor.js';
 export type { DType } from './codecs/dtypes.js';
 export { defineRunner, defineRunnerFromClass, defineFunction, loadJsRunner, type JsMethod, type JsRunnerDefinition } from './backends/js/index.js';
-export { connect, local, RunnerClient, RunnerHandle } from './client/index.js';
+export { connect, local, RunnerClient, RunnerHandle, type HandleOptions, type StreamOptions, type ValueOptions, type LocalRunner } from './client/index.js';

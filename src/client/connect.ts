@@ -3,17 +3,18 @@ import type { FlightClientOptions } from '../flight/index.js';
 import { FlightError } from '../flight/index.js';
 import type { Runner } from '../runner/runner.js';
 import type { Caller, RunnerDescription } from './caller.js';
-import { LocalCaller } from './local-caller.js';
+import { LocalCaller, type LocalRunner } from './local-caller.js';
 import { RemoteCaller } from './remote-caller.js';
 import { RunnerHandle } from './runner-handle.js';
+import type { ValueOptions } from './results.js';
 
 /** A set of runners (remote or local) to call by name. */
 export class RunnerClient {
-  private constructor(readonly caller: Caller, private descriptions: RunnerDescription[]) {}
+  private constructor(readonly caller: Caller, private descriptions: RunnerDescription[], private readonly values: ValueOptions) {}
 
   /** @internal */
-  static async create(caller: Caller): Promise<RunnerClient> {
-    return new RunnerClient(caller, await caller.describe());
+  static async create(caller: Caller, values: ValueOptions = {}): Promise<RunnerClient> {
+    return new RunnerClient(caller, await caller.describe(), values);
   }
 
   /** Names of every runner. */
@@ -27,7 +28,7 @@ export class RunnerClient {
     if (!description) {
       throw FlightError.notFound(`unknown runner '${name}'; runners: ${this.runners.map((n) => `'${n}'`).join(', ') || 'none'}`);
     }
-    return new RunnerHandle(this.caller, description);
+    return new RunnerHandle(this.caller, description, undefined, {}, this.values);
   }
 
   /** Re-reads the runners and signatures (after the server loaded new ones). */
@@ -48,22 +49,28 @@ export class RunnerClient {
  * const iris = client.runner('iris');
  * console.log(await iris.run([5.1, 3.5, 1.4, 0.2]));
  */
-export async function connect(location: string, options: FlightClientOptions = {}): Promise<RunnerClient> {
-  return RunnerClient.create(await RemoteCaller.connect(location, options));
+export async function connect(location: string, options: FlightClientOptions & ValueOptions = {}): Promise<RunnerClient> {
+  const { int64, ...flight } = options;
+  return RunnerClient.create(await RemoteCaller.connect(location, flight), int64 ? { int64 } : {});
 }
 
 /**
  * The same interface for runners in this process: `local(runner).run(...)` behaves as a
- * remote call would, with the same validation and errors.
+ * remote call would, with the same validation, errors and values. Takes loaded runners
+ * or runner definitions (`defineRunner(...)`), whose `setup` runs here; closing the handle
+ * (or client) runs their `teardown`. Runners passed loaded stay the caller's to close.
  *
  * @example
- * const scaler = await local(await loadJsRunner(scalerDefinition));
+ * const scaler = await local(defineRunner({ name: 'scaler', methods: { ... } }));
  * await scaler.run(x);
+ * await scaler.close();
  */
-export async function local(runner: Runner): Promise<RunnerHandle>;
-export async function local(runners: Runner[]): Promise<RunnerClient>;
-export async function local(runners: Runner | Runner[]): Promise<RunnerHandle | RunnerClient> {
+export async function local(runner: LocalRunner, options?: ValueOptions): Promise<RunnerHandle>;
+export async function local(runners: LocalRunner[], options?: ValueOptions): Promise<RunnerClient>;
+export async function local(runners: LocalRunner | LocalRunner[], options: ValueOptions = {}): Promise<RunnerHandle | RunnerClient> {
   const list = Array.isArray(runners) ? runners : [runners];
-  const client = await RunnerClient.create(new LocalCaller(list));
-  return Array.isArray(runners) ? client : client.runner(list[0]!.name);
+  const caller = await LocalCaller.load(list);
+  const client = await RunnerClient.create(caller, options);
+  if (Array.isArray(runners)) return client;
+  return client.runner(caller.names[0]!).withOwner(() => caller.release());
 }
