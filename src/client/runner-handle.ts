@@ -14,7 +14,7 @@ import { describeValue } from '../codecs/tensor.js';
 import { chunksOf, encodeCall, isDataFrame } from './arguments.js';
 import { attachKept, checkKeep, takeKept, type KeptColumns } from './keep.js';
 import { decodeResult, type ValueOptions } from './results.js';
-import { columnsToBatch, isColumnObject, isPlainObject, isRowArray, rowsToColumns } from './rows.js';
+import { columnsToBatch, isPlainObject, isRowArray, rowsToColumns } from './rows.js';
 import type { CallOptions, Caller, RunnerDescription } from './caller.js';
 
 /** Options of `stream()`. */
@@ -209,13 +209,16 @@ async function* inputBatches(sig: MethodSignature, input: unknown, rows: number,
  */
 function encodeWithKept(sig: MethodSignature, value: unknown, params: CallParams, keep: readonly string[]): RecordBatch {
   const extra = keep.filter((k) => !sig.inputs.some((p) => p.name === k));
-  const columns = isRowArray(value) ? rowsToColumns(value) : isColumnObject(value) ? value : undefined;
+  // Rows, or an argument object whose kept entries are arrays (one value per example).
+  const columns = isRowArray(value) ? rowsToColumns(value) : isPlainObject(value) ? value : undefined;
   if (tableInput(sig) || !extra.length || !columns) return encodeCall(sig, [value], params).batch;
   const rest = Object.fromEntries(Object.entries(columns).filter(([k]) => !extra.includes(k)));
   const keptColumns = Object.fromEntries(Object.entries(columns).filter(([k]) => extra.includes(k)));
   const inputs = encodeCall(sig, [rest], params).batch;
   if (!Object.keys(keptColumns).length) return inputs;
-  const kept = columnsToBatch(keptColumns);
+  const notArray = Object.entries(keptColumns).find(([, v]) => !Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView)));
+  if (notArray) throw new TypeError(`keep: '${notArray[0]}' must be an array with one value per example, got ${describeValue(notArray[1])}`);
+  const kept = columnsToBatch(keptColumns as Record<string, ArrayLike<unknown>>);
   const fields = [...inputs.schema.fields, ...kept.schema.fields];
   const vectors = [...inputs.schema.fields.map((f) => inputs.getChild(f.name)!), ...kept.schema.fields.map((f) => kept.getChild(f.name)!)];
   return batchFromColumns(fields, vectors, inputs.numRows, inputs.schema.metadata);

@@ -224,6 +224,13 @@ export function sdkContract(name: string, make: () => Promise<SdkClients>): void
     // A tensor method: row objects with an id besides the inputs.
     const labelled = await collect(client().runner('sdk').stream([{ id: 'x', features: [4, 0] }, { id: 'y', features: [9, 0] }], { keep: ['id'] })) as { id: string[]; label: Float64Array }[];
     t.deepEqual(labelled.map((r) => [r.id, Array.from(r.label)]), [[['x', 'y'], [4, 9]]]);
+    // Argument objects (a batch each) with the kept column beside the inputs.
+    async function* args(): AsyncIterable<unknown> {
+      yield { id: BigInt64Array.from([70n, 71n]), features: new Tensor('float32', Float32Array.from([4, 0, 9, 0]), [2, 2]) };
+      yield { id: BigInt64Array.from([72n]), features: new Tensor('float32', Float32Array.from([5, 0]), [1, 2]) };
+    }
+    const fromArgs = await collect(client().runner('sdk').stream(args(), { keep: ['id'] })) as { id: number[]; label: Float64Array }[];
+    t.deepEqual(fromArgs.map((r) => [r.id, Array.from(r.label)]), [[[70, 71], [4, 9]], [[72], [5]]]);
   });
 
   test(title('keep: a missing column, an output name or a non-batchable method is a TypeError saying so'), async (t) => {
