@@ -12,7 +12,7 @@
  * column and the row, never a silent change.
  */
 import {
-  Bool, Field, Float64, Int64, Type, Utf8, vectorFromArray, type DataType, type RecordBatch, type Vector,
+  Bool, Field, Float64, Int64, Type, Utf8, makeVector, vectorFromArray, type DataType, type RecordBatch, type Vector,
 } from 'apache-arrow';
 import { batchFromColumns } from '../codecs/batch.js';
 import { describeValue } from '../codecs/tensor.js';
@@ -51,6 +51,13 @@ export function columnsToBatch(columns: Record<string, ArrayLike<unknown>>, decl
   const fields: Field[] = [];
   const vectors: Vector[] = [];
   for (const [name, values] of Object.entries(columns)) {
+    if (!declared[name] && isNumericTypedArray(values)) {
+      // A typed array is its own column (no copy): a Float64Array is float64, a BigInt64Array int64.
+      const vector = makeVector(values);
+      fields.push(new Field(name, vector.type, false));
+      vectors.push(vector);
+      continue;
+    }
     const list = Array.from(values, (v) => (v === undefined ? null : v));
     const vector = declared[name] ? declaredColumn(name, list, declared[name]!) : inferredColumn(name, list);
     fields.push(new Field(name, vector.type, vector.nullCount > 0));
@@ -106,4 +113,10 @@ function inferredColumn(name: string, values: unknown[]): Vector {
     }
   }
   throw new TypeError(`column '${name}' holds ${[...kinds].join(' and ')} values; a column takes numbers, bigints, booleans or strings, one kind per column`);
+}
+
+function isNumericTypedArray(v: ArrayLike<unknown>): v is Float64Array | Float32Array | Int32Array | BigInt64Array {
+  return v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array || v instanceof BigInt64Array
+    || v instanceof Int8Array || v instanceof Int16Array || v instanceof Uint8Array || v instanceof Uint16Array
+    || v instanceof Uint32Array || v instanceof BigUint64Array;
 }
