@@ -6,7 +6,7 @@ import type { Caller, RunnerDescription } from './caller.js';
 import { LocalCaller, type LocalRunner } from './local-caller.js';
 import { RemoteCaller } from './remote-caller.js';
 import { RunnerHandle } from './runner-handle.js';
-import type { ValueOptions } from './results.js';
+import { checkValueOptions, type ValueOptions } from './results.js';
 
 /** A set of runners (remote or local) to call by name. */
 export class RunnerClient {
@@ -51,6 +51,7 @@ export class RunnerClient {
  */
 export async function connect(location: string, options: FlightClientOptions & ValueOptions = {}): Promise<RunnerClient> {
   const { int64, ...flight } = options;
+  checkValueOptions({ int64 });
   return RunnerClient.create(await RemoteCaller.connect(location, flight), int64 ? { int64 } : {});
 }
 
@@ -68,6 +69,7 @@ export async function connect(location: string, options: FlightClientOptions & V
 export async function local(runner: LocalRunner, options?: ValueOptions): Promise<RunnerHandle>;
 export async function local(runners: LocalRunner[], options?: ValueOptions): Promise<RunnerClient>;
 export async function local(runners: LocalRunner | LocalRunner[], options: ValueOptions = {}): Promise<RunnerHandle | RunnerClient> {
+  checkValueOptions(options);
   const list = Array.isArray(runners) ? runners : [runners];
   const caller = await LocalCaller.load(list);
   const client = await RunnerClient.create(caller, options);

@@ -31,6 +31,13 @@ export interface ValueOptions {
 
 type ColumnType = Exclude<PayloadType, { kind: 'table' }>;
 
+/** Throws a TypeError for an option value that is not one of the documented ones (a typo). */
+export function checkValueOptions(options: ValueOptions): void {
+  if (options.int64 !== undefined && options.int64 !== 'number' && options.int64 !== 'bigint') {
+    throw new TypeError(`int64 must be 'number' or 'bigint', got ${JSON.stringify(options.int64)}`);
+  }
+}
+
 /**
  * Decodes an output batch: one output as its value, several as an object keyed by
  * output name; `single` unwraps each to its one example.

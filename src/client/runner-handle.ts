@@ -9,11 +9,11 @@ import { FlightError } from '../flight/index.js';
 import { batchFromColumns } from '../codecs/batch.js';
 import { PARAMS_METADATA_KEY } from '../runner/params.js';
 import type { CallParams } from '../runner/runner.js';
-import { tableInput, type MethodSignature } from '../runner/signature.js';
+import { tableInput, tableOutput, type MethodSignature } from '../runner/signature.js';
 import { describeValue } from '../codecs/tensor.js';
 import { chunksOf, encodeCall, isDataFrame } from './arguments.js';
 import { attachKept, checkKeep, takeKept, type KeptColumns } from './keep.js';
-import { decodeResult, type ValueOptions } from './results.js';
+import { checkValueOptions, decodeResult, type ValueOptions } from './results.js';
 import { columnsToBatch, isPlainObject, isRowArray, rowsToColumns } from './rows.js';
 import type { CallOptions, Caller, RunnerDescription } from './caller.js';
 
@@ -92,6 +92,7 @@ export class RunnerHandle {
    * back (`{ int64: 'bigint' }` keeps 64-bit integers as bigint).
    */
   withOptions(options: HandleOptions): RunnerHandle {
+    checkValueOptions(options);
     return new RunnerHandle(this.caller, this.description, this.methodName, this.params, { ...this.callOptions, ...options }, this.owned);
   }
 
@@ -120,6 +121,7 @@ export class RunnerHandle {
    */
   async *stream(input: unknown, options: StreamOptions = {}): AsyncIterable<unknown> {
     const sig = this.signature;
+    checkValueOptions(options);
     const rows = options.batchRows ?? 65_536;
     if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`batchRows must be a positive integer, got ${rows}`);
     const keep = options.keep ?? [];
@@ -145,13 +147,14 @@ export class RunnerHandle {
         continue;
       }
       const columns = kept.shift()!;
-      if (options.arrow) {
+      // A batch when asked for one, or when the method returns a whole table anyway.
+      if (options.arrow || tableOutput(sig)) {
         yield attachKept(columns, chunk.batch);
         continue;
       }
       attachKept(columns, chunk.batch); // checks the rows match
       const outputs = decodeResult(sig, chunk.batch, false, valueOptions);
-      const named = sig.outputs.length === 1 && sig.outputs[0]!.type.kind !== 'table' ? { [sig.outputs[0]!.name]: outputs } : outputs as Record<string, unknown>;
+      const named = sig.outputs.length === 1 ? { [sig.outputs[0]!.name]: outputs } : outputs as Record<string, unknown>;
       const keys = Object.fromEntries(columns.fields.map((f, i) => [f.name, keptValues(columns.vectors[i]!, valueOptions)]));
       yield { ...keys, ...named };
     }

@@ -84,6 +84,10 @@ export function sdkContract(name: string, make: () => Promise<SdkClients>): void
     // And a handle can opt back into numbers.
     const back = await env!.bigint.runner('sdk').withOptions({ int64: 'number' }).run([3, 0]) as { label: number };
     t.is(back.label, 3);
+    // A typo is an error, not the default.
+    t.throws(() => client().runner('sdk').withOptions({ int64: 'BigInt' as never }), {
+      instanceOf: TypeError, message: "int64 must be 'number' or 'bigint', got \"BigInt\"",
+    });
   });
 
   test(title('float16 outputs are their numeric values (float32), not half bits'), async (t) => {
