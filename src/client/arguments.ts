@@ -121,19 +121,33 @@ export function encodeCall(sig: MethodSignature, args: unknown[], params: CallPa
     const oneRow = isPlainObject(value) && !isColumnObject(value) && Object.keys(value).length > 0;
     return { batch: tableBatch(oneRow ? [value] : value, table, metadata), single: oneRow };
   }
-  if (args.length === 1 && isRowArray(args[0]) && args[0].every((row) => Object.keys(row).every((k) => sig.inputs.some((p) => p.name === k)))) {
-    // Row objects keyed by input names: a batch, one example per row.
-    return { batch: encodeInputs(sig, rowsToColumns(args[0]), metadata), single: false };
+  if (args.length === 1 && isRowArray(args[0]) && !(sig.inputs.length === 1 && sig.inputs[0]!.type.kind === 'json')) {
+    // Row objects keyed by input names: a batch, one example per row. (For a single JSON
+    // input, an array of objects is a batch of documents instead.)
+    return { batch: encodeInputs(sig, rowsToColumns(checkRows(sig, args[0])), metadata), single: false };
   }
   const bound = bindArguments(sig, args);
+  for (const p of sig.inputs) checkMissing(sig, p, bound[p.name]);
   const singles = sig.inputs.map((p) => isSingleExample(bound[p.name], p.type));
   const single = singles.every(Boolean);
   if (!single && singles.some(Boolean)) {
     const which = sig.inputs.filter((_, i) => singles[i]).map((p) => `'${p.name}'`).join(', ');
     throw new TypeError(`${sig.name}: ${which} given as one example while other inputs are batches; give all as one or all as batches`);
   }
-  const values = single ? Object.fromEntries(sig.inputs.map((p) => [p.name, asBatchOfOne(bound[p.name], p.type)])) : bound;
+  const values = single ? Object.fromEntries(sig.inputs.map((p) => [p.name, naming(sig, p, () => asBatchOfOne(bound[p.name], p.type))])) : bound;
   return { batch: encodeInputs(sig, values, metadata), single };
+}
+
+/** Rows keyed by input names: every row has every input and nothing else, or a TypeError says which. */
+function checkRows(sig: MethodSignature, rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const names = sig.inputs.map((p) => p.name);
+  rows.forEach((row, i) => {
+    const unknown = Object.keys(row).filter((k) => !names.includes(k));
+    if (unknown.length) throw new TypeError(`${sig.name}: row ${i} has unknown input${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ${listInputs(sig)}`);
+    const missing = names.filter((n) => row[n] === undefined || row[n] === null);
+    if (missing.length) throw new TypeError(`${sig.name}: row ${i} has no value for ${missing.map((k) => `'${k}'`).join(', ')}; ${listInputs(sig)}`);
+  });
+  return rows;
 }
 
 /** One column per input; a value that cannot be encoded names its input and its type. */
@@ -142,21 +156,48 @@ function encodeInputs(sig: MethodSignature, values: Record<string, unknown>, met
   const vectors: Vector[] = [];
   for (const p of sig.inputs as (ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> })[]) {
     if (!(p.name in values)) throw new TypeError(`${sig.name}: missing argument(s) '${p.name}'; ${listInputs(sig)}`);
-    try {
-      const { field, vector } = valueToColumn(values[p.name], p);
-      fields.push(field);
-      vectors.push(vector);
-    } catch (err) {
-      if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
-      const what = err.message.startsWith(`'${p.name}'`) ? err.message : `input '${p.name}' (${describePayload(p.type)}): ${err.message}`;
-      throw new TypeError(`${sig.name}: ${what}`);
-    }
+    checkMissing(sig, p, values[p.name]);
+    const { field, vector } = naming(sig, p, () => valueToColumn(values[p.name], p));
+    fields.push(field);
+    vectors.push(vector);
   }
   const lengths = new Set(vectors.map((v) => v.length));
   if (lengths.size > 1) {
     throw new TypeError(`${sig.name}: inputs have different numbers of examples (${sig.inputs.map((p, i) => `'${p.name}' ${vectors[i]!.length}`).join(', ')})`);
   }
   return batchFromColumns(fields, vectors, vectors[0]?.length ?? 0, metadata);
+}
+
+/** Runs `encode`; a TypeError or RangeError it throws is rethrown naming the method, the input and its type. */
+function naming<T>(sig: MethodSignature, p: ParamSpec, encode: () => T): T {
+  try {
+    return encode();
+  } catch (err) {
+    if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+    if (err.message.startsWith(`${sig.name}: `)) throw err;
+    const what = err.message.startsWith(`'${p.name}'`) ? err.message : `input '${p.name}' (${describePayload(p.type)}): ${err.message}`;
+    throw new TypeError(`${sig.name}: ${what}`);
+  }
+}
+
+/** A null or undefined among a tensor's or scalar's JS numbers is an error: Number(null) would make it 0. */
+function checkMissing(sig: MethodSignature, p: ParamSpec, value: unknown): void {
+  if (p.type.kind !== 'tensor' && p.type.kind !== 'scalar') return;
+  const at = missingAt(value);
+  if (!at) return;
+  const where = at.length ? ` at [${at.join('][')}]` : '';
+  throw new TypeError(`${sig.name}: input '${p.name}' (${describePayload(p.type)}) has a missing value (null or undefined)${where}; numbers cannot be missing`);
+}
+
+/** The index path of the first null or undefined in nested JS arrays, or undefined if none. */
+function missingAt(value: unknown, path: number[] = []): number[] | undefined {
+  if (value === null || value === undefined) return path;
+  if (!Array.isArray(value)) return undefined;
+  for (let i = 0; i < value.length; i++) {
+    const found = missingAt(value[i], [...path, i]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** A table input's value as a batch: rows and column objects get the declared column types. */

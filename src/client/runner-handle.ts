@@ -14,7 +14,7 @@ import { describeValue } from '../codecs/tensor.js';
 import { chunksOf, encodeCall, isDataFrame } from './arguments.js';
 import { attachKept, checkKeep, takeKept, type KeptColumns } from './keep.js';
 import { checkValueOptions, decodeResult, type ValueOptions } from './results.js';
-import { columnsToBatch, isPlainObject, isRowArray, rowsToColumns } from './rows.js';
+import { columnsToBatch, isPlainObject, isRowArray } from './rows.js';
 import type { CallOptions, Caller, RunnerDescription } from './caller.js';
 
 /** Options of `stream()`. */
@@ -212,12 +212,18 @@ async function* inputBatches(sig: MethodSignature, input: unknown, rows: number,
  */
 function encodeWithKept(sig: MethodSignature, value: unknown, params: CallParams, keep: readonly string[]): RecordBatch {
   const extra = keep.filter((k) => !sig.inputs.some((p) => p.name === k));
-  // Rows, or an argument object whose kept entries are arrays (one value per example).
-  const columns = isRowArray(value) ? rowsToColumns(value) : isPlainObject(value) ? value : undefined;
-  if (tableInput(sig) || !extra.length || !columns) return encodeCall(sig, [value], params).batch;
-  const rest = Object.fromEntries(Object.entries(columns).filter(([k]) => !extra.includes(k)));
-  const keptColumns = Object.fromEntries(Object.entries(columns).filter(([k]) => extra.includes(k)));
-  const inputs = encodeCall(sig, [rest], params).batch;
+  if (tableInput(sig) || !extra.length || !(isRowArray(value) || isPlainObject(value))) return encodeCall(sig, [value], params).batch;
+  let inputs: RecordBatch;
+  let keptColumns: Record<string, unknown>;
+  if (isRowArray(value)) {
+    // Rows: the inputs as rows (checked as run() checks them), the kept values as columns.
+    inputs = encodeCall(sig, [value.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !extra.includes(k))))], params).batch;
+    keptColumns = Object.fromEntries(extra.map((k) => [k, value.map((row) => row[k] ?? null)]));
+  } else {
+    // An argument object whose kept entries are arrays (one value per example).
+    inputs = encodeCall(sig, [Object.fromEntries(Object.entries(value).filter(([k]) => !extra.includes(k)))], params).batch;
+    keptColumns = Object.fromEntries(Object.entries(value).filter(([k]) => extra.includes(k)));
+  }
   if (!Object.keys(keptColumns).length) return inputs;
   const notArray = Object.entries(keptColumns).find(([, v]) => !Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView)));
   if (notArray) throw new TypeError(`keep: '${notArray[0]}' must be an array with one value per example, got ${describeValue(notArray[1])}`);

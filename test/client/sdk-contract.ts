@@ -128,6 +128,25 @@ export function sdkContract(name: string, make: () => Promise<SdkClients>): void
     await t.throwsAsync(sdk.run({ features: { a: 1 } }), {
       instanceOf: TypeError, message: "classify: input 'features' (tensor<float32>[2]): cannot make a tensor from a Object",
     });
+    // Row objects: an unknown key or a missing value names the row.
+    await t.throwsAsync(sdk.run([{ features: [1, 2] }, { feats: [1, 2] }]), {
+      instanceOf: TypeError, message: "classify: row 1 has unknown input 'feats'; the inputs are features: tensor<float32>[2]",
+    });
+    await t.throwsAsync(collect(sdk.method('half').stream([{ x: 1 }, { x: null }])), {
+      instanceOf: TypeError, message: "half: row 1 has no value for 'x'; the inputs are x: scalar<float32>",
+    });
+    await t.throwsAsync(sdk.method('half').run([1, null, 3]), {
+      instanceOf: TypeError, message: "half: input 'x' (scalar<float32>) has a missing value (null or undefined) at [1]; numbers cannot be missing",
+    });
+    await t.throwsAsync(sdk.run([1, null]), {
+      instanceOf: TypeError, message: "classify: input 'features' (tensor<float32>[2]) has a missing value (null or undefined) at [1]; numbers cannot be missing",
+    });
+    await t.throwsAsync(sdk.run({ features: [[1, 2], [3, undefined]] }), {
+      instanceOf: TypeError, message: "classify: input 'features' (tensor<float32>[2]) has a missing value (null or undefined) at [1][1]; numbers cannot be missing",
+    });
+    await t.throwsAsync(collect(sdk.stream([{ id: 1, features: [1, 2] }, { id: 2, features: null }], { keep: ['id'] })), {
+      instanceOf: TypeError, message: "classify: row 1 has no value for 'features'; the inputs are features: tensor<float32>[2]",
+    });
     await t.throwsAsync(sdk.method('half').run(), {
       instanceOf: TypeError, message: "half: missing argument(s) 'x'; the inputs are x: scalar<float32>",
     });
