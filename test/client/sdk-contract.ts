@@ -244,6 +244,12 @@ export function sdkContract(name: string, make: () => Promise<SdkClients>): void
     const decoded = await collect(score.stream(table, { keep: ['key'], batchRows: 20 })) as { key: number[] }[];
     t.deepEqual(decoded[0]!.key, range(n).map((i) => 1000 + i));
 
+    // A column the method reads is kept and still sent.
+    const withIncome = await collect(score.stream(rows.slice(0, 3), { keep: ['income'] })) as { income: number[]; score: Float64Array; width: Int32Array }[];
+    t.deepEqual(withIncome[0]!.income, rows.slice(0, 3).map((r) => r.income));
+    t.deepEqual(Array.from(withIncome[0]!.score), [0, 1, 2].map(scoreOf));
+    t.deepEqual(Array.from(withIncome[0]!.width), [4, 4, 4]); // id, income, debt, age: nothing stripped
+
     // A tensor method: row objects with an id besides the inputs.
     const labelled = await collect(client().runner('sdk').stream([{ id: 'x', features: [4, 0] }, { id: 'y', features: [9, 0] }], { keep: ['id'] })) as { id: string[]; label: Float64Array }[];
     t.deepEqual(labelled.map((r) => [r.id, Array.from(r.label)]), [[['x', 'y'], [4, 9]]]);
