@@ -144,7 +144,7 @@ function checkRows(sig: MethodSignature, rows: Record<string, unknown>[]): Recor
   rows.forEach((row, i) => {
     const unknown = Object.keys(row).filter((k) => !names.includes(k));
     if (unknown.length) throw new TypeError(`${sig.name}: row ${i} has unknown input${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ${listInputs(sig)}`);
-    const missing = names.filter((n) => row[n] === undefined || row[n] === null);
+    const missing = sig.inputs.filter((p) => !isNullable(p) && (row[p.name] === undefined || row[p.name] === null)).map((p) => p.name);
     if (missing.length) throw new TypeError(`${sig.name}: row ${i} has no value for ${missing.map((k) => `'${k}'`).join(', ')}; ${listInputs(sig)}`);
   });
   return rows;
@@ -183,10 +183,16 @@ function naming<T>(sig: MethodSignature, p: ParamSpec, encode: () => T): T {
 /** A null or undefined among a tensor's or scalar's JS numbers is an error: Number(null) would make it 0. */
 function checkMissing(sig: MethodSignature, p: ParamSpec, value: unknown): void {
   if (p.type.kind !== 'tensor' && p.type.kind !== 'scalar') return;
+  if (isNullable(p)) return; // the codec sends its nulls as nulls
   const at = missingAt(value);
   if (!at) return;
   const where = at.length ? ` at [${at.join('][')}]` : '';
   throw new TypeError(`${sig.name}: input '${p.name}' (${describePayload(p.type)}) has a missing value (null or undefined)${where}; numbers cannot be missing`);
+}
+
+/** True if an input is declared nullable (payload types that carry `nullable: true`). */
+function isNullable(p: ParamSpec): boolean {
+  return (p.type as { nullable?: boolean }).nullable === true;
 }
 
 /** The index path of the first null or undefined in nested JS arrays, or undefined if none. */

@@ -15,7 +15,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { columnToValue } from '../codecs/columns.js';
-import { halfToFloat, type TypedArray } from '../codecs/dtypes.js';
+import { halfToFloat, type DType, type TypedArray } from '../codecs/dtypes.js';
 import { Tensor } from '../codecs/tensor.js';
 import type { PayloadType } from '../runner/payload.js';
 import type { MethodSignature, ParamSpec } from '../runner/signature.js';
@@ -61,7 +61,11 @@ export function decodeResult(sig: MethodSignature, batch: RecordBatch, single: b
  */
 export function userValue(value: unknown, type: ColumnType, options: ValueOptions = {}): unknown {
   if (value instanceof Tensor) return userTensor(value, options);
-  if (Array.isArray(value)) return value.map((v) => (v instanceof Tensor ? userTensor(v, options) : v));
+  if (Array.isArray(value)) {
+    // A plain array of numbers is how a nullable column reads (null where missing).
+    if (type.kind === 'scalar' || (type.kind === 'tensor' && type.shape.length === 0)) return userNumbers(value, type.dtype, options);
+    return value.map((v) => (v instanceof Tensor ? userTensor(v, options) : v));
+  }
   if (type.kind === 'scalar' && ArrayBuffer.isView(value)) {
     const values = value as TypedArray;
     switch (type.dtype) {
@@ -82,6 +86,22 @@ function userTensor(t: Tensor, options: ValueOptions): Tensor {
     if (numbers) return new Tensor('float64', numbers, t.shape);
   }
   return t;
+}
+
+/** Per-row values with nulls: the same conversions as typed arrays get, nulls kept. */
+function userNumbers(values: unknown[], dtype: DType, options: ValueOptions): unknown[] {
+  switch (dtype) {
+    case 'bool': return values.map((v) => (v === null ? null : Boolean(v)));
+    case 'float16': return values.map((v) => (v === null ? null : halfToFloat(v as number)));
+    case 'int64':
+    case 'uint64': {
+      if (options.int64 === 'bigint') return values;
+      const max = BigInt(Number.MAX_SAFE_INTEGER);
+      const safe = values.every((v) => typeof v !== 'bigint' || (v <= max && v >= -max));
+      return safe ? values.map((v) => (typeof v === 'bigint' ? Number(v) : v)) : values;
+    }
+    default: return values;
+  }
 }
 
 /** Float32 values of half-precision bits. */
