@@ -5,7 +5,8 @@
 
 INPUT is a .csv or .parquet with id, features_0..features_3; OUTPUT an Arrow IPC file (.arrow)
 with id and probabilities (3 per row). Prints one JSON line: rows, seconds (reading to written, after
-imports), checksum (sum of id and of probabilities[:, 0], to compare contenders).
+imports), checksum (sums of id, of probabilities[:, 0] and of (id mod 1009) * probabilities[:, 0],
+to compare contenders: the last one catches an id joined to the wrong row).
 """
 import json
 import sys
@@ -20,8 +21,14 @@ FEATURES = [f"features_{j}" for j in range(4)]
 BATCH_ROWS = 65_536
 
 
+def joined(ids, first_probability):
+    """Sum of (id mod 1009) * p0: changes if any id is joined to another row's score."""
+    return float(np.sum((np.asarray(ids) % 1009) * np.asarray(first_probability, dtype=np.float64)))
+
+
 def checksum(ids, first_probability):
-    return {"ids": int(np.sum(ids, dtype=np.int64)), "p0": float(np.sum(first_probability, dtype=np.float64))}
+    return {"ids": int(np.sum(ids, dtype=np.int64)), "p0": float(np.sum(first_probability, dtype=np.float64)),
+            "joined": joined(ids, first_probability)}
 
 
 def pandas_way(model, path, output):
@@ -85,6 +92,7 @@ def flight_way(uri, path, output):
     rows = 0
     id_sum = 0
     p0_sum = 0.0
+    joined_sum = 0.0
     for i, chunk in enumerate(reader):
         probabilities = chunk.data.column("probabilities")
         values = probabilities.storage.flatten().to_numpy().reshape(-1, 3)
@@ -97,6 +105,7 @@ def flight_way(uri, path, output):
         rows += out.num_rows
         id_sum += int(np.sum(id_column.to_numpy(), dtype=np.int64))
         p0_sum += float(np.sum(values[:, 0], dtype=np.float64))
+        joined_sum += joined(id_column.to_numpy(), values[:, 0])
     thread.join()
     if error:
         raise error[0]
@@ -104,7 +113,7 @@ def flight_way(uri, path, output):
         sink.close()
     writer.close()
     seconds = time.perf_counter() - started
-    return rows, seconds, {"ids": id_sum, "p0": p0_sum}
+    return rows, seconds, {"ids": id_sum, "p0": p0_sum, "joined": joined_sum}
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@
  * - pandas + onnxruntime in one process (python_score.py pandas)
  * - pyarrow Flight calls to the same server (python_score.py flight)
  *
- * Every way writes id + probabilities to an Arrow IPC file; the outputs' checksums (sum of
- * ids, sum of the first probability) must agree. Each way runs --runs times per format, in
+ * Every way writes id + probabilities to an Arrow IPC file; the outputs' checksums (sums of
+ * ids, of the first probability, and of (id mod 1009) * that probability, which catches an id
+ * on another row's score) must agree. Each way runs --runs times per format, in
  * a rotating order; the tables give medians. Client peak RSS comes from GNU time (%M);
  * the server's from its VmHWM, reset (clear_refs) before each run that uses it.
  *
@@ -41,7 +42,8 @@ interface Sample {
   innerSeconds: number;
   clientRssMB: number;
   serverRssMB?: number;
-  checksum: { ids: number; p0: number };
+  /** Sums of ids, of the first probability, and of (id mod 1009) * that probability (catches ids on the wrong rows). */
+  checksum: { ids: number; p0: number; joined: number };
 }
 
 /** Runs a command under GNU time; resolves with its stdout, stderr, wall time and peak RSS. */
@@ -60,16 +62,21 @@ async function timed(command: string, args: string[]): Promise<{ stdout: string;
 }
 
 /** The checksum of an Arrow IPC output with an `id` column and a `probabilities` tensor column. */
-function arrowChecksum(path: string): { ids: number; p0: number } {
+function arrowChecksum(path: string): Sample['checksum'] {
   const t = tableFromIPC(readFileSync(path));
   let ids = 0n;
   let p0 = 0;
+  let joined = 0;
   for (const batch of t.batches) {
-    for (const id of batch.getChild('id')!.toArray() as BigInt64Array) ids += id;
+    const idColumn = batch.getChild('id')!.toArray() as BigInt64Array;
     const p = batch.getChild('probabilities')!.data[0]!.children[0]!.values as Float32Array;
-    for (let i = 0; i < batch.numRows * 3; i += 3) p0 += p[i]!;
+    for (let i = 0; i < batch.numRows; i++) {
+      ids += idColumn[i]!;
+      p0 += p[i * 3]!;
+      joined += Number(idColumn[i]! % 1009n) * p[i * 3]!;
+    }
   }
-  return { ids: Number(ids), p0 };
+  return { ids: Number(ids), p0, joined };
 }
 
 const serverHwmMB = (pid: number): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -155,7 +162,8 @@ try {
 // Every way must have produced the same scores for the same rows.
 const all = [...samples.values()].flat();
 const reference = all[0]!.checksum;
-const mismatch = all.find((s) => s.checksum.ids !== reference.ids || Math.abs(s.checksum.p0 - reference.p0) > 1e-6 * Math.abs(reference.p0) + 1e-3);
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.abs(b) + 1e-3;
+const mismatch = all.find((s) => s.checksum.ids !== reference.ids || !close(s.checksum.p0, reference.p0) || !close(s.checksum.joined, reference.joined));
 if (mismatch) throw new Error(`outputs differ: ${JSON.stringify(mismatch.checksum)} vs ${JSON.stringify(reference)}`);
 
 const header = ['input', 'way', 'rows/s (wall)', 'rows/s (after start)', 'client peak RSS MB', 'server peak RSS MB'];
@@ -170,7 +178,8 @@ const lines = [...samples.entries()].map(([key, s]) => {
     server.length ? median(server).toFixed(0) : '-',
   ];
 });
-console.log(`${rows.toLocaleString('en-US')} rows, medians of ${runs} runs; outputs agree (sum of ids ${reference.ids}, sum of p0 ${reference.p0.toFixed(3)})\n`);
+console.log(`${rows.toLocaleString('en-US')} rows, medians of ${runs} runs; outputs agree (sum of ids ${reference.ids}, sum of p0 ${reference.p0.toFixed(3)}, `
+  + `sum of (id mod 1009) * p0 ${reference.joined.toFixed(1)})\n`);
 console.log(table([header, ...lines]));
 console.log('\nmarkdown:\n');
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);

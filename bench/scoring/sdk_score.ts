@@ -44,16 +44,21 @@ const written = pipeline(Readable.from(writer as AsyncIterable<Uint8Array>), cre
 let rows = 0;
 let ids = 0n;
 let p0 = 0;
+let joined = 0;
 for await (const out of iris.stream(args(), { keep: ['id'], arrow: true })) {
   const batch = out as RecordBatch;
   writer.write(batch);
   rows += batch.numRows;
-  for (const id of batch.getChild('id')!.toArray() as BigInt64Array) ids += id;
+  const idColumn = batch.getChild('id')!.toArray() as BigInt64Array;
   const probabilities = batch.getChild('probabilities')!.data[0]!.children[0]!.values as Float32Array;
-  for (let i = 0; i < probabilities.length; i += 3) p0 += probabilities[i]!;
+  for (let i = 0; i < batch.numRows; i++) {
+    ids += idColumn[i]!;
+    p0 += probabilities[i * 3]!;
+    joined += Number(idColumn[i]! % 1009n) * probabilities[i * 3]!;
+  }
 }
 writer.finish();
 await written;
 client.close();
 const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ rows, seconds, checksum: { ids: Number(ids), p0 } }));
+console.log(JSON.stringify({ rows, seconds, checksum: { ids: Number(ids), p0, joined } }));
