@@ -40,11 +40,11 @@ let rows = 0;
 let approved = 0;
 let scoreSum = 0;
 for await (const result of scorer.stream(applicants())) {
-  const { score, approved: ok } = result as { score: Float64Array; approved: Uint8Array };
+  const { score, approved: ok } = result as { score: Float64Array; approved: boolean[] };
   rows += score.length;
   for (let i = 0; i < score.length; i++) {
     scoreSum += score[i]!;
-    approved += ok[i]!;
+    if (ok[i]) approved++;
   }
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`\r${rows.toLocaleString()} / ${totalRows.toLocaleString()} rows  ${Math.round(rows / seconds).toLocaleString()} rows/s`);
