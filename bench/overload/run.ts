@@ -6,10 +6,14 @@
  *
  * Flags: --callers N (300), --deadline-ms N (1000), --model-ms N (50), --duration S (8),
  * --instances N (1), --backoff-ms N (50: a refused caller waits this long before calling
- * again), --json (print the result as JSON too).
+ * again), --client go|node (go: callers/, built here with `go build`; node: callers.ts),
+ * --json (print the result as JSON too).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runOverload } from './scenario.js';
+import { buildGoCallers, runOverload } from './scenario.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '8' },
     instances: { type: 'string', default: '1' },
     'backoff-ms': { type: 'string', default: '50' },
+    client: { type: 'string', default: 'go' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -31,12 +36,15 @@ const options = {
   instances: Number(values.instances),
   refusedBackoffMs: Number(values['backoff-ms']),
 };
-console.log(`overload: ${options.callers} callers, ${options.deadlineMs} ms deadlines, a JS runner in process taking ${options.modelMs} ms per call, `
+const work = mkdtempSync(join(tmpdir(), 'bench-overload-'));
+if (values.client === 'go') process.stderr.write('building the Go callers (go build)...\n');
+const goCallers = values.client === 'go' ? await buildGoCallers(work) : undefined;
+console.log(`overload: ${options.callers} callers (${values.client} client process), ${options.deadlineMs} ms deadlines, a JS runner in process taking ${options.modelMs} ms per call, `
   + `${options.instances} instance(s), batching off, ${values.duration} s; refused callers retry after ${options.refusedBackoffMs} ms`);
-const r = await runOverload(options);
+const r = await runOverload({ ...options, ...(goCallers ? { goCallers } : {}) }).finally(() => rmSync(work, { recursive: true, force: true }));
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : '-');
 const codes = Object.entries(r.codes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
-console.log(`calls made        ${r.calls} in ${(r.elapsedMs / 1000).toFixed(1)} s`);
+console.log(`calls made        ${r.calls} in ${values.duration} s`);
 console.log(`admitted          ${r.admitted}`);
 console.log(`by status         ${codes}`);
 console.log(`model runs        ${r.modelRuns.length} (${(r.modelMs / 1000).toFixed(2)} s of model time)`);

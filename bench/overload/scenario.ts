@@ -4,6 +4,9 @@
  * a bounded run): many concurrent callers, each with a deadline, against a runner whose
  * every call takes a fixed time, behind a real Flight server on loopback.
  *
+ * The callers run in a child process, as a load generator would, so that their own
+ * work does not delay the server's event loop and its timers: callers/ (Go) for the
+ * bench, callers.ts (Node, the project's SDK) for the test.
  * The runner is a JS runner in process (one instance, batching off, so one call is one
  * backend call); it sleeps `modelMs` per call (a timer, so the event loop keeps serving
  * the network while it "computes"), and records when each call's model time started
@@ -13,8 +16,9 @@
  * can tell whether a call was given model time after its deadline had passed.
  */
 import { defineRunner, loadJsRunner } from '../../src/backends/js/index.js';
-import { connect } from '../../src/client/index.js';
-import { FlightError } from '../../src/flight/index.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startRunnerServer } from '../../src/runner/runner-server.js';
 import { types } from '../../src/runner/payload.js';
 import type { Runner } from '../../src/runner/runner.js';
@@ -38,6 +42,11 @@ export interface OverloadOptions {
   refusedBackoffMs?: number;
   /** Batching settings (default: batching off, one call per backend call). */
   batching?: Partial<BatchingOptions>;
+  /**
+   * The callers' program: a built `callers/` Go binary (the bench; see buildGoCallers),
+   * or undefined for callers.ts on Node (the test: no Go toolchain needed).
+   */
+  goCallers?: string;
 }
 
 /** One run of the model, as the runner saw it. */
@@ -56,7 +65,7 @@ export interface OverloadResult {
   admitted: number;
   /** Calls by final status: OK, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ... */
   codes: Record<string, number>;
-  /** Backend calls, total model time, and model time whose answers callers received. */
+  /** Backend calls (without the callers' warm-up call), total model time, and model time whose answers callers received. */
   modelRuns: ModelRun[];
   modelMs: number;
   deliveredModelMs: number;
@@ -108,58 +117,76 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
     close: () => scheduled.close(),
   };
   const server = await startRunnerServer({ runners: [recording] });
-  const client = await connect(server.location);
-  const slow = client.runner('slow').withOptions({ deadline: options.deadlineMs });
-
-  const codes: Record<string, number> = {};
-  const sampleMessages: Record<string, string> = {};
-  const delivered = new Set<number>();
-  let nextId = 0;
   const started = performance.now();
-  const end = started + options.durationMs;
-  const caller = async () => {
-    while (performance.now() < end) {
-      const id = nextId++;
-      let code = 'OK';
-      try {
-        const y = await slow.run(id);
-        if (y !== 2 * id) throw new Error(`call ${id} got ${String(y)}, expected ${2 * id}`);
-        delivered.add(id);
-      } catch (err) {
-        if (!(err instanceof FlightError)) throw err;
-        code = err.codeName;
-        sampleMessages[code] ??= err.message;
-      }
-      codes[code] = (codes[code] ?? 0) + 1;
-      if (code === 'RESOURCE_EXHAUSTED' && options.refusedBackoffMs) await new Promise((r) => setTimeout(r, options.refusedBackoffMs));
-    }
-  };
+  let callers: CallersReport;
   try {
-    await Promise.all(Array.from({ length: options.callers }, caller));
+    callers = await runCallers(server.location, options);
   } finally {
-    client.close();
     await server.close(5000);
   }
   const elapsedMs = performance.now() - started;
+  const delivered = new Set(callers.delivered);
+  const codes = callers.codes;
 
   let modelMs = 0;
   let deliveredModelMs = 0;
   let startedAfterDeadline = 0;
   for (const run of modelRuns) {
+    if (run.ids.some((id) => id < 0)) continue; // the callers' warm-up call
     modelMs += run.ms;
     deliveredModelMs += run.ms * (run.ids.filter((id) => delivered.has(id)).length / run.ids.length);
     if (run.ids.some((id) => run.startedAt > (serverDeadlines.get(id) ?? Infinity))) startedAfterDeadline++;
   }
-  const calls = nextId;
+  const calls = callers.calls;
   return {
     calls,
     admitted: calls - (codes['RESOURCE_EXHAUSTED'] ?? 0),
     codes,
-    modelRuns,
+    modelRuns: modelRuns.filter((run) => run.ids.every((id) => id >= 0)),
     modelMs,
     deliveredModelMs,
     startedAfterDeadline,
-    sampleMessages,
+    sampleMessages: callers.messages,
     elapsedMs,
   };
+}
+
+/** What callers.ts prints. */
+interface CallersReport {
+  calls: number;
+  codes: Record<string, number>;
+  messages: Record<string, string>;
+  delivered: number[];
+}
+
+const CALLERS = fileURLToPath(new URL('./callers.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Builds the Go callers into `dir`; resolves with the binary's path. */
+export async function buildGoCallers(dir: string): Promise<string> {
+  const binary = join(dir, 'overload-callers');
+  await exec('go', ['build', '-o', binary, '.'], fileURLToPath(new URL('./callers/', import.meta.url)), { ...process.env, GOFLAGS: '-mod=mod' });
+  return binary;
+}
+
+/** Runs the callers against `uri` and parses their report. */
+async function runCallers(uri: string, o: OverloadOptions): Promise<CallersReport> {
+  const backoff = o.refusedBackoffMs ?? 0;
+  const [command, args] = o.goCallers
+    ? [o.goCallers, ['-addr', uri.replace(/^grpc(\+tcp)?:\/\//, ''), '-c', String(o.callers), '-deadline', `${o.deadlineMs}ms`,
+      '-duration', `${o.durationMs}ms`, '-backoff', `${backoff}ms`]]
+    : [process.execPath, ['--import', 'tsx', CALLERS, ...[uri, o.callers, o.deadlineMs, o.durationMs, backoff].map(String)]];
+  return JSON.parse((await exec(command, args, ROOT)).trim().split('\n').at(-1)!) as CallersReport;
+}
+
+/** Runs a command; resolves with its stdout, rejects (with its stderr) if it fails. */
+async function exec(command: string, args: string[], cwd: string, env = process.env): Promise<string> {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve));
+  if (code !== 0) throw new Error(`${command} exited with ${String(code)}:\n${stderr}`);
+  return stdout;
 }

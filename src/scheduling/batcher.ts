@@ -4,7 +4,9 @@
  * up to `maxBatchRows` rows, merges them into one backend call, and slices the output
  * back to each caller. A call larger than `maxBatchRows` is split into pieces that may
  * run on several instances at once. The queue is bounded in rows: when full, a new call
- * fails at once with RESOURCE_EXHAUSTED. Calls whose deadline passed, or that were
+ * fails at once with RESOURCE_EXHAUSTED; so does a call that, by the learned cost of the
+ * work queued and running ahead of it, cannot finish within its deadline. Calls whose
+ * deadline passed (or will pass before the model could answer them), or that were
  * cancelled, are dropped before they cost model time.
  */
 import type { RecordBatch } from 'apache-arrow';
@@ -44,6 +46,23 @@ export function batchingDefaults(batchable: boolean, overrides: Partial<Batching
     maxQueueRows: overrides.maxQueueRows ?? Math.max(64 * maxBatchRows, 262_144),
   };
 }
+
+/**
+ * Backend calls observed before the cost model is trusted to refuse calls: the first
+ * calls of a model are often slow (lazy initialisation), and one outlier must not turn
+ * calls away.
+ */
+const MIN_COST_OBSERVATIONS = 3;
+
+/**
+ * The share of a call's remaining deadline its expected answer time may take. Under a
+ * sustained flood the queue fills until the last call admitted is expected to finish
+ * just in time, so without headroom every admitted call sits on the edge and any noise
+ * in the model's time (a GC pause, a busy machine) makes it late: model time spent on
+ * an answer nobody receives. Headroom costs no throughput while the queue stays
+ * non-empty; it only shortens the queue.
+ */
+const ADMIT_SHARE = 0.8;
 
 /** Observers of what the batcher does (stats, metrics). */
 export interface BatcherObserver {
@@ -86,6 +105,8 @@ export class Batcher {
   private timer?: NodeJS.Timeout;
   private readonly cost = new CostModel();
   private readonly arrivals = new ArrivalRate();
+  /** This method's backend calls now running: their rows and start (performance.now()). */
+  private readonly running = new Set<{ rows: number; started: number }>();
   private draining = false;
 
   constructor(
@@ -112,6 +133,10 @@ export class Batcher {
       ));
     }
     if (ctx.signal?.aborted) return Promise.reject(new FlightError(Status.CANCELLED, `${name}: call cancelled`));
+    if (ctx.deadline) {
+      const late = this.refuseLate(batch.numRows, ctx.deadline.getTime() - Date.now());
+      if (late) return Promise.reject(FlightError.resourceExhausted(`${name}: ${late}`));
+    }
     return new Promise<RecordBatch>((resolve, reject) => {
       const rowsPerPiece = this.options.enabled ? this.options.maxBatchRows : Math.max(1, batch.numRows);
       const pieces = Math.max(1, Math.ceil(batch.numRows / rowsPerPiece));
@@ -140,6 +165,35 @@ export class Batcher {
       this.observer.queueDepth?.(this.queuedRows);
       this.pump();
     });
+  }
+
+  /**
+   * Why a call of `rows` rows with `remainingMs` left before its deadline cannot finish
+   * in time, or undefined if it can (or nothing is known against it). Its expected
+   * answer time is the work ahead of it (what is left of the batches running, plus the
+   * queued rows as backend calls, by the learned cost), spread over the instances, plus
+   * its own backend time. Refusing it now lets the client retry elsewhere at once,
+   * instead of waiting out its deadline in a queue while the model spends its time on
+   * answers nobody will receive. A call with nothing ahead of it is always admitted:
+   * it then also tells the cost model what the backend costs today.
+   */
+  private refuseLate(rows: number, remainingMs: number): string | undefined {
+    if (this.cost.observations < MIN_COST_OBSERVATIONS) return undefined;
+    if (this.queuedRows === 0 && this.pool.idle() !== undefined) return undefined;
+    const { fixed, perRow } = this.cost.fit();
+    const now = performance.now();
+    let runningMs = 0;
+    for (const b of this.running) runningMs += Math.max(0, fixed + perRow * b.rows - (now - b.started));
+    const queuedCalls = this.options.enabled ? Math.ceil(this.queuedRows / this.options.maxBatchRows) : this.queue.length;
+    const queuedMs = queuedCalls * fixed + perRow * this.queuedRows;
+    const instances = Math.max(1, this.pool.size);
+    const waitMs = (runningMs + queuedMs) / instances;
+    const pieces = this.options.enabled ? Math.ceil(rows / this.options.maxBatchRows) : 1;
+    const ownMs = (pieces * fixed + perRow * rows) / Math.min(pieces, instances);
+    if (waitMs + ownMs <= remainingMs * ADMIT_SHARE) return undefined;
+    return `cannot answer within the deadline: expected wait ${Math.round(waitMs)} ms (${this.queuedRows} rows queued ahead, `
+      + `${this.running.size} backend calls running, ~${Math.round(fixed + perRow)} ms per one-row backend call) plus ${Math.round(ownMs)} ms `
+      + `model time, against ${Math.max(0, Math.round(remainingMs))} ms left before the deadline; retry later, on another server, or with a longer deadline`;
   }
 
   /** Stops taking calls; waits until the queue is empty. */
@@ -220,6 +274,8 @@ export class Batcher {
     const input = concatBatches(pieces.map((p) => p.batch));
     const started = performance.now();
     const queueMs = started - pieces[0]!.enqueuedAt;
+    const running = { rows: input.numRows, started };
+    this.running.add(running);
     try {
       const output = await this.pool.runOn(instance, (runner) => {
         const method = runner.methods.find((m) => m.signature.name === this.method.signature.name)!;
@@ -240,6 +296,7 @@ export class Batcher {
     } catch (err) {
       for (const piece of pieces) this.fail(piece.call, err);
     } finally {
+      this.running.delete(running);
       this.pump();
     }
   }
@@ -269,14 +326,29 @@ export class Batcher {
     call.reject(err);
   }
 
+  /**
+   * Fails, before they cost model time, queued calls whose deadline has passed, and
+   * (once the cost is known) those whose deadline will pass before a backend call of
+   * their rows alone could answer them: the client would never receive that answer.
+   * Runs right before every dispatch.
+   */
   private dropExpired(): void {
     if (!this.queue.some((p) => p.call.deadline !== undefined)) return;
     const now = Date.now();
+    const known = this.cost.observations >= MIN_COST_OBSERVATIONS;
+    const { fixed, perRow } = known ? this.cost.fit() : { fixed: 0, perRow: 0 };
+    const name = `runner '${this.runner}' method '${this.method.signature.name}'`;
     for (const piece of [...this.queue]) {
       const call = piece.call;
-      if (call.deadline !== undefined && call.deadline <= now) {
-        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED,
-          `runner '${this.runner}' method '${this.method.signature.name}': deadline passed while queued`));
+      if (call.deadline === undefined || call.settled) continue;
+      if (call.deadline <= now) {
+        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline passed while queued`));
+        continue;
+      }
+      const needMs = fixed + perRow * piece.batch.numRows;
+      if (known && now + needMs > call.deadline) {
+        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline would pass before the model could answer `
+          + `(${call.deadline - now} ms left while queued, a backend call takes ~${Math.round(needMs)} ms)`));
       }
     }
   }
