@@ -9,8 +9,9 @@
  * deadline passed (or will pass before the model could answer them), or that were
  * cancelled, are dropped before they cost model time.
  */
-import type { RecordBatch } from 'apache-arrow';
+import type { FixedSizeList, RecordBatch, Vector } from 'apache-arrow';
 import { concatBatches } from '../codecs/concat.js';
+import { isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError, Status } from '../flight/index.js';
 import { sliceBatch } from '../flight/record-batch.js';
 import type { CallParams, InvokeContext, RunnerMethod } from '../runner/runner.js';
@@ -77,6 +78,8 @@ interface Piece {
   call: PendingCall;
   index: number;
   batch: RecordBatch;
+  /** Pieces share a backend call only if their row shapes agree (see shapeKey). */
+  shapeKey: string;
   enqueuedAt: number;
 }
 
@@ -154,7 +157,7 @@ export class Batcher {
       const now = performance.now();
       for (let i = 0; i < pieces; i++) {
         const slice = pieces === 1 ? batch : sliceBatch(batch, i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
-        this.queue.push({ call, index: i, batch: slice, enqueuedAt: now });
+        this.queue.push({ call, index: i, batch: slice, shapeKey: shapeKey(slice), enqueuedAt: now });
         this.queuedRows += slice.numRows;
       }
       this.arrivals.observe(batch.numRows, now);
@@ -255,9 +258,10 @@ export class Batcher {
     for (; scanned < this.queue.length; scanned++) {
       const piece = this.queue[scanned]!;
       if (rows + piece.batch.numRows > this.options.maxBatchRows && taken.length) break;
-      // Only calls with the same params and schema share a backend call.
-      if (piece.call.paramsKey !== first.call.paramsKey || !sameSchema(piece.batch, first.batch)) skipped.push(piece);
-      else {
+      // Only calls with the same params, schema and row shapes share a backend call.
+      if (piece.call.paramsKey !== first.call.paramsKey || piece.shapeKey !== first.shapeKey || !sameSchema(piece.batch, first.batch)) {
+        skipped.push(piece);
+      } else {
         taken.push(piece);
         rows += piece.batch.numRows;
       }
@@ -354,11 +358,55 @@ export class Batcher {
   }
 }
 
+/** Same column names and types, and the same field metadata (a fixed_shape_tensor's shape is there). */
 function sameSchema(a: RecordBatch, b: RecordBatch): boolean {
   if (a.schema === b.schema) return true;
   const fa = a.schema.fields;
   const fb = b.schema.fields;
-  return fa.length === fb.length && fa.every((f, i) => f.name === fb[i]!.name && String(f.type) === String(fb[i]!.type));
+  return fa.length === fb.length && fa.every((f, i) => f.name === fb[i]!.name && String(f.type) === String(fb[i]!.type)
+    && sameMetadata(f.metadata, fb[i]!.metadata));
+}
+
+function sameMetadata(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+let raggedPieces = 0;
+
+/**
+ * What the rows of a piece must agree on with another's to share a backend call, beyond
+ * the schema: for each variable-shape tensor column (a free dimension), the one shape
+ * all its rows have. A backend such as onnxruntime takes one tensor per input, so rows
+ * of a sequence model with T = 2 and with T = 3 cannot be stacked together; each caller's
+ * rows can. A piece whose own rows differ in shape gets a key of its own: it runs alone,
+ * exactly as its caller sent it, and the backend answers it as it would unbatched.
+ */
+function shapeKey(batch: RecordBatch): string {
+  let key = '';
+  batch.schema.fields.forEach((field, i) => {
+    if (!isVariableShapeStorage(field.type)) return;
+    key += `${i}:${uniformRowShape(batch.getChildAt(i)!) ?? `ragged#${++raggedPieces}`};`;
+  });
+  return key;
+}
+
+/** The shape every row of a variable_shape_tensor column has, or undefined if they differ. */
+function uniformRowShape(column: Vector): string | undefined {
+  let first: Int32Array | undefined;
+  for (const data of column.data) {
+    const shapes = data.children[1]!;
+    const ndim = (shapes.type as FixedSizeList).listSize;
+    // As readVariableShapeColumn reads them: a sliced struct's children are sliced.
+    const values = (shapes.children[0]!.values as Int32Array).subarray(0, data.length * ndim);
+    for (let row = 0; row < data.length; row++) {
+      const shape = values.subarray(row * ndim, (row + 1) * ndim);
+      if (!first) first = shape;
+      else if (!shape.every((d, k) => d === first![k])) return undefined;
+    }
+  }
+  return first ? first.join('x') : 'empty';
 }
 
 /** Marks a call settled and takes its abort listener off the signal, which may outlive it. */
