@@ -249,6 +249,7 @@ export class Batcher {
     if (!this.options.enabled) {
       this.queue.shift();
       this.queuedRows -= first.batch.numRows;
+      this.observer.queueDepth?.(this.queuedRows);
       return [first];
     }
     const taken: Piece[] = [];
