@@ -22,29 +22,41 @@ import type { InstancePool } from './instance-pool.js';
 export interface BatchingOptions {
   /** Merge concurrent calls (default true for batchable methods). */
   enabled: boolean;
-  /** Most rows in one backend call; larger calls are split (default 1024). */
+  /**
+   * Most rows in one backend call; larger calls are split (default 65,536: the batch size
+   * pyarrow and `flight-runner call` stream, so a scoring batch runs whole; see
+   * docs/scheduling.md for why this does not cost one-row calls their latency).
+   */
   maxBatchRows: number;
   /** Longest a call waits for others to join it, in ms (default 5). */
   maxQueueDelayMs: number;
   /** Batch sizes the backend runs best at: reaching one dispatches at once. */
   preferredBatchRows: number[];
   /**
-   * Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED. Default: 64 batches or
+   * Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED. Default: 4 batches or
    * 262,144 rows, whichever is more, so that a few batch-scoring streams sending 65,536-row
    * batches do not push interactive calls out.
    */
   maxQueueRows: number;
 }
 
+/**
+ * Default rows per backend call. Large, because splitting only costs: each backend call
+ * pays a fixed cost (a 65,536-row batch of mlp_small split into 64 calls of 1,024 ran at
+ * about 2/3 of the rows/s of one call; bench/batch-size), and merging small calls never
+ * waits for this many rows (a batch is held at most one fixed backend cost).
+ */
+export const DEFAULT_MAX_BATCH_ROWS = 65_536;
+
 /** Defaults for a method; `batchable: false` methods never merge. */
 export function batchingDefaults(batchable: boolean, overrides: Partial<BatchingOptions> = {}): BatchingOptions {
-  const maxBatchRows = overrides.maxBatchRows ?? 1024;
+  const maxBatchRows = overrides.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
   return {
     enabled: batchable && (overrides.enabled ?? true),
     maxBatchRows,
     maxQueueDelayMs: overrides.maxQueueDelayMs ?? 5,
     preferredBatchRows: [...(overrides.preferredBatchRows ?? [])].sort((a, b) => a - b),
-    maxQueueRows: overrides.maxQueueRows ?? Math.max(64 * maxBatchRows, 262_144),
+    maxQueueRows: overrides.maxQueueRows ?? Math.max(4 * maxBatchRows, 262_144),
   };
 }
 
