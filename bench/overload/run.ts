@@ -5,7 +5,7 @@
  * answers callers received. See scenario.ts for the setup and README.md for figures.
  *
  * Flags: --callers N (300), --deadline-ms N (1000), --model-ms N (50), --duration S (8),
- * --instances N (1), --backoff-ms N (50: a refused caller waits this long before calling
+ * --instances N (1), --isolation in-process|worker (in-process), --backoff-ms N (50: a refused caller waits this long before calling
  * again), --client go|node (go: callers/, built here with `go build`; node: callers.ts),
  * --json (print the result as JSON too).
  */
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'model-ms': { type: 'string', default: '50' },
     duration: { type: 'string', default: '8' },
     instances: { type: 'string', default: '1' },
+    isolation: { type: 'string', default: 'in-process' },
     'backoff-ms': { type: 'string', default: '50' },
     client: { type: 'string', default: 'go' },
     json: { type: 'boolean', default: false },
@@ -35,11 +36,13 @@ const options = {
   durationMs: Number(values.duration) * 1000,
   instances: Number(values.instances),
   refusedBackoffMs: Number(values['backoff-ms']),
+  isolation: values.isolation === 'worker' ? 'worker' as const : 'in-process' as const,
 };
+if (!['in-process', 'worker'].includes(values.isolation)) throw new Error(`--isolation must be in-process or worker, got ${values.isolation}`);
 const work = mkdtempSync(join(tmpdir(), 'bench-overload-'));
 if (values.client === 'go') process.stderr.write('building the Go callers (go build)...\n');
 const goCallers = values.client === 'go' ? await buildGoCallers(work) : undefined;
-console.log(`overload: ${options.callers} callers (${values.client} client process), ${options.deadlineMs} ms deadlines, a JS runner in process taking ${options.modelMs} ms per call, `
+console.log(`overload: ${options.callers} callers (${values.client} client process), ${options.deadlineMs} ms deadlines, a JS runner (${options.isolation}) taking ${options.modelMs} ms per call, `
   + `${options.instances} instance(s), batching off, ${values.duration} s; refused callers retry after ${options.refusedBackoffMs} ms`);
 const r = await runOverload({ ...options, ...(goCallers ? { goCallers } : {}) }).finally(() => rmSync(work, { recursive: true, force: true }));
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : '-');

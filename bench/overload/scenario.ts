@@ -7,24 +7,26 @@
  * The callers run in a child process, as a load generator would, so that their own
  * work does not delay the server's event loop and its timers: callers/ (Go) for the
  * bench, callers.ts (Node, the project's SDK) for the test.
- * The runner is a JS runner in process (one instance, batching off, so one call is one
- * backend call); it sleeps `modelMs` per call (a timer, so the event loop keeps serving
- * the network while it "computes"), and records when each call's model time started
- * and ended. The input x is a call id, so each model run is matched to the caller's
+ * The runner (slow-runner.ts) is a JS runner, in process or in a worker thread (one
+ * instance by default, batching off, so one call is one backend call); it sleeps
+ * `modelMs` per call (a timer, so its thread stays free while it "computes"), and
+ * records when each call's model time started and how long it took. The input x is a call id, so each model run is matched to the caller's
  * outcome: model time is "delivered" when the caller received that call's answer.
  * The server side records each call's deadline as the server saw it, so the scenario
  * can tell whether a call was given model time after its deadline had passed.
  */
-import { defineRunner, loadJsRunner } from '../../src/backends/js/index.js';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRunnerServer } from '../../src/runner/runner-server.js';
-import { types } from '../../src/runner/payload.js';
 import type { Runner } from '../../src/runner/runner.js';
 import type { BatchingOptions } from '../../src/scheduling/batcher.js';
 import { inProcessStarter } from '../../src/scheduling/in-process-instance.js';
+import { loadRunnerSpec, type RunnerSpec } from '../../src/scheduling/runner-spec.js';
 import { ScheduledRunner } from '../../src/scheduling/scheduled-runner.js';
+import { workerStarter } from '../../src/scheduling/worker-instance.js';
 
 /** What to run. */
 export interface OverloadOptions {
@@ -36,6 +38,8 @@ export interface OverloadOptions {
   modelMs: number;
   /** How long callers keep making new calls, in ms; calls in flight then are awaited. */
   durationMs: number;
+  /** Where the runner runs: in the server's thread (default), or in worker threads. */
+  isolation?: 'in-process' | 'worker';
   /** Runner instances (default 1). */
   instances?: number;
   /** A caller refused with RESOURCE_EXHAUSTED waits this long before calling again (ms). */
@@ -78,26 +82,15 @@ export interface OverloadResult {
 
 /** Runs the scenario once. */
 export async function runOverload(options: OverloadOptions): Promise<OverloadResult> {
-  const modelRuns: ModelRun[] = [];
-  const definition = defineRunner({
-    name: 'slow',
-    methods: {
-      work: {
-        inputs: { x: types.scalar('float64') },
-        outputs: { y: types.scalar('float64') },
-        default: true,
-        run: async ({ x }) => {
-          const xs = x as Float64Array;
-          const startedAt = Date.now();
-          const started = performance.now();
-          await new Promise((r) => setTimeout(r, options.modelMs));
-          modelRuns.push({ ids: Array.from(xs), startedAt, ms: performance.now() - started });
-          return xs.map((v) => v * 2);
-        },
-      },
-    },
-  });
-  const scheduled = await ScheduledRunner.start('slow', options.instances ?? 1, inProcessStarter(() => loadJsRunner(definition)), {
+  // The runner records its runs in a file, from whichever thread runs it.
+  const work = mkdtempSync(join(tmpdir(), 'overload-'));
+  const runsFile = join(work, 'runs.jsonl');
+  writeFileSync(runsFile, '');
+  process.env['OVERLOAD_MODEL_MS'] = String(options.modelMs);
+  process.env['OVERLOAD_RUNS_FILE'] = runsFile;
+  const spec: RunnerSpec = { kind: 'js', path: SLOW_RUNNER, name: 'slow' };
+  const starter = options.isolation === 'worker' ? workerStarter(() => spec) : inProcessStarter(() => loadRunnerSpec(spec));
+  const scheduled = await ScheduledRunner.start('slow', options.instances ?? 1, starter, {
     batching: options.batching ?? { enabled: false },
   });
   // The deadline each call had on the server, by call id: what the scheduler had to respect.
@@ -125,6 +118,8 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
     await server.close(5000);
   }
   const elapsedMs = performance.now() - started;
+  const modelRuns = readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ModelRun);
+  rmSync(work, { recursive: true, force: true });
   const delivered = new Set(callers.delivered);
   const codes = callers.codes;
 
@@ -159,6 +154,7 @@ interface CallersReport {
   delivered: number[];
 }
 
+const SLOW_RUNNER = fileURLToPath(new URL('./slow-runner.ts', import.meta.url));
 const CALLERS = fileURLToPath(new URL('./callers.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
