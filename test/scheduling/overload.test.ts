@@ -11,7 +11,7 @@ import test from 'ava';
 import { runOverload } from '../../bench/overload/scenario.js';
 
 test('overload: calls that cannot finish in time are refused at once; the model works on answers that are delivered', async (t) => {
-  const r = await runOverload({ callers: 150, deadlineMs: 2000, modelMs: 50, durationMs: 5000, refusedBackoffMs: 300 });
+  const r = await runOverload({ callers: 150, deadlineMs: 3000, modelMs: 50, durationMs: 6000, refusedBackoffMs: 300 });
   const summary = `${JSON.stringify(r.codes)}; ${r.modelRuns.length} model runs, ${Math.round(r.modelMs)} ms of model time, `
     + `${Math.round(r.deliveredModelMs)} ms delivered`;
   t.log(summary);
@@ -21,5 +21,6 @@ test('overload: calls that cannot finish in time are refused at once; the model 
   t.regex(r.sampleMessages['RESOURCE_EXHAUSTED'] ?? '',
     /runner 'slow' method 'work': cannot answer within the deadline: expected wait \d+ ms \(\d+ rows queued ahead, .*\) plus \d+ ms model time, against \d+ ms left before the deadline/);
   t.is(r.startedAfterDeadline, 0, 'no call was given model time after its deadline passed');
-  t.true(r.deliveredModelMs / r.modelMs >= 0.5, `at least half the model time went to delivered answers: ${summary}`);
+  // Before deadline-aware admission this scenario delivered 27-49% of model time; after, 92-98%.
+  t.true(r.deliveredModelMs / r.modelMs >= 0.75, `at least three quarters of the model time went to delivered answers: ${summary}`);
 });
