@@ -294,9 +294,14 @@ export class Batcher {
     const running = { rows: input.numRows, started };
     this.running.add(running);
     try {
+      // The latest deadline of the batch's calls: an isolated instance will not start the
+      // batch after it (the message may wait for a busy thread or process).
+      let latest: number | undefined = 0;
+      for (const p of pieces) latest = p.call.deadline === undefined || latest === undefined ? undefined : Math.max(latest, p.call.deadline);
+      const ctx = latest !== undefined ? { deadline: new Date(latest) } : {};
       const output = await this.pool.runOn(instance, (runner) => {
         const method = runner.methods.find((m) => m.signature.name === this.method.signature.name)!;
-        return method.invoke(input, pieces[0]!.call.params, {});
+        return method.invoke(input, pieces[0]!.call.params, ctx);
       });
       const ms = performance.now() - started;
       this.cost.observe(input.numRows, ms);
