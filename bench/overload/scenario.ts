@@ -115,7 +115,10 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
   try {
     callers = await runCallers(server.location, options);
   } finally {
-    await server.close(5000);
+    // FlightServer.close's grace timer is unref'd: if a session lingers after the flood,
+    // nothing else holds the event loop and the process would end (exit 13) mid-close.
+    const keepAlive = setInterval(() => {}, 1000);
+    await server.close(5000).finally(() => clearInterval(keepAlive));
   }
   const elapsedMs = performance.now() - started;
   const modelRuns = readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ModelRun);
