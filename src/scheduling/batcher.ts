@@ -360,18 +360,32 @@ export class Batcher {
     const known = this.cost.observations >= MIN_COST_OBSERVATIONS;
     const { fixed, perRow } = known ? this.cost.fit() : { fixed: 0, perRow: 0 };
     const name = `runner '${this.runner}' method '${this.method.signature.name}'`;
-    for (const piece of [...this.queue]) {
+    const dropped = new Map<PendingCall, FlightError>();
+    for (const piece of this.queue) {
       const call = piece.call;
-      if (call.deadline === undefined || call.settled) continue;
+      if (call.deadline === undefined || call.settled || dropped.has(call)) continue;
       if (call.deadline <= now) {
-        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline passed while queued`));
+        dropped.set(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline passed while queued`));
         continue;
       }
       const needMs = fixed + perRow * piece.batch.numRows;
       if (known && now + needMs > call.deadline) {
-        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline would pass before the model could answer `
+        dropped.set(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline would pass before the model could answer `
           + `(${call.deadline - now} ms left while queued, a backend call takes ~${Math.round(needMs)} ms)`));
       }
+    }
+    if (!dropped.size) return;
+    // One pass over the queue for all of them (failing them one by one rescans it per call).
+    let kept = 0;
+    for (const piece of this.queue) {
+      if (dropped.has(piece.call)) this.queuedRows -= piece.batch.numRows;
+      else this.queue[kept++] = piece;
+    }
+    this.queue.length = kept;
+    this.observer.queueDepth?.(this.queuedRows);
+    for (const [call, err] of dropped) {
+      settle(call);
+      call.reject(err);
     }
   }
 }
