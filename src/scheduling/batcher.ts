@@ -42,9 +42,10 @@ export interface BatchingOptions {
 
 /**
  * Default rows per backend call. Large, because splitting only costs: each backend call
- * pays a fixed cost (a 65,536-row batch of mlp_small split into 64 calls of 1,024 ran at
- * about 2/3 of the rows/s of one call; bench/batch-size), and merging small calls never
- * waits for this many rows (a batch is held at most one fixed backend cost).
+ * pays a fixed cost (a 65,536-row batch of mlp_small split into 64 calls of 1,024 costs
+ * about a fifth more CPU per row than one call, bench/batch-size; issue #10 measured 97-108k
+ * against 144k rows/s), and merging small calls never waits for this many rows (a batch is
+ * held at most one fixed backend cost).
  */
 export const DEFAULT_MAX_BATCH_ROWS = 65_536;
 
