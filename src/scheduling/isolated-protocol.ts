@@ -14,7 +14,12 @@ import type { RunnerSpec } from './runner-spec.js';
 /** Scheduler to instance. */
 export type ToInstance =
   | { type: 'load'; spec: RunnerSpec }
-  | { type: 'invoke'; id: number; method: string; params: CallParams; batch: Uint8Array }
+  /**
+   * Run a batch. `deadline` (epoch ms): the latest deadline of the calls in it; the
+   * instance does not start the batch once it has passed (the message may have waited
+   * for a busy thread or process), so no answer nobody can receive costs model time.
+   */
+  | { type: 'invoke'; id: number; method: string; params: CallParams; batch: Uint8Array; deadline?: number }
   /** Close the runner and exit. */
   | { type: 'stop' };
 

@@ -11,6 +11,7 @@ import {
   Tensor, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn, variableShapeColumn,
 } from '../../codecs/tensor.js';
 import { columnToValue } from '../../codecs/columns.js';
+import { FlightError } from '../../flight/index.js';
 import { isFixedShape, type TensorType } from '../../runner/payload.js';
 import type { Runner, RunnerMethod } from '../../runner/runner.js';
 import { outputSchema, type MethodSignature } from '../../runner/signature.js';
@@ -113,7 +114,8 @@ function toTensor(batch: RecordBatch, name: string, type: TensorType, batchable:
   } else {
     const value = columnToValue(column, type);
     if (Array.isArray(value)) {
-      throw new TypeError(`input '${name}' has rows of different shapes; an ONNX batch needs one shape (send them in separate batches)`);
+      // The caller's batch itself mixes shapes (the scheduler never merges calls that differ).
+      throw FlightError.invalidArgument(`input '${name}' has rows of different shapes; an ONNX batch needs one shape (send them in separate batches)`);
     }
     tensor = value as Tensor;
   }
