@@ -124,12 +124,16 @@ export function watchSession(session: ServerHttp2Session): void {
     });
   });
 
+  let peerGoaway = false;
   session.on('goaway', (code: number, lastStreamID: number) => {
     if (code === constants.NGHTTP2_NO_ERROR) return;
+    peerGoaway = true;
     log('warn', 'HTTP/2 peer closed the connection with an error (GOAWAY)', { peer, code: http2ErrorName(code), lastStreamID });
   });
 
   session.on('error', (err: Error & { code?: string }) => {
+    // Node's echo of the peer's GOAWAY, already logged.
+    if (peerGoaway && err.code === 'ERR_HTTP2_SESSION_ERROR') return;
     // Node destroys the session: a GOAWAY (INTERNAL_ERROR for an nghttp2 or socket error)
     // goes out if the socket still works, and every stream of the connection ends.
     log('warn', 'HTTP/2 connection ended with an error', { peer, code: err.code ?? 'unknown', error: err.message });
