@@ -79,6 +79,23 @@ function monotonicSeconds(): number {
 }
 
 /**
+ * Calls `onReset` if `stream` closes without the peer's END_STREAM, that is, reset by the
+ * peer. Node ends the readable side of a stream either way; only the order tells them
+ * apart: END_STREAM ends it while the stream is open, a reset after closing it.
+ */
+function watchForReset(stream: ServerHttp2Stream, onReset: () => void): void {
+  let resetFirst: boolean | undefined;
+  const push = stream.push;
+  stream.push = function (this: ServerHttp2Stream, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null && resetFirst === undefined) resetFirst = stream.closed;
+    return push.call(this, chunk, encoding);
+  };
+  stream.once('close', () => {
+    if (resetFirst !== false) onReset();
+  });
+}
+
+/**
  * Watches one server session: logs its error, a GOAWAY the peer sends with an error
  * code, and the moment its peer's stream resets go past nghttp2's rapid-reset limit.
  * Adds no 'frameError' listener on purpose: with one, Node closes the whole session
@@ -118,9 +135,10 @@ export function watchSession(session: ServerHttp2Session): void {
     };
     // Closed by the peer before the server finished the response.
     stream.once('aborted', count);
-    // Finished by the server while the peer was still sending: a gRPC client resets it.
+    // Finished by the server while the peer was still sending: a gRPC client resets it
+    // when it reads the status, unless its own END_STREAM was already on the way.
     stream.once('finish', () => {
-      if (!stream.destroyed && !stream.closed && stream.state.remoteClose === 0) count();
+      if (!stream.destroyed && !stream.closed && stream.state.remoteClose === 0) watchForReset(stream, count);
     });
   });
 
