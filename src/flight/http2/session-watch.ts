@@ -12,8 +12,8 @@
  * the resets it can see with the same token bucket and logs when a connection goes past
  * it: streams the peer reset before the server finished them, and streams the server
  * finished while the peer was still sending, which grpc-core clients (pyarrow, Arrow
- * C++, Java's netty differs) answer with RST_STREAM(NO_ERROR) on every such call (a
- * refusal before the request was read: RESOURCE_EXHAUSTED, NOT_FOUND, a deadline).
+ * C++) answer with RST_STREAM(NO_ERROR) on every such call (a refusal before the
+ * request was read: RESOURCE_EXHAUSTED, NOT_FOUND, a server-side deadline).
  * See docs/protocol.md, "GOAWAY with INTERNAL_ERROR under floods".
  */
 import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
