@@ -11,9 +11,11 @@
  * are refused and gRPC clients retry them on a new connection. So this watcher counts
  * the resets it can see with the same token bucket and logs when a connection goes past
  * it: streams the peer reset before the server finished them, and streams the server
- * finished while the peer was still sending, which grpc-core clients (pyarrow, Arrow
- * C++) answer with RST_STREAM(NO_ERROR) on every such call (a refusal before the
- * request was read: RESOURCE_EXHAUSTED, NOT_FOUND, a server-side deadline).
+ * finished while the peer was still sending that then close without the peer's
+ * END_STREAM (grpc-core clients, pyarrow's, reset such a call with RST_STREAM(NO_ERROR)
+ * as soon as they read its status: a refusal before the request was read,
+ * RESOURCE_EXHAUSTED, NOT_FOUND, a server-side deadline). Resets that cross the
+ * server's status are not seen, so the count may fall short of nghttp2's.
  * See docs/protocol.md, "GOAWAY with INTERNAL_ERROR under floods".
  */
 import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
