@@ -27,6 +27,7 @@ import { STREAM_WINDOW_BYTES, channelOptions, serverConnectionWindowBytes } from
 import { Http2DataCall, type CallTracker } from './http2/data-call.js';
 import { decodeTicket, encodePutResult } from './http2/messages.js';
 import { takeOverDataStreams } from './http2/takeover.js';
+import { watchSession } from './http2/session-watch.js';
 import type { DataRpc } from './http2/wire.js';
 
 /** What a handler knows about the call it serves. */
@@ -211,6 +212,7 @@ export class FlightServer {
         const transport = typeof http2Server.address() === 'string' ? 'unix' : 'tcp';
         session.settings({ initialWindowSize: STREAM_WINDOW_BYTES });
         session.setLocalWindowSize(serverConnectionWindowBytes(transport));
+        watchSession(session);
       });
     }
   }
