@@ -132,11 +132,11 @@ def wait_for_log(server, msg, before):
     return []
 
 
-def assert_goaway_logged(server, done, before):
+def assert_goaway_logged(server, done, before, connections=1):
     goaways = [line for line in done.stderr.splitlines() if GOAWAY_INTERNAL.search(line)]
     assert goaways, f"the client saw no GOAWAY INTERNAL_ERROR; its log:\n{done.stderr[-4000:]}"
     lines = wait_for_log(server, RAPID_RESET_MSG, before)
-    assert len(lines) == 1, f"server log lines {lines!r}; server log:\n{server.log_path.read_text()[-4000:]}"
+    assert 1 <= len(lines) <= connections, f"server log lines {lines!r}; server log:\n{server.log_path.read_text()[-4000:]}"
     line = lines[0]
     assert line["level"] == "warn"
     assert re.fullmatch(r"127\.0\.0\.1:\d+", line["peer"]), line
@@ -154,10 +154,13 @@ def test_cancelled_calls_past_the_rapid_reset_limit_get_goaway_and_a_log_line(tm
 def test_calls_refused_before_the_client_half_closed_count_as_resets(tmp_path, runners):
     # NOT_FOUND at once, as a full queue answers RESOURCE_EXHAUSTED: the client is still
     # sending, so grpc-core resets each such stream with RST_STREAM(NO_ERROR).
+    # The server counts these resets from what it sees; one that crosses its status is
+    # missed, so under load its count runs short of the client's: send enough calls that
+    # it passes the limit all the same (the client then meets GOAWAY on up to 3 connections).
     before = len(runners.log_lines(RAPID_RESET_MSG))
-    done = run_client(tmp_path, runners, "refused", "no_such_runner")
+    done = run_client(tmp_path, runners, "refused", "no_such_runner", calls=3 * CALLS)
     assert "errors:" in done.stdout
-    assert_goaway_logged(runners, done, before)
+    assert_goaway_logged(runners, done, before, connections=3)
 
 
 def test_calls_that_end_normally_neither_get_goaway_nor_log_it(tmp_path, memory):
