@@ -94,8 +94,3 @@ function columnFromDanfo(values: unknown[], dtype: string): Vector {
       return vectorFromArray(values.map((v) => (v === null || v === undefined ? null : String(v))), new Utf8());
   }
 }
-
-/** True if an Arrow type is one a DataFrame column holds without loss. */
-export function isDataFrameFriendly(typeId: Type): boolean {
-  return [Type.Int, Type.Float, Type.Bool, Type.Utf8, Type.LargeUtf8].includes(typeId);
-}

@@ -48,12 +48,6 @@ export class CostModel {
   get fixedMs(): number {
     return this.fit().fixed;
   }
-
-  /** Expected time of a call of `rows` rows, in ms. */
-  estimateMs(rows: number): number {
-    const { fixed, perRow } = this.fit();
-    return fixed + perRow * rows;
-  }
 }
 
 /** An exponentially weighted arrival rate, in rows per millisecond. */
