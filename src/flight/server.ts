@@ -250,8 +250,8 @@ export class FlightServer {
       }),
 
       DoGet: {
+        // Its Ticket has the data RPCs' limit (maxReceiveMessageBytes), as documented in docs/security.md.
         kind: 'serverStream',
-        maxRequestBytes: control,
         handler: async (call) => {
           const ctx = await this.context(call);
           if (!h.doGet) throw missing('DoGet');
