@@ -211,3 +211,99 @@ test('no server code imports grpc-js', (t) => {
   t.true(files.length > 5);
   for (const file of files) t.notRegex(readFileSync(join(root, file), 'utf8'), /@grpc\/grpc-js/, file);
 });
+
+test('deadlines and cancellation reach the handler of a control RPC through ctx.signal', async (t) => {
+  const reasons: string[] = [];
+  let listing!: () => void;
+  const listed = new Promise<void>((r) => { listing = r; });
+  const waitForAbort = (signal: AbortSignal) => new Promise<never>((_, reject) => {
+    const onAbort = () => {
+      reasons.push(`${Status[(signal.reason as FlightError).code]}: ${(signal.reason as FlightError).message}`);
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const server = new FlightServer({
+    getFlightInfo: (_d, ctx) => waitForAbort(ctx.signal),
+    async *listFlights(_c, ctx) {
+      listing();
+      await waitForAbort(ctx.signal);
+    },
+  });
+  const { location } = await server.listen({ host: '127.0.0.1', port: 0 });
+  const client = new FlightClient(location);
+  try {
+    const timedOut = await t.throwsAsync(client.getFlightInfo(FlightDescriptor.path('x'), { deadline: 200 }), { instanceOf: FlightError });
+    t.is(timedOut?.code, Status.DEADLINE_EXCEEDED);
+    const controller = new AbortController();
+    const reading = (async () => { for await (const _ of client.listFlights(undefined, { signal: controller.signal })) { /* none */ } })();
+    await listed;
+    controller.abort();
+    await t.throwsAsync(reading);
+    for (let i = 0; i < 200 && reasons.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    t.deepEqual(reasons, ['DEADLINE_EXCEEDED: Deadline exceeded', 'CANCELLED: client cancelled the call']);
+    for (let i = 0; i < 200 && server.activeCallCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    t.is(server.activeCallCount, 0);
+  } finally {
+    client.close();
+    await server.close(1000);
+  }
+});
+
+test('close lets running calls finish, refuses new connections, and after the grace period cancels the rest with UNAVAILABLE', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => { release = r; });
+  const aborted: string[] = [];
+  const server = new FlightServer({
+    // 'finishing' ends when released; 'hanging' only when its signal aborts.
+    async getFlightInfo(d, ctx) {
+      if (FlightDescriptor.describe(d).includes('finishing')) await released;
+      else await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => { aborted.push(Status[(ctx.signal.reason as FlightError).code]); reject(ctx.signal.reason); }));
+      return { endpoints: [], totalRecords: 7, totalBytes: -1, ordered: false };
+    },
+  });
+  const { location, port } = await server.listen({ host: '127.0.0.1', port: 0 });
+  const client = new FlightClient(location);
+  try {
+    const finishing = client.getFlightInfo(FlightDescriptor.path('finishing'));
+    for (let i = 0; i < 200 && server.activeCallCount < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    let closed = false;
+    const closing = server.close(60_000).then(() => { closed = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    t.false(closed, 'close waits for the running call');
+    // A new connection is refused once the server closed.
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(`http://127.0.0.1:${port}`);
+      s.on('error', () => { resolve(true); s.destroy(); });
+      s.on('connect', () => { resolve(false); s.destroy(); });
+    });
+    t.true(refused, 'no new connections after close');
+    release();
+    t.is((await finishing).totalRecords, 7);
+    await closing;
+    t.true(closed);
+
+    // A call that does not end by itself is cancelled after the grace period.
+    const second = new FlightServer({
+      async getFlightInfo(_d, ctx) {
+        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => { aborted.push(Status[(ctx.signal.reason as FlightError).code]); reject(ctx.signal.reason); }));
+        return { endpoints: [], totalRecords: 0, totalBytes: -1, ordered: false };
+      },
+    });
+    const bound = await second.listen({ host: '127.0.0.1', port: 0 });
+    const client2 = new FlightClient(bound.location);
+    try {
+      const hanging = client2.getFlightInfo(FlightDescriptor.path('hanging'));
+      for (let i = 0; i < 200 && second.activeCallCount < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      await second.close(200);
+      const err = await t.throwsAsync(hanging, { instanceOf: FlightError });
+      t.is(err?.code, Status.UNAVAILABLE, err?.message);
+      t.deepEqual(aborted, ['UNAVAILABLE']);
+    } finally {
+      client2.close();
+    }
+  } finally {
+    client.close();
+  }
+});
