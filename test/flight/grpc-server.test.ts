@@ -234,8 +234,15 @@ test('deadlines and cancellation reach the handler of a control RPC through ctx.
   const { location } = await server.listen({ host: '127.0.0.1', port: 0 });
   const client = new FlightClient(location);
   try {
-    const timedOut = await t.throwsAsync(client.getFlightInfo(FlightDescriptor.path('x'), { deadline: 200 }), { instanceOf: FlightError });
-    t.is(timedOut?.code, Status.DEADLINE_EXCEEDED);
+    // The deadline is the server's to enforce: a raw client sends grpc-timeout and does not cancel by itself.
+    const raw = new RawHttp2Client(location);
+    try {
+      const descriptor = Buffer.from([0x08, 0x01, 0x1a, 0x01, 0x78]); // PATH ["x"]
+      const timedOut = await raw.call('GetFlightInfo', [grpcPrefix(descriptor.byteLength), descriptor], { headers: { 'grpc-timeout': '200m' }, timeoutMs: 10_000 }).result;
+      t.is(timedOut.code, Status.DEADLINE_EXCEEDED, timedOut.message);
+    } finally {
+      raw.close();
+    }
     const controller = new AbortController();
     const reading = (async () => { for await (const _ of client.listFlights(undefined, { signal: controller.signal })) { /* none */ } })();
     await listed;
@@ -305,5 +312,48 @@ test('close lets running calls finish, refuses new connections, and after the gr
     }
   } finally {
     client.close();
+  }
+});
+
+test('malformed protobuf in a control RPC request is INVALID_ARGUMENT naming the message; the server keeps serving', async (t) => {
+  const info: FlightInfo = { endpoints: [], totalRecords: 0, totalBytes: -1, ordered: false };
+  const server = new FlightServer({
+    getFlightInfo: () => info,
+    pollFlightInfo: () => ({ info }),
+    getSchema: () => table.schema,
+    async *listFlights() { yield info; },
+    async *doAction() { yield new Uint8Array(0); },
+    async *listActions() { yield { type: 'a', description: '' }; },
+    async *handshake(requests) { for await (const r of requests) yield r; },
+  });
+  const { location } = await server.listen({ host: '127.0.0.1', port: 0 });
+  const raw = new RawHttp2Client(location);
+  try {
+    const messages: Record<string, string> = {
+      GetFlightInfo: 'FlightDescriptor', PollFlightInfo: 'FlightDescriptor', GetSchema: 'FlightDescriptor',
+      ListFlights: 'Criteria', DoAction: 'Action', ListActions: 'Empty', Handshake: 'HandshakeRequest',
+    };
+    const cases: [Buffer, RegExp][] = [
+      [Buffer.alloc(16), /field number 0/],
+      [Buffer.from([0x0b, 0x00]), /wire type 3/],
+      [Buffer.from([0x12, 0x80]), /truncated varint/],
+      [Buffer.from([0x12, 0x7f, 0x01]), /runs past the end of the message/],
+    ];
+    for (const [rpc, message] of Object.entries(messages)) {
+      for (const [bytes, reason] of cases) {
+        const r = await raw.call(rpc, [grpcPrefix(bytes.byteLength), bytes], { timeoutMs: 10_000 }).result;
+        t.is(r.code, Status.INVALID_ARGUMENT, `${rpc} ${bytes.toString('hex')}: ${r.code} ${r.message}`);
+        t.regex(r.message, new RegExp(`^malformed ${message}: .*${reason.source}`), rpc);
+      }
+    }
+    const client = new FlightClient(location);
+    try {
+      t.is((await client.getFlightInfo(FlightDescriptor.path('x'))).totalRecords, 0);
+    } finally {
+      client.close();
+    }
+  } finally {
+    raw.close();
+    await server.close(1000);
   }
 });
