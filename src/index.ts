@@ -15,4 +15,9 @@ export { startRunnerServer, type RunnerServer, type RunnerServerOptions } from '
 export { Tensor } from './codecs/tensor.js';
 export type { DType } from './codecs/dtypes.js';
 export { defineRunner, defineRunnerFromClass, defineFunction, loadJsRunner, type JsMethod, type JsRunnerDefinition } from './backends/js/index.js';
-export { connect, local, RunnerClient, RunnerHandle } from './client/index.js';
+export { connect, local, RunnerClient, RunnerHandle, type ConnectOptions, type HandleOptions, type StreamOptions, type ValueOptions, type LocalRunner } from './client/index.js';
+
+// The one instance of this package, for `require('flight-runner')` (cjs/index.cjs): a
+// runner in a CommonJS project gets these same classes rather than a compiled copy.
+import * as self from './index.js';
+(globalThis as Record<symbol, unknown>)[Symbol.for('flight-runner')] ??= self;

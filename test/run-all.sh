@@ -18,6 +18,9 @@ if [ ! -x .venv/bin/python ] || ! cmp -s test/interop/python/requirements.txt .v
 fi
 export FLIGHT_RUNNER_PYTHON="$root/.venv/bin/python"
 
+step "Build (dist/, what bin/flight-runner.js and the package run)"
+if npm run -s build ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 step "Typecheck"
 if npx tsc --noEmit -p . ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

@@ -57,6 +57,8 @@ function makeTensor(spec) {
       return new ort.Tensor('float16', Uint16Array.from(spec.data.map(toHalf)), spec.shape);
     case 'int64':
       return new ort.Tensor('int64', BigInt64Array.from(spec.data.map(BigInt)), spec.shape);
+    case 'string':
+      return new ort.Tensor('string', spec.data.slice(), spec.shape);
     default:
       throw new Error(`unsupported dtype ${spec.dtype}`);
   }
@@ -86,10 +88,13 @@ async function main() {
         if (t.type !== spec.dtype) problems.push(`dtype ${t.type} != ${spec.dtype}`);
         if (JSON.stringify(t.dims) !== JSON.stringify(spec.shape))
           problems.push(`shape ${JSON.stringify(t.dims)} != ${JSON.stringify(spec.shape)}`);
-        const got = toNumbers(t);
         const tol = expected.tolerance[spec.dtype];
         let maxDiff = 0;
-        for (let i = 0; i < spec.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - spec.data[i]));
+        // Strings match exactly (a difference counts as Infinity); numbers within tolerance.
+        const got = t.type === 'string' ? Array.from(t.data) : toNumbers(t);
+        for (let i = 0; i < spec.data.length; i++) {
+          maxDiff = Math.max(maxDiff, t.type === 'string' ? (got[i] === spec.data[i] ? 0 : Infinity) : Math.abs(got[i] - spec.data[i]));
+        }
         if (got.length !== spec.data.length) problems.push(`length ${got.length} != ${spec.data.length}`);
         if (!(maxDiff <= tol)) problems.push(`max abs diff ${maxDiff} > ${tol}`);
         console.log(

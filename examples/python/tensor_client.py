@@ -58,6 +58,9 @@ def main(uri):
     for info in client.list_flights(options=flight.FlightCallOptions(timeout=TIMEOUT_S)):
         sig = json.loads(info.app_metadata)
         path = "/".join(p.decode() for p in info.descriptor.path)
+        if "method" not in sig:  # a runner that is loading or failed to load: its state and why
+            print(f"  {path}: {sig['state']} {sig.get('error', '')}")
+            continue
         ins = ", ".join(describe(p) for p in sig["inputs"])
         outs = ", ".join(describe(p) for p in sig["outputs"])
         flags = (" (default)" if sig.get("default") else "") + ("" if sig.get("batchable", True) else " (not batchable)")

@@ -5,7 +5,7 @@
  */
 import { Float64, Int64 } from 'apache-arrow';
 import type { DataFrame } from 'danfojs';
-import { defineRunner, types } from '../../src/index.js';
+import { defineRunner, types } from 'flight-runner';
 
 export default defineRunner({
   name: 'loan_scorer',

@@ -2,7 +2,7 @@
  * A JS runner over strings and JSON objects: strings in, JSON objects out, and a
  * call-level parameter (`lowercase`).
  */
-import { defineRunner, types } from '../../src/index.js';
+import { defineRunner, types } from 'flight-runner';
 
 export default defineRunner({
   name: 'text_tools',

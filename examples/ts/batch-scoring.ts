@@ -7,7 +7,7 @@
  *   npx tsx examples/ts/batch-scoring.ts [grpc://127.0.0.1:8815] [rows]
  */
 import { Float64, Int64, RecordBatch, Schema, Field, makeData, Struct, vectorFromArray } from 'apache-arrow';
-import { connect } from '../../src/index.js';
+import { connect } from 'flight-runner';
 
 const uri = process.argv[2] ?? process.env['FLIGHT_RUNNER_URI'] ?? 'grpc://127.0.0.1:8815';
 const totalRows = Number(process.argv[3] ?? 1_000_000);
@@ -40,11 +40,11 @@ let rows = 0;
 let approved = 0;
 let scoreSum = 0;
 for await (const result of scorer.stream(applicants())) {
-  const { score, approved: ok } = result as { score: Float64Array; approved: Uint8Array };
+  const { score, approved: ok } = result as { score: Float64Array; approved: boolean[] };
   rows += score.length;
   for (let i = 0; i < score.length; i++) {
     scoreSum += score[i]!;
-    approved += ok[i]!;
+    if (ok[i]) approved++;
   }
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`\r${rows.toLocaleString()} / ${totalRows.toLocaleString()} rows  ${Math.round(rows / seconds).toLocaleString()} rows/s`);

@@ -5,7 +5,7 @@
  *   npx tsx examples/ts/client.ts [grpc://127.0.0.1:8815]
  */
 import * as dfd from 'danfojs';
-import { connect, Tensor } from '../../src/index.js';
+import { connect, Tensor } from 'flight-runner';
 
 const uri = process.argv[2] ?? process.env['FLIGHT_RUNNER_URI'] ?? 'grpc://127.0.0.1:8815';
 const client = await connect(uri);
@@ -31,8 +31,8 @@ console.log('embedding', embedding!.shape, 'feature_map', featureMap!.shape);
 
 // A JS runner that takes a DataFrame, with a call-level parameter on another.
 const applicants = new dfd.DataFrame({ income: [52_000, 18_000], debt: [4_000, 15_000], age: [34, 58] });
-const scored = (await client.runner('loan_scorer').run(applicants)) as { score: Float64Array; approved: Uint8Array };
-console.log('loan scores ->', Array.from(scored.score, (s) => s.toFixed(3)), 'approved ->', Array.from(scored.approved));
+const scored = (await client.runner('loan_scorer').run(applicants)) as { score: Float64Array; approved: boolean[] };
+console.log('loan scores ->', Array.from(scored.score, (s) => s.toFixed(3)), 'approved ->', scored.approved);
 console.log('text stats ->', await client.runner('text_tools').withParams({ lowercase: true }).run('The cat and THE hat'));
 
 client.close();

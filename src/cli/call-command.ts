@@ -1,14 +1,18 @@
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { connect, type RunnerClient } from '../client/index.js';
+import { connect, type ConnectOptions, type RunnerClient } from '../client/index.js';
 import { encodeCall } from '../client/arguments.js';
+import { attachKept, checkKeep, takeKept, type KeptColumns } from '../client/keep.js';
+import { connectionError } from '../client/connection.js';
 import { RemoteCaller } from '../client/remote-caller.js';
 import { FlightDescriptor, FlightError } from '../flight/index.js';
 import { INPUT_EXTENSIONS, extensionOf, openInput, type InputSource } from '../io/input-source.js';
 import { OUTPUT_EXTENSIONS, isOutputPath, openOutput } from '../io/output-sink.js';
 import type { CallParams } from '../runner/runner.js';
 import { NAME_PATTERN, tableInput, type MethodSignature } from '../runner/signature.js';
+import { checkServerUri, joinNegativeValues } from './cli-errors.js';
+import { connectOptionsFrom, connectionOptions } from './connection-flags.js';
 import { planInputs } from './declared-inputs.js';
 import { withStatus } from './list-command.js';
 import { Progress, formatCount } from './progress.js';
@@ -31,9 +35,15 @@ Options:
                         (default: JSON lines on stdout)
   --batch-rows N        rows per batch sent (default ${DEFAULT_BATCH_ROWS})
   --params JSON         call-level parameters, a JSON object, e.g. '{"threshold": 0.5}'
+  --keep COLUMNS        input columns copied to the output, before the outputs, so results
+                        join back by key (e.g. --keep id, or --keep id,region; repeatable).
+                        The runner does not see them unless it declares them.
   --progress            draw a progress bar on stderr even when it is not a terminal
                         (on a terminal it is drawn for calls longer than a moment)
   --token T             a bearer token, for servers that require one
+                        (default: the environment variable FLIGHT_RUNNER_TOKEN)
+  --tls-ca FILE         for grpc+tls:// servers: trust the CA certificate(s) in
+                        this PEM file (e.g. a self-signed server certificate)
   -h, --help            show this help
 
 Input files:
@@ -51,7 +61,7 @@ Each declared input takes the column of its name (see "flight-runner list" for t
               features: tensor<float32>[4] <- features_0,features_1,features_2,features_3
   string      any column, as text; json: a JSON value per row (text is parsed as JSON)
   table       the whole row; declared columns are cast to their declared types
-Other columns are ignored.
+Other columns are ignored (use --keep to carry them to the output).
 
 Output: a column per declared output. In CSV a tensor output of N values becomes the
 columns NAME_0 .. NAME_{N-1}; in JSON it is a nested array of its shape; in Parquet a
@@ -64,6 +74,7 @@ Examples:
   flight-runner call grpc://127.0.0.1:8815 iris --input rows.json
   flight-runner call grpc://127.0.0.1:8815 iris/predict_proba --input rows.csv --output probs.parquet
   flight-runner call grpc://127.0.0.1:8815 loan_scorer --input applicants.csv --output scores.arrow --progress
+  flight-runner call grpc://127.0.0.1:8815 loan_scorer --input applicants.parquet --keep id --output scores.parquet
   flight-runner call grpc://127.0.0.1:8815 text_tools/concat --input texts.jsonl --params '{"separator": " | "}'`;
 
 /** The parsed command line of `call`. */
@@ -76,12 +87,14 @@ interface CallArgs {
   batchRows: number;
   params: CallParams;
   progress: boolean;
-  token?: string;
+  connection: ConnectOptions;
+  /** Input columns copied to the output (--keep). */
+  keep: string[];
 }
 
 async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv, ['batch-rows']),
     allowPositionals: true,
     options: {
       input: { type: 'string', short: 'i' },
@@ -89,13 +102,15 @@ async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
       'batch-rows': { type: 'string' },
       params: { type: 'string' },
       progress: { type: 'boolean' },
-      token: { type: 'string' },
+      keep: { type: 'string', multiple: true },
+      ...connectionOptions,
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return undefined;
   if (positionals.length !== 2) throw new UsageError('give the server <uri> and the <runner>[/<method>] to call');
-  const [uri, target] = positionals as [string, string];
+  const [rawUri, target] = positionals as [string, string];
+  const uri = checkServerUri(rawUri);
   const [runner, method, ...rest] = target.split('/');
   if (rest.length || !NAME_PATTERN.test(runner!) || (method !== undefined && !NAME_PATTERN.test(method))) {
     throw new UsageError(`bad target ${JSON.stringify(target)}: expected <runner> or <runner>/<method>, names of [A-Za-z0-9_.-]`);
@@ -123,11 +138,13 @@ async function parseCallArgs(argv: string[]): Promise<CallArgs | undefined> {
     }
     if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new UsageError('--params must be a JSON object');
   }
+  const keep = (values.keep ?? []).flatMap((v) => v.split(',')).map((k) => k.trim());
+  if (keep.some((k) => k === '')) throw new UsageError(`--keep takes column names, e.g. --keep id or --keep id,region; got ${JSON.stringify(values.keep)}`);
   return {
-    uri, runner: runner!, input: values.input, batchRows, params, progress: Boolean(values.progress),
+    uri, runner: runner!, input: values.input, batchRows, params, progress: Boolean(values.progress), keep,
+    connection: connectOptionsFrom(values),
     ...(method !== undefined ? { method } : {}),
     ...(values.output !== undefined ? { output: values.output } : {}),
-    ...(values.token !== undefined ? { token: values.token } : {}),
   };
 }
 
@@ -137,9 +154,15 @@ async function declaredSchema(client: RunnerClient, runner: string, sig: MethodS
   return client.caller.client.getSchema(FlightDescriptor.path(runner, sig.name));
 }
 
-/** The input batches of the call, converted to the method's declared inputs. */
-async function inputBatches(source: InputSource, sig: MethodSignature, tableSchema: Schema | undefined, args: CallArgs): Promise<AsyncIterable<RecordBatch>> {
+/**
+ * The input batches of the call, converted to the method's declared inputs. Columns to
+ * keep are taken off each source batch first (into `kept`, one entry per batch, in order).
+ */
+async function inputBatches(source: InputSource, sig: MethodSignature, tableSchema: Schema | undefined, args: CallArgs, kept: KeptColumns[]): Promise<AsyncIterable<RecordBatch>> {
   if (source.namedArguments) {
+    if (args.keep.length) {
+      throw new UsageError(`--keep needs rows, and ${args.input} holds one object of named arguments; give an array of row objects (or .jsonl, .csv, .arrow, .parquet)`);
+    }
     // One call's named arguments: the SDK's own encoding (one example, or a batch of them).
     let batch: RecordBatch;
     try {
@@ -149,16 +172,28 @@ async function inputBatches(source: InputSource, sig: MethodSignature, tableSche
     }
     return (async function* () { yield batch; })();
   }
+  const take = (batch: RecordBatch): RecordBatch => {
+    if (!args.keep.length) return batch;
+    let taken;
+    try {
+      taken = takeKept(batch, args.keep, sig);
+    } catch (err) {
+      throw new UsageError(`--keep: ${args.input}: ${(err as Error).message.replace(/^keep: /, '')}`);
+    }
+    kept.push(taken.kept);
+    return taken.send;
+  };
   const batches = source.batches(args.batchRows)[Symbol.asyncIterator]();
   // The first batch is read before the call starts, so a file that does not fit the
   // method fails with a clear message instead of a cancelled exchange.
   const first = await batches.next();
   if (first.done) return (async function* () {})();
-  const convert = planInputs(sig, first.value.schema, tableSchema);
-  const firstInput = convert(first.value);
+  const firstSent = take(first.value);
+  const convert = planInputs(sig, firstSent.schema, tableSchema);
+  const firstInput = convert(firstSent);
   return (async function* () {
     yield firstInput;
-    for (let next = await batches.next(); !next.done; next = await batches.next()) yield convert(next.value);
+    for (let next = await batches.next(); !next.done; next = await batches.next()) yield convert(take(next.value));
   })();
 }
 
@@ -171,10 +206,17 @@ export async function callCommand(argv: string[]): Promise<void> {
   }
   let client: RunnerClient | undefined;
   try {
-    client = await connect(args.uri, args.token ? { token: args.token } : {});
+    client = await connect(args.uri, args.connection);
     const runner = client.runner(args.runner);
     const handle = args.method === undefined ? runner : runner.method(args.method);
     const sig = handle.signature;
+    if (args.keep.length) {
+      try {
+        checkKeep(runner.name, sig, args.keep);
+      } catch (err) {
+        throw new UsageError(`--${(err as Error).message}`);
+      }
+    }
     const tableSchema = await declaredSchema(client, runner.name, sig);
     const source = await openInput(args.input);
     const progress = new Progress({
@@ -183,12 +225,14 @@ export async function callCommand(argv: string[]): Promise<void> {
       inPlace: Boolean(process.stderr.isTTY),
       delayMs: args.progress ? 0 : 500,
     });
-    const input = await inputBatches(source, sig, tableSchema, args);
+    const kept: KeptColumns[] = [];
+    const input = await inputBatches(source, sig, tableSchema, args, kept);
     const caller = source.namedArguments ? handle : handle.withParams(args.params);
     const sink = openOutput(args.output);
     try {
       for await (const out of caller.stream(input, { arrow: true })) {
-        const batch = out as RecordBatch;
+        // One answer per input batch, in order, row-aligned (docs/protocol.md).
+        const batch = args.keep.length ? attachKept(kept.shift()!, out as RecordBatch) : out as RecordBatch;
         await sink.write(batch);
         progress.update(batch.numRows);
       }
@@ -200,7 +244,7 @@ export async function callCommand(argv: string[]): Promise<void> {
     process.stderr.write(`${formatCount(progress.rows)} rows, ${progress.batches} batch${progress.batches === 1 ? '' : 'es'} in ${seconds.toFixed(2)} s`
       + ` (${formatCount(progress.rows / Math.max(seconds, 1e-3))} rows/s)${args.output ? ` -> ${args.output}` : ''}\n`);
   } catch (err) {
-    throw withStatus(err);
+    throw withStatus(connectionError(args.uri, err));
   } finally {
     client?.close();
   }

@@ -1,9 +1,13 @@
 /**
  * The `flight-runner` command: one subcommand per file, dispatched by name.
+ *
+ * Every error ends here as ONE line on stderr (`flight-runner <command>: <message>`), no
+ * stack trace: exit 2 for a mistake on the command line (with the command's usage line),
+ * 1 for anything else. Set FLIGHT_RUNNER_LOG_LEVEL=debug to also get the stack.
  */
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
-import { UsageError } from './serve-process.js';
-import { log } from '../util/log.js';
+import { isUsageError } from './cli-errors.js';
 
 /** A subcommand, loaded only when it runs: `list` need not load onnxruntime or danfo. */
 interface Command {
@@ -40,13 +44,61 @@ Serve and call ML models ("runners") over Apache Arrow Flight.
 Commands:
 ${lines.join('\n')}
 
+Options:
+  -h, --help     show this help
+  -V, --version  print the version of flight-runner
+
 Run "flight-runner <command> --help" for a command's options.`;
 }
 
+/**
+ * The version in this package's package.json. The file sits two levels up from
+ * src/cli/ and three from dist/src/cli/, so look upwards for it.
+ */
+function packageVersion(): string {
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'flight-runner' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json at this level: keep looking
+    }
+    if (dir.pathname === '/') return 'unknown';
+  }
+}
+
+/** Writes one error line (and, with FLIGHT_RUNNER_LOG_LEVEL=debug, the stack) and exits. */
+function fail(prefix: string, err: unknown, code: number, extra = ''): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const stack = process.env['FLIGHT_RUNNER_LOG_LEVEL'] === 'debug' && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  process.stderr.write(`${prefix}: ${message}${extra}${stack}\n`);
+  process.exit(code);
+}
+
+/**
+ * grpc-js passes an IP address as the TLS server name when dialling grpc+tls://127.0.0.1:P,
+ * and Node warns about it (DEP0123) on stderr, before the command's own output. The
+ * connection is fine (the certificate is checked against the IP), so the CLI drops
+ * that one warning; every other warning still prints.
+ */
+function dropTlsServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((...args: unknown[]) => {
+    const [, typeOrOptions, code] = args;
+    const warningCode = typeof typeOrOptions === 'object' && typeOrOptions !== null ? (typeOrOptions as { code?: string }).code : code;
+    if (warningCode !== 'DEP0123') emit(...args);
+  }) as typeof process.emitWarning;
+}
+
 async function main(argv: string[]): Promise<void> {
+  dropTlsServerNameWarning();
   const [name, ...rest] = argv;
   if (!name || name === '-h' || name === '--help' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  if (name === '-V' || name === '--version' || name === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   const command = commands[name];
@@ -54,22 +106,20 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`flight-runner: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
     process.exit(2);
   }
-  const { help, run } = await command.load();
+  let help = '';
   try {
-    await run(rest);
+    const loaded = await command.load();
+    help = loaded.help;
+    await loaded.run(rest);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      // The message names the file, the key and the fix: a stack would only bury it.
-      process.stderr.write(`flight-runner ${name}: invalid configuration:\n${err.message}\n`);
-      process.exit(2);
+    // The message names the file, the key and the fix: a stack would only bury it.
+    if (err instanceof ConfigError) fail(`flight-runner ${name}`, new Error(`invalid configuration:\n${err.message}`), 2);
+    if (isUsageError(err)) {
+      // The usage line, not the whole help: the error stays on screen.
+      const usageLine = help.split('\n', 1)[0];
+      fail(`flight-runner ${name}`, err, 2, `\n\n${usageLine}\nRun "flight-runner ${name} --help" for the options.`);
     }
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`flight-runner ${name}: ${(err as Error).message}\n\n${help}\n`);
-      process.exit(2);
-    }
-    log('error', 'command failed', { command: name, error: (err as Error).message });
-    process.stderr.write(`flight-runner ${name}: ${(err as Error).message}\n`);
-    process.exit(1);
+    fail(`flight-runner ${name}`, err, 1);
   }
 }
 

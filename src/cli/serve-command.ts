@@ -34,12 +34,15 @@ Options:
 ${credentialHelp}
 ${receiveLimitHelp}
   --log-level LEVEL   debug | info | warn | error (default info)
+  --strict            exit 1 if any runner fails to load (default: log it and serve the others)
   -h, --help          show this help
 
 Flags override the config's server settings; tokens from every source are accepted.
 Prints "flight-runner listening on grpc://H:P" (grpc+tls:// with TLS) once it accepts
 calls; runners load in the background ("health" reports them as loading until ready).
-SIGTERM drains in-flight calls, then exits 0.
+Once every runner has loaded or failed, one log line says which are ready and why any
+failed; a failed runner stays listed (list, health) and calls to it are UNAVAILABLE with
+the reason, while the others serve. SIGTERM drains in-flight calls, then exits 0.
 
 Examples:
   flight-runner serve examples/models/iris.onnx --port 0
@@ -80,6 +83,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       'metrics-host': { type: 'string' },
       ...credentialOptions,
       ...receiveLimitOptions,
+      strict: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -150,6 +154,21 @@ export async function serveCommand(argv: string[]): Promise<void> {
     authenticated: credentials.tokens > 0 || credentials.mutualTls,
   }, () => registry.close());
   locations.push(...server.locations);
-  void registry.ready().then(() => log('info', 'all runners loaded', { runners: registry.states() }));
+  void registry.ready().then(async () => {
+    const failed = registry.errors();
+    const states = registry.states();
+    const ready = Object.keys(states).filter((name) => states[name] === 'ready');
+    if (!Object.keys(failed).length) {
+      log('info', 'all runners ready', { runners: ready });
+      return;
+    }
+    log('error', `${Object.keys(failed).length} of ${Object.keys(states).length} runners failed to load`, { ready, failed });
+    if (values.strict) {
+      log('error', 'exiting: --strict and a runner failed to load', { failed: Object.keys(failed) });
+      await server.close(0);
+      await registry.close();
+      process.exit(1);
+    }
+  });
 }
 

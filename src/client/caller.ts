@@ -11,6 +11,8 @@ import type { MethodSignature } from '../runner/signature.js';
 export interface RunnerDescription {
   name: string;
   methods: MethodSignature[];
+  /** Set when the server lists the runner as not callable: loading, or failed with a reason. */
+  unavailable?: { state: string; error?: string };
 }
 
 /** Calls runner methods with record batches. */

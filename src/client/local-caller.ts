@@ -8,14 +8,59 @@ import { invokeChecked, methodOf } from '../runner/call.js';
 import { planConform, type Conformer } from '../runner/conform.js';
 import { paramsFromSchema } from '../runner/params.js';
 import type { Runner } from '../runner/runner.js';
+import { isRunnerDefinition, type JsRunnerDefinition } from '../backends/js/define.js';
+import { loadJsRunner } from '../backends/js/js-runner.js';
 import type { CallOptions, Caller, RunnerDescription } from './caller.js';
+
+/** What local() takes: a loaded runner, or a runner definition to load here. */
+// Any state type: a definition's setup() returns its own state, which only it uses.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LocalRunner = Runner | JsRunnerDefinition<any>;
 
 /** Runs the given runners in process. */
 export class LocalCaller implements Caller {
   private readonly runners: Map<string, Runner>;
 
-  constructor(runners: Runner[]) {
+  /** `owned`: runners this caller loaded itself, closed by release(). */
+  constructor(runners: Runner[], private readonly owned: Runner[] = []) {
+    const names = runners.map((r) => r.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new TypeError(`two runners are named '${twice}'; runner names must be unique`);
     this.runners = new Map(runners.map((r) => [r.name, r]));
+  }
+
+  /** A caller for loaded runners and definitions; definitions are loaded (their setup runs). */
+  static async load(items: LocalRunner[]): Promise<LocalCaller> {
+    const owned: Runner[] = [];
+    const runners: Runner[] = [];
+    try {
+      for (const item of items) {
+        if (isRunnerDefinition(item)) {
+          const runner = await loadJsRunner(item);
+          owned.push(runner);
+          runners.push(runner);
+        } else if (isLoadedRunner(item)) {
+          runners.push(item);
+        } else {
+          throw new TypeError('local() takes runners (loadJsRunner, loadOnnxRunner) or runner definitions (defineRunner); got an object that is neither');
+        }
+      }
+      return new LocalCaller(runners, owned);
+    } catch (err) {
+      await Promise.all(owned.map((r) => r.close?.()));
+      throw err;
+    }
+  }
+
+  /** Names of the runners, in the order given. */
+  get names(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  /** Closes the runners this caller loaded (their teardown runs). */
+  async release(): Promise<void> {
+    const owned = this.owned.splice(0);
+    await Promise.all(owned.map((r) => r.close?.()));
   }
 
   async describe(): Promise<RunnerDescription[]> {
@@ -58,5 +103,11 @@ export class LocalCaller implements Caller {
     }
   }
 
-  close(): void {}
+  close(): void {
+    void this.release();
+  }
+}
+
+function isLoadedRunner(x: unknown): x is Runner {
+  return typeof x === 'object' && x !== null && Array.isArray((x as { methods?: unknown }).methods) && typeof (x as { name?: unknown }).name === 'string';
 }

@@ -18,6 +18,14 @@ export class RemoteCaller implements Caller {
       if (!info.appMetadata) continue;
       const json = JSON.parse(new TextDecoder().decode(info.appMetadata)) as Record<string, unknown>;
       const runner = String(json['runner']);
+      if (typeof json['method'] !== 'string') {
+        // A runner that is loading or failed to load: listed with its state, no methods.
+        byRunner.set(runner, {
+          name: runner, methods: [],
+          unavailable: { state: String(json['state']), ...(typeof json['error'] === 'string' ? { error: json['error'] } : {}) },
+        });
+        continue;
+      }
       let entry = byRunner.get(runner);
       if (!entry) byRunner.set(runner, (entry = { name: runner, methods: [] }));
       entry.methods.push(signatureFromJSON(json));

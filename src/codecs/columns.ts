@@ -5,13 +5,13 @@
  * and the JS backend decodes arguments and encodes results with it.
  */
 import {
-  Binary, Field, RecordBatch, Type, Utf8, Vector, vectorFromArray, type DataType, type Table,
+  Binary, Field, RecordBatch, Type, Utf8, Vector, makeData, makeVector, vectorFromArray, type DataType, type Table,
 } from 'apache-arrow';
 import type { ParamSpec, } from '../runner/signature.js';
 import { fieldFor, isFixedShape, type PayloadType, type TensorType } from '../runner/payload.js';
 import { batchFromColumns } from './batch.js';
 import { batchToDataFrame, dataFrameToBatch, isDataFrame, type DataFrame } from './dataframe.js';
-import { typedArrayFor, type TypedArray } from './dtypes.js';
+import { arrowType, typedArrayFor, type TypedArray } from './dtypes.js';
 import { jsonColumn, readJsonColumn } from './json.js';
 import {
   Tensor, describeValue, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn,
@@ -21,8 +21,14 @@ import {
 /** How a table argument is handed to JS code. */
 export type TableFormat = 'dataframe' | 'arrow';
 
-/** Reads one column as the JS value of its payload type (batch-first). */
+/**
+ * Reads one column as the JS value of its payload type (batch-first). A nullable input
+ * (declared `{ nullable: true }`) is always a plain array, one entry per row, `null`
+ * where the row is null: numbers (bigint for 64-bit integers) for a scalar, a Tensor per
+ * row for a tensor, strings, Uint8Arrays.
+ */
 export function columnToValue(vector: Vector, type: Exclude<PayloadType, { kind: 'table' }>): unknown {
+  if (type.kind !== 'json' && type.nullable) return nullableColumnToValue(vector, type);
   switch (type.kind) {
     case 'scalar': return readPrimitiveColumn(vector, type.dtype);
     case 'string': return vector.toArray() as string[];
@@ -35,6 +41,32 @@ export function columnToValue(vector: Vector, type: Exclude<PayloadType, { kind:
       }
       // Variable-shape rows: one tensor per row; stacked when the rows agree.
       return stackIfUniform(readVariableShapeColumn(vector));
+    }
+  }
+}
+
+function nullableColumnToValue(vector: Vector, type: Exclude<PayloadType, { kind: 'table' | 'json' }>): unknown[] {
+  const rows = vector.length;
+  const orNull = (read: (i: number) => unknown) => Array.from({ length: rows }, (_, i) => (vector.isValid(i) ? read(i) : null));
+  switch (type.kind) {
+    case 'string':
+    case 'bytes':
+      return orNull((i) => vector.get(i));
+    case 'scalar': {
+      const values = readPrimitiveColumn(vector, type.dtype);
+      return orNull((i) => values[i]);
+    }
+    case 'tensor': {
+      if (type.shape.length === 0) {
+        const values = readPrimitiveColumn(vector, type.dtype);
+        return orNull((i) => values[i]);
+      }
+      if (vector.type.typeId === Type.FixedSizeList) {
+        const tensor = readFixedShapeColumn(vector, resolveShape(type, vector));
+        return orNull((i) => tensor.row(i));
+      }
+      // A null row's shape and offsets need not mean anything: read valid rows one by one.
+      return orNull((i) => readVariableShapeColumn(vector.slice(i, i + 1))[0]);
     }
   }
 }
@@ -70,6 +102,20 @@ export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<
   }
   const fail = (expected: string) =>
     new TypeError(`'${spec.name}' expects ${expected}, got ${describeValue(value)}`);
+  const nullable = type.kind !== 'json' && type.nullable === true;
+  // A missing value is sent as a null where the input allows it, and refused where it
+  // does not: never the zero a typed array would silently hold in its place.
+  if (Array.isArray(value) && type.kind !== 'json') {
+    const row = firstNullRow(value);
+    if (row >= 0 && !nullable) {
+      throw new TypeError(`'${spec.name}' has a null at row ${row}, and the input is not nullable: give a value in every row`);
+    }
+    if (row >= 0 && (type.kind === 'scalar' || (type.kind === 'tensor' && type.shape.length === 0))) {
+      const wide = type.dtype === 'int64' || type.dtype === 'uint64';
+      const values = value.map((v) => (v === null || v === undefined ? null : wide ? BigInt(v as number) : v));
+      return { field, vector: vectorFromArray(values as never, arrowType(type.dtype)) };
+    }
+  }
   switch (type.kind) {
     case 'scalar': {
       if (value instanceof Tensor) return { field, vector: primitiveColumn(type.dtype, Tensor.from(value, type.dtype).data) };
@@ -79,15 +125,26 @@ export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<
       throw fail(`an array of ${type.dtype} values, one per example`);
     }
     case 'string':
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw fail('an array of strings');
-      return { field, vector: vectorFromArray(value, new Utf8()) };
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' || (nullable && v == null))) throw fail('an array of strings');
+      return { field, vector: vectorFromArray(value.map((v) => v ?? null), new Utf8()) };
     case 'bytes':
-      if (!Array.isArray(value) || !value.every((v) => v instanceof Uint8Array)) throw fail('an array of Uint8Array');
-      return { field, vector: vectorFromArray(value, new Binary()) };
+      if (!Array.isArray(value) || !value.every((v) => v instanceof Uint8Array || (nullable && v == null))) throw fail('an array of Uint8Array');
+      return { field, vector: vectorFromArray(value.map((v) => v ?? null), new Binary()) };
     case 'json':
       if (!Array.isArray(value)) throw fail('an array of JSON values');
       return { field, vector: jsonColumn(value) };
     case 'tensor': {
+      if (Array.isArray(value) && firstNullRow(value) >= 0) {
+        // Rows of a nullable tensor: a Tensor (or nested array) per row, null where missing.
+        const rows = value.map((v, i) => {
+          if (v === null || v === undefined) return null;
+          if (Array.isArray(v) && firstNullRow(v) >= 0) throw new TypeError(`'${spec.name}' row ${i} holds a null value: a row is null as a whole or has every value`);
+          return Tensor.from(v, type.dtype);
+        });
+        const vector = isFixedShape(type) ? nullableFixedShapeColumn(rows, type) : undefined;
+        if (!vector) throw fail('rows of a fixed shape: a nullable tensor with a free dimension takes an Arrow vector');
+        return { field, vector };
+      }
       if (Array.isArray(value) && value.length > 0 && value.every((v) => v instanceof Tensor)) {
         if (isFixedShape(type)) return { field, vector: fixedShapeColumn(stackRows(value as Tensor[], spec.name)) };
         return { field, vector: variableShapeColumn((value as Tensor[]).map((t) => Tensor.from(t, type.dtype)), type.dtype, type.shape.length) };
@@ -100,6 +157,36 @@ export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<
       return { field, vector: variableShapeColumn(rows, type.dtype, type.shape.length) };
     }
   }
+}
+
+/** The first row of an array that is, or holds at any depth, null or undefined; or -1. */
+function firstNullRow(rows: unknown[]): number {
+  for (let i = 0; i < rows.length; i++) if (holdsNull(rows[i])) return i;
+  return -1;
+}
+
+function holdsNull(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (holdsNull(x)) return true;
+  return false;
+}
+
+/** A fixed_shape_tensor column whose null rows are null (their values zero, under the validity bitmap). */
+function nullableFixedShapeColumn(rows: (Tensor | null)[], type: TensorType): Vector {
+  const size = type.shape.reduce((a, b) => a * b, 1);
+  const Out = typedArrayFor(type.dtype);
+  const data = new Out(rows.length * size);
+  const validity = new Uint8Array(Math.ceil(rows.length / 8));
+  rows.forEach((r, i) => {
+    if (!r) return;
+    if (r.size !== size) throw new TypeError(`row ${i} has ${r.size} values, expected ${size} (shape [${type.shape.join(', ')}])`);
+    (data as Float64Array).set(r.data as Float64Array, i * size);
+    validity[i >> 3]! |= 1 << (i & 7);
+  });
+  const dense = fixedShapeColumn(new Tensor(type.dtype, data, [rows.length, ...type.shape])).data[0]!;
+  const nulls = rows.filter((r) => !r).length;
+  return makeVector(makeData({ type: dense.type, length: rows.length, nullCount: nulls, nullBitmap: validity, child: dense.children[0]! }));
 }
 
 function stackRows(rows: Tensor[], name: string): Tensor {

@@ -21,7 +21,14 @@ let danfo: typeof Danfo | undefined;
  * take no tables (or an isolated instance starting up) should not pay for it.
  */
 function dfd(): typeof Danfo {
-  return (danfo ??= requireModule('danfojs') as typeof Danfo);
+  if (danfo) return danfo;
+  try {
+    return (danfo = requireModule('danfojs') as typeof Danfo);
+  } catch (err) {
+    // danfojs is an optional peer dependency (it pulls in TensorFlow): say how to get it.
+    if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error('DataFrames need danfo.js, an optional peer dependency of flight-runner: run "npm install danfojs" (or pass Arrow tables / record batches instead)', { cause: err });
+  }
 }
 
 /** True if `v` is a danfo DataFrame. */
@@ -31,12 +38,22 @@ export function isDataFrame(v: unknown): v is DataFrame {
   return v instanceof dfd().DataFrame;
 }
 
-/** A DataFrame with one column per field of the batch. */
+/**
+ * A DataFrame with one column per field of the batch. A null is NaN in a numeric
+ * column and null in any other (danfo's own missing values); never the zero that sits
+ * in the Arrow buffer under it.
+ */
 export function batchToDataFrame(batch: RecordBatch | Table): DataFrame {
   const columns: Record<string, unknown[]> = {};
   for (const field of batch.schema.fields) {
     const vector = batch.getChild(field.name)!;
-    columns[field.name] = Array.from(vector.toArray() as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+    const toJs = (v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
+    if (vector.nullCount === 0) {
+      columns[field.name] = Array.from(vector.toArray() as ArrayLike<unknown>, toJs);
+    } else {
+      const missing = field.type.typeId === Type.Int || field.type.typeId === Type.Float ? NaN : null;
+      columns[field.name] = Array.from({ length: vector.length }, (_, i) => (vector.isValid(i) ? toJs(vector.get(i)) : missing));
+    }
   }
   return new (dfd().DataFrame)(columns);
 }

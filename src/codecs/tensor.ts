@@ -37,13 +37,16 @@ export class Tensor {
   }
 
   /**
-   * Iterates the first dimension: values of a 1-D tensor (float16 as numbers), rows
-   * (sub-tensors) otherwise. So `Array.from(labels)` gives one label per example.
+   * Iterates the first dimension: values of a 1-D tensor (float16 as numbers, bool as
+   * booleans, as toArray() gives them), rows (sub-tensors) otherwise. So
+   * `Array.from(labels)` gives one label per example.
    */
   *[Symbol.iterator](): Iterator<unknown> {
     const rows = this.shape[0] ?? 0;
     if (this.shape.length === 1) {
-      for (let i = 0; i < rows; i++) yield this.dtype === 'float16' ? halfToFloat((this.data as Uint16Array)[i]!) : this.data[i];
+      for (let i = 0; i < rows; i++) {
+        yield this.dtype === 'float16' ? halfToFloat((this.data as Uint16Array)[i]!) : this.dtype === 'bool' ? this.data[i] !== 0 : this.data[i];
+      }
     } else {
       for (let i = 0; i < rows; i++) yield this.row(i);
     }

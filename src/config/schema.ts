@@ -56,12 +56,12 @@ export const serverSchema = strictObject({
 
 const batchingShape = {
   enabled: bool().optional().describe('Merge concurrent calls into one backend call. Only batchable methods merge. Default true.'),
-  maxBatchRows: integer(1).optional().describe('Most rows in one backend call; larger calls are split. Default 1024.'),
+  maxBatchRows: integer(1).optional().describe('Most rows in one backend call; larger calls are split. Default 65536, so the batches of a scoring stream run whole (see docs/scheduling.md).'),
   maxQueueDelayMs: number(0).optional().describe('Longest a call waits for others to join it, in ms. Default 5.'),
   preferredBatchRows: list(integer(1)).optional().describe('Batch sizes the backend runs best at: reaching one dispatches at once. Default none.'),
   maxQueueRows: integer(1).optional().describe(
     'Most rows waiting in the method\'s queue; beyond it new calls get RESOURCE_EXHAUSTED at once. '
-    + 'Default max(64 x maxBatchRows, 262144).',
+    + 'Default max(4 x maxBatchRows, 262144).',
   ),
 };
 

@@ -1,7 +1,8 @@
 /**
  * CSV as RFC 4180 writes it: comma-separated, double quotes around fields that hold
  * commas, quotes or line breaks, a doubled quote for a literal one. Records are read as
- * a stream, so a file of any size is parsed in bounded memory.
+ * a stream, so a file of any size is parsed in bounded memory. An empty field is a
+ * missing value (a null) wherever it is read into columns (io/input-source.ts).
  */
 import { createReadStream } from 'node:fs';
 

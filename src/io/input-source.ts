@@ -131,7 +131,9 @@ async function openCsv(path: string): Promise<InputSource> {
   }
   return {
     totalRows: rows,
-    batches: (batchRows) => rowBatches(records(), inference.kinds, batchRows, (record, _name, c) => record[c]),
+    // An empty cell is a missing value in every column (as pandas reads CSV): a null,
+    // which an input that is not nullable refuses, never a 0 or an empty string.
+    batches: (batchRows) => rowBatches(records(), inference.kinds, batchRows, (record, _name, c) => (record[c] === '' ? null : record[c])),
   };
 }
 

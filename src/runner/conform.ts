@@ -5,14 +5,16 @@
  * (and remembered for it); the plan then conforms each batch (checking nulls, which vary
  * by batch).
  */
-import { type FixedSizeList, type Field, Schema, Type, makeVector, type DataType, type RecordBatch, type Vector } from 'apache-arrow';
+import {
+  Binary, type FixedSizeList, type Field, Schema, Type, Utf8, makeData, makeVector, vectorFromArray, type DataType, type RecordBatch, type Vector,
+} from 'apache-arrow';
 import { batchFromSchema, singleChunk } from '../codecs/batch.js';
-import { canWiden, convertValues, dtypeOf, type DType } from '../codecs/dtypes.js';
+import { arrowType, canWiden, convertValues, dtypeOf, type DType } from '../codecs/dtypes.js';
 import { Tensor, fixedShapeColumn, primitiveData, readPrimitiveColumn, isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError } from '../flight/index.js';
 import {
-  EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, VARIABLE_SHAPE_TENSOR, describePayload, fieldFor, product,
-  type PayloadType, type TensorType,
+  EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, VARIABLE_SHAPE_TENSOR, describePayload, fieldFor, isFixedShape, isNullable, product,
+  type PayloadType, type TableType, type TensorType,
 } from './payload.js';
 import { tableInput, type MethodSignature, type ParamSpec } from './signature.js';
 
@@ -52,9 +54,12 @@ function buildPlan(runner: string, sig: MethodSignature, schema: Schema): Confor
   const plans: ColumnPlan[] = sig.inputs.map((spec) => {
     const field = received.get(spec.name);
     if (!field) {
+      const extra = schema.fields.filter((f) => !declared.has(f.name));
+      // One input missing and one column nobody declared: most likely a misnamed column.
+      const fix = extra.length === 1 ? `: rename column '${extra[0]!.name}' to '${spec.name}'` : `: send a column named '${spec.name}'`;
       throw FlightError.invalidArgument(
         `${where}: missing input column '${spec.name}' (${describePayload(spec.type)}); `
-        + `received ${schema.fields.length ? schema.fields.map((f) => `'${f.name}'`).join(', ') : 'no columns'}`,
+        + `received ${schema.fields.length ? schema.fields.map((f) => `'${f.name}'`).join(', ') : 'no columns'}${fix}`,
       );
     }
     return planColumn(where, spec, field);
@@ -64,7 +69,7 @@ function buildPlan(runner: string, sig: MethodSignature, schema: Schema): Confor
   if (unknown.length) {
     throw FlightError.invalidArgument(
       `${where}: unknown input column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; `
-      + `inputs are ${sig.inputs.map((p) => `'${p.name}'`).join(', ')}`,
+      + `inputs are ${sig.inputs.map((p) => `'${p.name}'`).join(', ')}: drop the other columns`,
     );
   }
   // Batches of a stream share its schema, so the conformed schema is built once too.
@@ -72,33 +77,89 @@ function buildPlan(runner: string, sig: MethodSignature, schema: Schema): Confor
   return (batch) => {
     const columns = plans.map((plan) => {
       const vector = batch.getChild(plan.spec.name)!;
-      if (!plan.nullable && vector.nullCount > 0) {
-        throw FlightError.invalidArgument(
-          `${where}: column '${plan.spec.name}' has ${vector.nullCount} null row(s); ${plan.spec.type.kind} inputs cannot be null`,
-        );
-      }
+      if (!plan.nullable && vector.nullCount > 0) throw nullsRefused(where, plan.spec.name, `${describePayload(plan.spec.type)} input`, vector);
       return plan.convert(vector);
     });
     return batchFromSchema(conformedSchema, columns, batch.numRows);
   };
 }
 
-function planTable(where: string, spec: ParamSpec & { type: { kind: 'table'; columns?: Record<string, DataType> } }, schema: Schema): Conformer {
+function planTable(where: string, spec: ParamSpec & { type: TableType }, schema: Schema): Conformer {
+  const notNull: string[] = [];
   for (const [name, type] of Object.entries(spec.type.columns ?? {})) {
     const field = schema.fields.find((f) => f.name === name);
     if (!field) {
-      throw FlightError.invalidArgument(`${where}: table '${spec.name}' needs column '${name}' (${String(type)}); received ${schema.fields.map((f) => `'${f.name}'`).join(', ') || 'no columns'}`);
+      throw FlightError.invalidArgument(`${where}: table '${spec.name}' needs column '${name}' (${String(type)}); received ${schema.fields.map((f) => `'${f.name}'`).join(', ') || 'no columns'}: add it`);
     }
     const want = dtypeOf(type);
     const got = dtypeOf(field.type);
     const ok = String(field.type) === String(type) || (want && got && canWiden(got, want));
-    if (!ok) throw mismatch(where, name, String(type), field.type);
+    if (!ok) throw mismatch(where, name, String(type), field.type, castHint(type));
+    if (!isNullable(spec.type, name)) notNull.push(name);
   }
-  return (batch) => batch;
+  // Undeclared columns pass on as they are (nulls included): the runner did not ask for them.
+  return (batch) => {
+    for (const name of notNull) {
+      const vector = batch.getChild(name)!;
+      if (vector.nullCount > 0) throw nullsRefused(where, name, `${dtypeOf(vector.type) ?? String(vector.type)} table column`, vector);
+    }
+    return batch;
+  };
 }
 
-function mismatch(where: string, column: string, expected: string, received: DataType | string): FlightError {
-  return FlightError.invalidArgument(`${where}: column '${column}' expected ${expected}, received ${String(received)}`);
+/**
+ * INVALID_ARGUMENT for nulls in a column that may not hold them: names the column, how
+ * many rows and the first one, and how to fix it. Only runs once nulls are known to be
+ * there, so the scan for the first one costs nothing on good input.
+ */
+function nullsRefused(where: string, column: string, what: string, vector: Vector): FlightError {
+  let first = 0;
+  while (first < vector.length && vector.isValid(first)) first++;
+  return FlightError.invalidArgument(
+    `${where}: column '${column}' has ${vector.nullCount} null row(s), the first at row ${first} of the batch; ${what} '${column}' cannot be null `
+    + '(the method does not declare it nullable): send a value in every row, e.g. fill or drop the missing ones first '
+    + '(pyarrow.compute.fill_null / drop_null, pandas fillna / dropna)',
+  );
+}
+
+function mismatch(where: string, column: string, expected: string, received: DataType | string, hint = ''): FlightError {
+  return FlightError.invalidArgument(`${where}: column '${column}' expected ${expected}, received ${String(received)}${hint ? `; ${hint}` : ''}`);
+}
+
+/** pyarrow's name for an Arrow type: pa.float64(), pa.bool_(), pa.string(). */
+function pyarrowType(type: DataType | DType): string {
+  const dtype = typeof type === 'string' ? type : dtypeOf(type);
+  if (dtype) return dtype === 'bool' ? 'pa.bool_()' : `pa.${dtype}()`;
+  const t = type as DataType;
+  if (t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8) return 'pa.string()';
+  if (t.typeId === Type.Binary || t.typeId === Type.LargeBinary) return 'pa.binary()';
+  return String(t);
+}
+
+/** How to send a column of `type` instead (the cast a pyarrow or pandas user makes). */
+function castHint(type: DataType | DType): string {
+  const pa = pyarrowType(type);
+  const dtype = typeof type === 'string' ? type : dtypeOf(type);
+  return `cast it first: pa.array(values, ${pa}) or column.cast(${pa})${dtype ? ` (pandas: .astype('${dtype}'))` : ''}`;
+}
+
+/**
+ * How to send a tensor column of `type`, given what came: a tensor column of the wrong
+ * element type needs a cast; one of the wrong shape says so by itself (no hint); anything
+ * else (a list column, text, numbers) is not a tensor column at all.
+ */
+function tensorHint(type: TensorType, received: Field): string {
+  const np = type.dtype === 'bool' ? 'np.bool_' : `np.${type.dtype}`;
+  if (received.type.typeId === Type.FixedSizeList || isVariableShapeStorage(received.type)) {
+    const child = received.type.typeId === Type.FixedSizeList ? received.type.children[0]!.type : received.type.children[0]!.type.children[0]!.type;
+    return dtypeOf(child) !== type.dtype ? `cast the values to ${type.dtype} first, e.g. np.asarray(x, dtype=${np})` : '';
+  }
+  if (!isFixedShape(type)) {
+    return `a tensor with a free dimension is an ${VARIABLE_SHAPE_TENSOR} column (struct<data: list<${type.dtype}>, shape: fixed_size_list<int32>[${type.shape.length}]>; `
+      + 'docs/protocol.md shows how to build one in pyarrow), or a fixed_shape_tensor when every row has the same shape';
+  }
+  return `a tensor input is a fixed_shape_tensor column: pa.FixedShapeTensorArray.from_numpy_ndarray(np.asarray(rows, dtype=${np})) `
+    + `with rows of shape [${type.shape.join(', ')}] (a list column such as pa.array([[...]]) is not a tensor)`;
 }
 
 const identity = (v: Vector) => v;
@@ -107,21 +168,25 @@ function planColumn(where: string, spec: ParamSpec, received: Field): ColumnPlan
   const type = spec.type as Exclude<PayloadType, { kind: 'table' }>;
   const field = fieldFor(spec.name, type);
   const expected = `${describePayload(type)} (${String(field.type)})`;
-  const fail = () => mismatch(where, spec.name, expected, describeReceived(received));
+  const nullable = isNullable(type);
+  const hint = type.kind === 'scalar' || (type.kind === 'tensor' && type.shape.length === 0) ? castHint(type.dtype)
+    : type.kind === 'tensor' ? tensorHint(type, received)
+      : type.kind === 'string' ? castHint(new Utf8()) : type.kind === 'bytes' ? castHint(new Binary()) : '';
+  const fail = () => mismatch(where, spec.name, expected, describeReceived(received), hint);
   switch (type.kind) {
     case 'string':
-      if (received.type.typeId === Type.Utf8 || received.type.typeId === Type.LargeUtf8) return { spec, field: received, convert: identity, nullable: false };
+      if (received.type.typeId === Type.Utf8 || received.type.typeId === Type.LargeUtf8) return { spec, field: received, convert: identity, nullable };
       throw fail();
     case 'bytes':
-      if ([Type.Binary, Type.LargeBinary, Type.FixedSizeBinary].includes(received.type.typeId)) return { spec, field: received, convert: identity, nullable: false };
+      if ([Type.Binary, Type.LargeBinary, Type.FixedSizeBinary].includes(received.type.typeId)) return { spec, field: received, convert: identity, nullable };
       throw fail();
     case 'json':
       if ([Type.Utf8, Type.LargeUtf8, Type.Struct].includes(received.type.typeId)) return { spec, field: received, convert: identity, nullable: true };
       throw fail();
     case 'scalar':
-      return { spec, field, convert: primitiveConverter(received.type, type.dtype, fail), nullable: false };
+      return { spec, field, convert: primitiveConverter(received.type, type.dtype, fail), nullable };
     case 'tensor':
-      if (type.shape.length === 0) return { spec, field, convert: primitiveConverter(received.type, type.dtype, fail), nullable: false };
+      if (type.shape.length === 0) return { spec, field, convert: primitiveConverter(received.type, type.dtype, fail), nullable };
       return planTensor(type, spec, received, field, fail);
   }
 }
@@ -130,10 +195,16 @@ function primitiveConverter(type: DataType, want: DType, fail: () => FlightError
   const got = dtypeOf(type);
   if (!got || !canWiden(got, want)) throw fail();
   if (got === want) return identity;
-  return (v) => makeVector(primitiveData(want, convertValues(readPrimitiveColumn(v, got), got, want)));
+  return (v) => {
+    const values = convertValues(readPrimitiveColumn(v, got), got, want);
+    if (v.nullCount === 0) return makeVector(primitiveData(want, values));
+    // A nullable column keeps its nulls through the widening (values alone would make them zeros).
+    return vectorFromArray(Array.from(values as ArrayLike<unknown>, (x, i) => (v.isValid(i) ? x : null)) as never, arrowType(want));
+  };
 }
 
 function planTensor(type: TensorType, spec: ParamSpec, received: Field, field: Field, fail: () => FlightError): ColumnPlan {
+  const nullable = isNullable(type);
   const extension = received.metadata.get(EXTENSION_NAME);
   if (received.type.typeId === Type.FixedSizeList) {
     const list = received.type as FixedSizeList;
@@ -152,16 +223,16 @@ function planTensor(type: TensorType, spec: ParamSpec, received: Field, field: F
       && product(shape) === list.listSize;
     if (!matches) throw fail();
     // The conformed field names the actual per-example shape (free dims resolved).
-    const outField = fieldFor(spec.name, { kind: 'tensor', dtype: type.dtype, shape });
+    const outField = fieldFor(spec.name, { kind: 'tensor', dtype: type.dtype, shape, ...(nullable ? { nullable } : {}) });
     const convert = got === type.dtype ? identity : (v: Vector) => widenFixedSizeList(v, got, type.dtype);
-    return { spec, field: outField, convert, nullable: false };
+    return { spec, field: outField, convert, nullable };
   }
   if (isVariableShapeStorage(received.type) && (extension === VARIABLE_SHAPE_TENSOR || extension === undefined)) {
     const data = received.type.children[0]!.type;
     const got = dtypeOf(data.children[0]!.type);
     const ndim = (received.type.children[1]!.type as FixedSizeList).listSize;
     if (!got || got !== type.dtype || ndim !== type.shape.length) throw fail();
-    return { spec, field: received, convert: identity, nullable: false };
+    return { spec, field: received, convert: identity, nullable };
   }
   throw fail();
 }
@@ -171,7 +242,13 @@ function widenFixedSizeList(v: Vector, from: DType, to: DType): Vector {
   const size = (data.type as FixedSizeList).listSize;
   // The child of a sliced fixed-size list is sliced with it: its first value is row 0's.
   const values = readPrimitiveColumn(makeVector(data.children[0]!), from).subarray(0, data.length * size);
-  return fixedShapeColumn(new Tensor(to, convertValues(values as never, from, to), [data.length, size]));
+  const widened = fixedShapeColumn(new Tensor(to, convertValues(values as never, from, to), [data.length, size]));
+  if (data.nullCount === 0) return widened;
+  // Null rows of a nullable tensor stay null: the widened values under the input's validity.
+  const out = widened.data[0]!;
+  const validity = new Uint8Array(Math.ceil(data.length / 8));
+  for (let i = 0; i < data.length; i++) if (v.isValid(i)) validity[i >> 3]! |= 1 << (i & 7);
+  return makeVector(makeData({ type: out.type, length: out.length, nullCount: data.nullCount, nullBitmap: validity, child: out.children[0]! }));
 }
 
 function parseShape(metadata: string | undefined): number[] {

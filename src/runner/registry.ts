@@ -67,6 +67,11 @@ export class RunnerRegistry {
     return Object.fromEntries([...this.entries].map(([name, e]) => [name, e.state]));
   }
 
+  /** Why each failed runner failed to load, by name (only failed runners). */
+  errors(): Record<string, string> {
+    return Object.fromEntries([...this.entries].flatMap(([name, e]) => (e.state === 'failed' ? [[name, e.error ?? 'unknown error']] : [])));
+  }
+
   /** Ready runners. */
   readyRunners(): Runner[] {
     return [...this.entries.values()].flatMap((e) => (e.runner && e.state === 'ready' ? [e.runner] : []));

@@ -14,7 +14,7 @@ import { invokeChecked, methodOf, type Invoke } from './call.js';
 import { planConform } from './conform.js';
 import { modelMetadata } from './model-metadata.js';
 import { paramsFromSchema } from './params.js';
-import type { RunnerRegistry } from './registry.js';
+import type { RunnerRegistry, RunnerState } from './registry.js';
 import type { Runner, RunnerMethod } from './runner.js';
 import { StatsRegistry } from './stats.js';
 import { inputSchema, outputSchema, signatureToJSON, tableOutput } from './signature.js';
@@ -41,10 +41,10 @@ export interface RunnerServiceOptions {
 }
 
 const ACTIONS: ActionType[] = [
-  { type: 'health', description: 'Liveness and readiness: {"live", "ready", "runners": {name: "ready"|"loading"|"failed"}}.' },
+  { type: 'health', description: 'Liveness and readiness: {"live", "ready", "runners": {name: "ready"|"loading"|"failed"}, "errors": {name: reason}}.' },
   { type: 'server-metadata', description: 'Server name, version and protocol extensions.' },
   { type: 'model-metadata', description: 'Body {"runner": name}: versions, platform, inputs and outputs with Arrow and KServe V2 types.' },
-  { type: 'list-runners', description: 'Every runner with its state and method signatures.' },
+  { type: 'list-runners', description: 'Every runner with its state and method signatures (a failed one with its error).' },
   { type: 'stats', description: 'Per method: calls, rows, errors, backend batches, batch rows, latency percentiles.' },
 ];
 
@@ -91,8 +91,17 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
     stats,
 
     async *listFlights() {
-      for (const runner of registry.readyRunners()) {
-        for (const method of runner.methods) yield infoOf(runner, method);
+      const states = registry.states();
+      const errors = registry.errors();
+      for (const name of registry.names()) {
+        if (states[name] === 'ready') {
+          const runner = registry.get(name);
+          for (const method of runner.methods) yield infoOf(runner, method);
+        } else {
+          // A runner that is loading or failed is listed too, so discovery shows why it
+          // cannot be called: no method, no endpoint, its state (and reason) as metadata.
+          yield unavailableInfo(name, states[name]!, errors[name]);
+        }
       }
     },
 
@@ -138,7 +147,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
             const states = (r as Runner & { instanceStates?: () => string[] }).instanceStates?.();
             return states ? [[r.name, states]] : [];
           }));
-          yield json({ live: true, ready, runners, instances });
+          yield json({ live: true, ready, runners, instances, errors: registry.errors() });
           return;
         }
         case 'server-metadata':
@@ -150,19 +159,23 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
           yield json(modelMetadata(registry.get(body['runner'])));
           return;
         }
-        case 'list-runners':
+        case 'list-runners': {
+          const states = registry.states();
+          const errors = registry.errors();
           yield json({
             runners: registry.names().map((name) => {
-              const state = registry.states()[name];
+              const state = states[name];
               const runner = state === 'ready' ? registry.get(name) : undefined;
               return {
                 name,
                 state,
                 ...(runner ? { platform: runner.platform, methods: runner.methods.map((m) => signatureToJSON(name, m.signature)) } : {}),
+                ...(errors[name] !== undefined ? { error: errors[name] } : {}),
               };
             }),
           });
           return;
+        }
         case 'stats':
           yield json(stats.toJSON());
           return;
@@ -174,6 +187,23 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
     *listActions() {
       yield* ACTIONS;
     },
+  };
+}
+
+/**
+ * The FlightInfo of a runner that cannot be called (loading or failed): its PATH
+ * `[runner]`, an empty schema, no endpoint, and app_metadata `{"runner", "state",
+ * "error"}` with no "method" key, which is how clients tell it from a method's info.
+ */
+function unavailableInfo(name: string, state: RunnerState, error: string | undefined): FlightInfo {
+  return {
+    schema: new Schema([]),
+    descriptor: FlightDescriptor.path(name),
+    endpoints: [],
+    totalRecords: -1,
+    totalBytes: -1,
+    ordered: true,
+    appMetadata: json({ runner: name, state, ...(error !== undefined ? { error } : {}) }),
   };
 }
 

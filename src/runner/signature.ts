@@ -4,7 +4,7 @@
  */
 import { Field, Schema } from 'apache-arrow';
 import {
-  describePayload, fieldFor, payloadFromJSON, payloadToJSON, type PayloadType, type TableType,
+  describePayload, fieldFor, isNullable, payloadFromJSON, payloadToJSON, type PayloadType, type TableType,
 } from './payload.js';
 
 /** One named input or output. */
@@ -71,7 +71,7 @@ function fieldsOf(params: ParamSpec[]): Field[] {
   const fields: Field[] = [];
   for (const p of params) {
     if (p.type.kind === 'table') {
-      for (const [name, type] of Object.entries(p.type.columns ?? {})) fields.push(new Field(name, type, true));
+      for (const [name, type] of Object.entries(p.type.columns ?? {})) fields.push(new Field(name, type, isNullable(p.type, name)));
     } else {
       fields.push(fieldFor(p.name, p.type));
     }

@@ -4,11 +4,14 @@
  * up to `maxBatchRows` rows, merges them into one backend call, and slices the output
  * back to each caller. A call larger than `maxBatchRows` is split into pieces that may
  * run on several instances at once. The queue is bounded in rows: when full, a new call
- * fails at once with RESOURCE_EXHAUSTED. Calls whose deadline passed, or that were
+ * fails at once with RESOURCE_EXHAUSTED; so does a call that, by the learned cost of the
+ * work queued and running ahead of it, cannot finish within its deadline. Calls whose
+ * deadline passed (or will pass before the model could answer them), or that were
  * cancelled, are dropped before they cost model time.
  */
-import type { RecordBatch } from 'apache-arrow';
+import type { FixedSizeList, RecordBatch, Vector } from 'apache-arrow';
 import { concatBatches } from '../codecs/concat.js';
+import { isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError, Status } from '../flight/index.js';
 import { sliceBatch } from '../flight/record-batch.js';
 import type { CallParams, InvokeContext, RunnerMethod } from '../runner/runner.js';
@@ -19,31 +22,61 @@ import type { InstancePool } from './instance-pool.js';
 export interface BatchingOptions {
   /** Merge concurrent calls (default true for batchable methods). */
   enabled: boolean;
-  /** Most rows in one backend call; larger calls are split (default 1024). */
+  /**
+   * Most rows in one backend call; larger calls are split (default 65,536: the batch size
+   * pyarrow and `flight-runner call` stream, so a scoring batch runs whole; see
+   * docs/scheduling.md for why this does not cost one-row calls their latency).
+   */
   maxBatchRows: number;
   /** Longest a call waits for others to join it, in ms (default 5). */
   maxQueueDelayMs: number;
   /** Batch sizes the backend runs best at: reaching one dispatches at once. */
   preferredBatchRows: number[];
   /**
-   * Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED. Default: 64 batches or
+   * Most rows waiting; beyond it new calls get RESOURCE_EXHAUSTED. Default: 4 batches or
    * 262,144 rows, whichever is more, so that a few batch-scoring streams sending 65,536-row
    * batches do not push interactive calls out.
    */
   maxQueueRows: number;
 }
 
+/**
+ * Default rows per backend call. Large, because splitting only costs: each backend call
+ * pays a fixed cost (a 65,536-row batch of mlp_small split into 64 calls of 1,024 costs
+ * about a fifth more CPU per row than one call, bench/batch-size; issue #10 measured 97-108k
+ * against 144k rows/s), and merging small calls never waits for this many rows (a batch is
+ * held at most one fixed backend cost).
+ */
+export const DEFAULT_MAX_BATCH_ROWS = 65_536;
+
 /** Defaults for a method; `batchable: false` methods never merge. */
 export function batchingDefaults(batchable: boolean, overrides: Partial<BatchingOptions> = {}): BatchingOptions {
-  const maxBatchRows = overrides.maxBatchRows ?? 1024;
+  const maxBatchRows = overrides.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
   return {
     enabled: batchable && (overrides.enabled ?? true),
     maxBatchRows,
     maxQueueDelayMs: overrides.maxQueueDelayMs ?? 5,
     preferredBatchRows: [...(overrides.preferredBatchRows ?? [])].sort((a, b) => a - b),
-    maxQueueRows: overrides.maxQueueRows ?? Math.max(64 * maxBatchRows, 262_144),
+    maxQueueRows: overrides.maxQueueRows ?? Math.max(4 * maxBatchRows, 262_144),
   };
 }
+
+/**
+ * Backend calls observed before the cost model is trusted to refuse calls: the first
+ * calls of a model are often slow (lazy initialisation), and one outlier must not turn
+ * calls away.
+ */
+const MIN_COST_OBSERVATIONS = 3;
+
+/**
+ * The share of a call's remaining deadline its expected answer time may take. Under a
+ * sustained flood the queue fills until the last call admitted is expected to finish
+ * just in time, so without headroom every admitted call sits on the edge and any noise
+ * in the model's time (a GC pause, a busy machine) makes it late: model time spent on
+ * an answer nobody receives. Headroom costs no throughput while the queue stays
+ * non-empty; it only shortens the queue.
+ */
+const ADMIT_SHARE = 0.8;
 
 /** Observers of what the batcher does (stats, metrics). */
 export interface BatcherObserver {
@@ -58,6 +91,8 @@ interface Piece {
   call: PendingCall;
   index: number;
   batch: RecordBatch;
+  /** Pieces share a backend call only if their row shapes agree (see shapeKey). */
+  shapeKey: string;
   enqueuedAt: number;
 }
 
@@ -86,6 +121,8 @@ export class Batcher {
   private timer?: NodeJS.Timeout;
   private readonly cost = new CostModel();
   private readonly arrivals = new ArrivalRate();
+  /** This method's backend calls now running: their rows and start (performance.now()). */
+  private readonly running = new Set<{ rows: number; started: number }>();
   private draining = false;
 
   constructor(
@@ -112,6 +149,10 @@ export class Batcher {
       ));
     }
     if (ctx.signal?.aborted) return Promise.reject(new FlightError(Status.CANCELLED, `${name}: call cancelled`));
+    if (ctx.deadline) {
+      const late = this.refuseLate(batch.numRows, ctx.deadline.getTime() - Date.now());
+      if (late) return Promise.reject(FlightError.resourceExhausted(`${name}: ${late}`));
+    }
     return new Promise<RecordBatch>((resolve, reject) => {
       const rowsPerPiece = this.options.enabled ? this.options.maxBatchRows : Math.max(1, batch.numRows);
       const pieces = Math.max(1, Math.ceil(batch.numRows / rowsPerPiece));
@@ -129,7 +170,7 @@ export class Batcher {
       const now = performance.now();
       for (let i = 0; i < pieces; i++) {
         const slice = pieces === 1 ? batch : sliceBatch(batch, i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
-        this.queue.push({ call, index: i, batch: slice, enqueuedAt: now });
+        this.queue.push({ call, index: i, batch: slice, shapeKey: shapeKey(slice), enqueuedAt: now });
         this.queuedRows += slice.numRows;
       }
       this.arrivals.observe(batch.numRows, now);
@@ -140,6 +181,35 @@ export class Batcher {
       this.observer.queueDepth?.(this.queuedRows);
       this.pump();
     });
+  }
+
+  /**
+   * Why a call of `rows` rows with `remainingMs` left before its deadline cannot finish
+   * in time, or undefined if it can (or nothing is known against it). Its expected
+   * answer time is the work ahead of it (what is left of the batches running, plus the
+   * queued rows as backend calls, by the learned cost), spread over the instances, plus
+   * its own backend time. Refusing it now lets the client retry elsewhere at once,
+   * instead of waiting out its deadline in a queue while the model spends its time on
+   * answers nobody will receive. A call with nothing ahead of it is always admitted:
+   * it then also tells the cost model what the backend costs today.
+   */
+  private refuseLate(rows: number, remainingMs: number): string | undefined {
+    if (this.cost.observations < MIN_COST_OBSERVATIONS) return undefined;
+    if (this.queuedRows === 0 && this.pool.idle() !== undefined) return undefined;
+    const { fixed, perRow } = this.cost.fit();
+    const now = performance.now();
+    let runningMs = 0;
+    for (const b of this.running) runningMs += Math.max(0, fixed + perRow * b.rows - (now - b.started));
+    const queuedCalls = this.options.enabled ? Math.ceil(this.queuedRows / this.options.maxBatchRows) : this.queue.length;
+    const queuedMs = queuedCalls * fixed + perRow * this.queuedRows;
+    const instances = Math.max(1, this.pool.size);
+    const waitMs = (runningMs + queuedMs) / instances;
+    const pieces = this.options.enabled ? Math.ceil(rows / this.options.maxBatchRows) : 1;
+    const ownMs = (pieces * fixed + perRow * rows) / Math.min(pieces, instances);
+    if (waitMs + ownMs <= remainingMs * ADMIT_SHARE) return undefined;
+    return `cannot answer within the deadline: expected wait ${Math.round(waitMs)} ms (${this.queuedRows} rows queued ahead, `
+      + `${this.running.size} backend calls running, ~${Math.round(fixed + perRow)} ms per one-row backend call) plus ${Math.round(ownMs)} ms `
+      + `model time, against ${Math.max(0, Math.round(remainingMs))} ms left before the deadline; retry later, on another server, or with a longer deadline`;
   }
 
   /** Stops taking calls; waits until the queue is empty. */
@@ -192,6 +262,7 @@ export class Batcher {
     if (!this.options.enabled) {
       this.queue.shift();
       this.queuedRows -= first.batch.numRows;
+      this.observer.queueDepth?.(this.queuedRows);
       return [first];
     }
     const taken: Piece[] = [];
@@ -201,9 +272,10 @@ export class Batcher {
     for (; scanned < this.queue.length; scanned++) {
       const piece = this.queue[scanned]!;
       if (rows + piece.batch.numRows > this.options.maxBatchRows && taken.length) break;
-      // Only calls with the same params and schema share a backend call.
-      if (piece.call.paramsKey !== first.call.paramsKey || !sameSchema(piece.batch, first.batch)) skipped.push(piece);
-      else {
+      // Only calls with the same params, schema and row shapes share a backend call.
+      if (piece.call.paramsKey !== first.call.paramsKey || piece.shapeKey !== first.shapeKey || !sameSchema(piece.batch, first.batch)) {
+        skipped.push(piece);
+      } else {
         taken.push(piece);
         rows += piece.batch.numRows;
       }
@@ -220,10 +292,17 @@ export class Batcher {
     const input = concatBatches(pieces.map((p) => p.batch));
     const started = performance.now();
     const queueMs = started - pieces[0]!.enqueuedAt;
+    const running = { rows: input.numRows, started };
+    this.running.add(running);
     try {
+      // The latest deadline of the batch's calls: an isolated instance will not start the
+      // batch after it (the message may wait for a busy thread or process).
+      let latest: number | undefined = 0;
+      for (const p of pieces) latest = p.call.deadline === undefined || latest === undefined ? undefined : Math.max(latest, p.call.deadline);
+      const ctx = latest !== undefined ? { deadline: new Date(latest) } : {};
       const output = await this.pool.runOn(instance, (runner) => {
         const method = runner.methods.find((m) => m.signature.name === this.method.signature.name)!;
-        return method.invoke(input, pieces[0]!.call.params, {});
+        return method.invoke(input, pieces[0]!.call.params, ctx);
       });
       const ms = performance.now() - started;
       this.cost.observe(input.numRows, ms);
@@ -240,6 +319,7 @@ export class Batcher {
     } catch (err) {
       for (const piece of pieces) this.fail(piece.call, err);
     } finally {
+      this.running.delete(running);
       this.pump();
     }
   }
@@ -269,24 +349,97 @@ export class Batcher {
     call.reject(err);
   }
 
+  /**
+   * Fails, before they cost model time, queued calls whose deadline has passed, and
+   * (once the cost is known) those whose deadline will pass before a backend call of
+   * their rows alone could answer them: the client would never receive that answer.
+   * Runs right before every dispatch.
+   */
   private dropExpired(): void {
     if (!this.queue.some((p) => p.call.deadline !== undefined)) return;
     const now = Date.now();
-    for (const piece of [...this.queue]) {
+    const known = this.cost.observations >= MIN_COST_OBSERVATIONS;
+    const { fixed, perRow } = known ? this.cost.fit() : { fixed: 0, perRow: 0 };
+    const name = `runner '${this.runner}' method '${this.method.signature.name}'`;
+    const dropped = new Map<PendingCall, FlightError>();
+    for (const piece of this.queue) {
       const call = piece.call;
-      if (call.deadline !== undefined && call.deadline <= now) {
-        this.fail(call, new FlightError(Status.DEADLINE_EXCEEDED,
-          `runner '${this.runner}' method '${this.method.signature.name}': deadline passed while queued`));
+      if (call.deadline === undefined || call.settled || dropped.has(call)) continue;
+      if (call.deadline <= now) {
+        dropped.set(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline passed while queued`));
+        continue;
       }
+      const needMs = fixed + perRow * piece.batch.numRows;
+      if (known && now + needMs > call.deadline) {
+        dropped.set(call, new FlightError(Status.DEADLINE_EXCEEDED, `${name}: deadline would pass before the model could answer `
+          + `(${call.deadline - now} ms left while queued, a backend call takes ~${Math.round(needMs)} ms)`));
+      }
+    }
+    if (!dropped.size) return;
+    // One pass over the queue for all of them (failing them one by one rescans it per call).
+    let kept = 0;
+    for (const piece of this.queue) {
+      if (dropped.has(piece.call)) this.queuedRows -= piece.batch.numRows;
+      else this.queue[kept++] = piece;
+    }
+    this.queue.length = kept;
+    this.observer.queueDepth?.(this.queuedRows);
+    for (const [call, err] of dropped) {
+      settle(call);
+      call.reject(err);
     }
   }
 }
 
+/** Same column names and types, and the same field metadata (a fixed_shape_tensor's shape is there). */
 function sameSchema(a: RecordBatch, b: RecordBatch): boolean {
   if (a.schema === b.schema) return true;
   const fa = a.schema.fields;
   const fb = b.schema.fields;
-  return fa.length === fb.length && fa.every((f, i) => f.name === fb[i]!.name && String(f.type) === String(fb[i]!.type));
+  return fa.length === fb.length && fa.every((f, i) => f.name === fb[i]!.name && String(f.type) === String(fb[i]!.type)
+    && sameMetadata(f.metadata, fb[i]!.metadata));
+}
+
+function sameMetadata(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+let raggedPieces = 0;
+
+/**
+ * What the rows of a piece must agree on with another's to share a backend call, beyond
+ * the schema: for each variable-shape tensor column (a free dimension), the one shape
+ * all its rows have. A backend such as onnxruntime takes one tensor per input, so rows
+ * of a sequence model with T = 2 and with T = 3 cannot be stacked together; each caller's
+ * rows can. A piece whose own rows differ in shape gets a key of its own: it runs alone,
+ * exactly as its caller sent it, and the backend answers it as it would unbatched.
+ */
+function shapeKey(batch: RecordBatch): string {
+  let key = '';
+  batch.schema.fields.forEach((field, i) => {
+    if (!isVariableShapeStorage(field.type)) return;
+    key += `${i}:${uniformRowShape(batch.getChildAt(i)!) ?? `ragged#${++raggedPieces}`};`;
+  });
+  return key;
+}
+
+/** The shape every row of a variable_shape_tensor column has, or undefined if they differ. */
+function uniformRowShape(column: Vector): string | undefined {
+  let first: Int32Array | undefined;
+  for (const data of column.data) {
+    const shapes = data.children[1]!;
+    const ndim = (shapes.type as FixedSizeList).listSize;
+    // As readVariableShapeColumn reads them: a sliced struct's children are sliced.
+    const values = (shapes.children[0]!.values as Int32Array).subarray(0, data.length * ndim);
+    for (let row = 0; row < data.length; row++) {
+      const shape = values.subarray(row * ndim, (row + 1) * ndim);
+      if (!first) first = shape;
+      else if (!shape.every((d, k) => d === first![k])) return undefined;
+    }
+  }
+  return first ? first.join('x') : 'empty';
 }
 
 /** Marks a call settled and takes its abort listener off the signal, which may outlive it. */

@@ -2,7 +2,8 @@
  * What a backend call costs, learned as it runs: time(rows) ~ fixed + perRow * rows,
  * fitted by least squares over recent batches (older ones fade out, so the model
  * follows the machine's load). The batcher uses the fixed part to decide how long a
- * batch may wait for more rows.
+ * batch may wait for more rows, and the whole line to predict how long a new call
+ * would wait, so that it can refuse one that cannot finish within its deadline.
  */
 
 const DECAY = 0.98;
@@ -31,7 +32,8 @@ export class CostModel {
     return this.samples;
   }
 
-  private fit(): { fixed: number; perRow: number } {
+  /** The fitted line: ms per backend call (`fixed`) and per row (`perRow`). */
+  fit(): { fixed: number; perRow: number } {
     if (this.n === 0) return { fixed: 0, perRow: 0 };
     const meanX = this.sx / this.n;
     const meanY = this.sy / this.n;

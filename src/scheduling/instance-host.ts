@@ -3,6 +3,7 @@
  * entries: load the runner named by the first message, then answer invoke messages.
  * A runner that throws answers that one call with an error; the instance stays up.
  */
+import { FlightError, Status } from '../flight/index.js';
 import type { Runner } from '../runner/runner.js';
 import { batchFromBytes, batchToBytes } from './batch-transfer.js';
 import { describeRunner, type FromInstance, type ToInstance } from './isolated-protocol.js';
@@ -51,6 +52,9 @@ async function invoke(runner: Promise<Runner> | undefined, message: Extract<ToIn
     if (!runner) throw new Error('invoke before load');
     const method = (await runner).methods.find((m) => m.signature.name === message.method);
     if (!method) throw new Error(`no method '${message.method}'`);
+    if (message.deadline !== undefined && Date.now() >= message.deadline) {
+      throw new FlightError(Status.DEADLINE_EXCEEDED, `runner '${(await runner).name}' method '${message.method}': deadline passed before the instance could start the batch`);
+    }
     const output = await method.invoke(batchFromBytes(message.batch), message.params, {});
     const bytes = batchToBytes(output);
     port.send({ type: 'result', id, batch: bytes }, [bytes.buffer as ArrayBuffer]);

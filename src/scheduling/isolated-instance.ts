@@ -5,7 +5,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { FlightError } from '../flight/index.js';
-import type { CallParams, Runner, RunnerMethod } from '../runner/runner.js';
+import type { CallParams, InvokeContext, Runner, RunnerMethod } from '../runner/runner.js';
 import { batchFromBytes, batchToBytes } from './batch-transfer.js';
 import type { StartedInstance } from './instance-pool.js';
 import { signaturesOf, type FromInstance, type RunnerDescription, type ToInstance } from './isolated-protocol.js';
@@ -91,18 +91,19 @@ export async function startIsolatedInstance(child: ChildHandle, spec: RunnerSpec
     clearTimeout(timer);
   }
 
-  const invoke = (method: string, input: RecordBatch, params: CallParams): Promise<RecordBatch> => {
+  const invoke = (method: string, input: RecordBatch, params: CallParams, ctx: InvokeContext): Promise<RecordBatch> => {
     if (gone !== undefined) return Promise.reject(FlightError.unavailable(`${child.label} exited: ${gone}`));
     const id = nextId++;
     const bytes = batchToBytes(input);
     return new Promise<RecordBatch>((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      child.send({ type: 'invoke', id, method, params, batch: bytes }, [bytes.buffer as ArrayBuffer]);
+      const deadline = ctx.deadline?.getTime();
+      child.send({ type: 'invoke', id, method, params, batch: bytes, ...(deadline !== undefined ? { deadline } : {}) }, [bytes.buffer as ArrayBuffer]);
     });
   };
   const methods: RunnerMethod[] = signaturesOf(description).map((signature) => ({
     signature,
-    invoke: (input, params) => invoke(signature.name, input, params),
+    invoke: (input, params, ctx) => invoke(signature.name, input, params, ctx),
   }));
   const runner: Runner = { name: description.name, platform: description.platform, versions: description.versions, methods };
 

@@ -14,7 +14,12 @@ import type { RunnerSpec } from './runner-spec.js';
 /** Scheduler to instance. */
 export type ToInstance =
   | { type: 'load'; spec: RunnerSpec }
-  | { type: 'invoke'; id: number; method: string; params: CallParams; batch: Uint8Array }
+  /**
+   * Run a batch. `deadline` (epoch ms): the latest deadline of the calls in it; the
+   * instance does not start the batch once it has passed (the message may have waited
+   * for a busy thread or process), so no answer nobody can receive costs model time.
+   */
+  | { type: 'invoke'; id: number; method: string; params: CallParams; batch: Uint8Array; deadline?: number }
   /** Close the runner and exit. */
   | { type: 'stop' };
 
@@ -71,7 +76,8 @@ export function signaturesOf(description: RunnerDescription): MethodSignature[] 
     const typed = (side: 'in' | 'out') => (p: ParamSpec): ParamSpec => {
       const schema = decodeSchemaBytes(tables[tableKey(side, p.name)]);
       if (!schema) return p;
-      const type: PayloadType = { kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, f.type])) };
+      // The JSON form's other table fields (which columns are nullable) stay as they came.
+      const type: PayloadType = { ...(p.type as PayloadType & { kind: 'table' }), kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, f.type])) };
       return { ...p, type };
     };
     return { ...sig, inputs: sig.inputs.map(typed('in')), outputs: sig.outputs.map(typed('out')) };

@@ -23,7 +23,9 @@ export class ServerMetrics {
 
   constructor(runners?: RunnerRegistry) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'flight_runner_process_' });
+    // prom-client's own names already say what they are (process_cpu_seconds_total,
+    // nodejs_eventloop_lag_seconds): the prefix only adds the project's namespace.
+    collectDefaultMetrics({ register: this.registry, prefix: 'flight_runner_' });
     this.calls = new Counter({ name: 'flight_runner_calls_total', help: 'Calls (input batches) by final gRPC status code.', labelNames: ['runner', 'method', 'code'], registers });
     this.rows = new Counter({ name: 'flight_runner_rows_total', help: 'Input rows received.', labelNames: ['runner', 'method'], registers });
     this.latency = new Histogram({ name: 'flight_runner_latency_seconds', help: 'Latency by stage: queue (waiting for a batch), model (backend call), total (whole call).', labelNames: ['runner', 'method', 'stage'], buckets: LATENCY_BUCKETS, registers });

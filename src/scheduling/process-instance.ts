@@ -12,7 +12,7 @@ import { startIsolatedInstance, type ChildHandle, type IsolatedInstanceOptions }
 import type { FromInstance } from './isolated-protocol.js';
 import type { IsolatedStarterFactory } from './runner-loader.js';
 import { specOf, type RunnerSpec } from './runner-spec.js';
-import { entryUrl, needsTypeScript, tsxLoaderUrl } from './typescript-support.js';
+import { childExecArgv, entryUrl } from './typescript-support.js';
 
 /**
  * A starter that runs instance `index` in a new child process loading `specFor(index)`.
@@ -33,9 +33,7 @@ export const processIsolation: IsolatedStarterFactory = (entry, runnerName, plac
 
 function startProcess(spec: RunnerSpec): ChildHandle {
   const entry = entryUrl('process-entry');
-  // The parent's flags (an --inspect port, test runner hooks) are not the child's business;
-  // it gets only the TypeScript loader, when it needs one.
-  const execArgv = needsTypeScript(entry, spec) ? ['--import', tsxLoaderUrl()] : [];
+  const execArgv = childExecArgv(entry, spec);
   const child = fork(fileURLToPath(entry), [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let fatal: string | undefined;
   child.on('message', (message: FromInstance) => { if (message.type === 'fatal') fatal = message.message; });

@@ -9,7 +9,7 @@ import type { InstanceStarter } from './instance-pool.js';
 import { startIsolatedInstance, type ChildHandle, type IsolatedInstanceOptions } from './isolated-instance.js';
 import type { IsolatedStarterFactory } from './runner-loader.js';
 import { specOf, type RunnerSpec } from './runner-spec.js';
-import { entryUrl, needsTypeScript, tsxApiUrl } from './typescript-support.js';
+import { entryUrl, workerBootstrap } from './typescript-support.js';
 
 /**
  * A starter that runs instance `index` in a new worker thread loading `specFor(index)`.
@@ -32,10 +32,7 @@ function startWorker(spec: RunnerSpec): ChildHandle {
   const entry = entryUrl('worker-entry');
   const load = `import(${JSON.stringify(entry.href)})`;
   // Workers do not inherit tsx's hooks: register them in the thread before the entry loads.
-  const bootstrap = needsTypeScript(entry, spec)
-    ? `import(${JSON.stringify(tsxApiUrl())}).then((tsx) => { tsx.register(); return ${load}; });`
-    : `${load};`;
-  const worker = new Worker(bootstrap, { eval: true });
+  const worker = new Worker(workerBootstrap(entry, spec, load), { eval: true });
   let uncaught: Error | undefined;
   worker.on('error', (err: Error) => { uncaught = err; });
   const exited = new Promise<string>((resolve) => {

@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FlightClient } from '../../src/flight/index.js';
+import { CLI_ARGS } from '../helpers/serve-process.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = `${root}bin/flight-runner.js`;
 
 /** A running server process. */
 export interface ServerProcess {
@@ -29,7 +29,7 @@ function exited(child: ChildProcess, ms: number): Promise<number | null> {
 
 /** Starts the example server on a free port and waits (bounded) until every runner is ready. */
 export async function startExampleServer(timeoutMs = 120_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [bin, 'serve', 'examples/serve.yaml', '--port', '0'], {
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve', 'examples/serve.yaml', '--port', '0'], {
     cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -84,9 +84,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `flight-runner <args>` to completion (killed after `timeoutMs`). */
-export async function runCli(args: string[], timeoutMs = 150_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `flight-runner <args>` to completion (killed after `timeoutMs`), with extra environment variables. */
+export async function runCli(args: string[], timeoutMs = 150_000, env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

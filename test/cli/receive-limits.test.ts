@@ -7,7 +7,7 @@
 import test from 'ava';
 import { Status } from '../../src/flight/index.js';
 import { RawHttp2Client, grpcPrefix } from '../helpers/raw-http2.js';
-import { ROOT, run, startServerProcess, writeServeConfig } from '../helpers/serve-process.js';
+import { CLI_ARGS, ROOT, run, startServerProcess, writeServeConfig } from '../helpers/serve-process.js';
 
 const IRIS = `${ROOT}/examples/models/iris.onnx`;
 
@@ -49,7 +49,7 @@ test.serial('serve takes server.maxMessageBytes from the config', async (t) => {
 
 test('a size that is not a positive byte count is a usage error', async (t) => {
   for (const value of ['0', '-5', 'lots', '1.5GiB']) {
-    const r = await run(process.execPath, ['bin/flight-runner.js', 'memory-server', '--port', '0', `--max-message-bytes=${value}`], 60_000);
+    const r = await run(process.execPath, [...CLI_ARGS, 'memory-server', '--port', '0', `--max-message-bytes=${value}`], 60_000);
     t.is(r.code, 2, `${value}: ${r.stderr}`);
     t.regex(r.stderr, /--max-message-bytes must be a positive number of bytes such as 268435456 or 256MiB/);
   }

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { ROOT, writeServeConfig } from '../helpers/serve-process.js';
+import { CLI_ARGS, ROOT, writeServeConfig } from '../helpers/serve-process.js';
 
 const IRIS = join(ROOT, 'examples/models/iris.onnx');
 const TEXT_TOOLS = join(ROOT, 'examples/runners/text-tools.ts');
@@ -17,7 +17,7 @@ const TEXT_TOOLS = join(ROOT, 'examples/runners/text-tools.ts');
  */
 function serveUntilExit(config: string, extra: string[] = []): Promise<{ code: number | null; listened: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/flight-runner.js', 'serve', config, '--port', '0', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', config, '--port', '0', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let listened = false;

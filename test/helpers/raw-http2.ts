@@ -14,6 +14,8 @@ export interface RawHttp2Result {
   bodyBytes: number;
   /** The stream was reset or timed out before any status. */
   reset: boolean;
+  /** No status came within the call's timeout (the client then cancelled it). */
+  timedOut: boolean;
   /** The HTTP/2 RST_STREAM code the stream closed with, when it was reset. */
   rstCode?: number;
   /** The stream's error, if it had one. */
@@ -61,12 +63,13 @@ export class RawHttp2Client {
     stream.on('data', (chunk: Buffer) => { bodyBytes += chunk.byteLength; });
     let error: string | undefined;
     stream.on('error', (err) => { error = err.message; });
+    let timedOut = false;
     const result = new Promise<RawHttp2Result>((resolve) => {
       const finish = () => {
         clearTimeout(timer);
-        resolve({ ...status, bodyBytes, reset: status.code === undefined, ...(stream.rstCode ? { rstCode: stream.rstCode } : {}), ...(error ? { error } : {}) });
+        resolve({ ...status, bodyBytes, reset: status.code === undefined, timedOut, ...(stream.rstCode ? { rstCode: stream.rstCode } : {}), ...(error ? { error } : {}) });
       };
-      const timer = setTimeout(() => { stream.close(constants.NGHTTP2_CANCEL); }, options.timeoutMs ?? 20_000);
+      const timer = setTimeout(() => { timedOut = true; stream.close(constants.NGHTTP2_CANCEL); }, options.timeoutMs ?? 20_000);
       // A status ends the call even while this side still holds its request open.
       const take = (headers: Record<string, unknown>) => {
         if (headers['grpc-status'] === undefined) return;

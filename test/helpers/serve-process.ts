@@ -11,6 +11,14 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * Node arguments that run the `flight-runner` command from the sources (tsx), with the
+ * `flight-runner-source` export condition, so a runner that imports 'flight-runner'
+ * gets these same source modules: tests never run a stale dist/. (bin/flight-runner.js
+ * runs dist/, as users do; test/package tests that.)
+ */
+export const CLI_ARGS = ['--conditions=flight-runner-source', '--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts')];
+
 /** Writes a serve config (YAML lines) into a temporary directory removed at teardown; returns its path. */
 export function writeServeConfig(t: { teardown(fn: () => void): void }, lines: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'flight-runner-serve-'));
@@ -30,14 +38,14 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node bin/flight-runner.js ...args` and waits (at most `timeoutMs`) for
+ * Starts `flight-runner ...args` (from the sources, see CLI_ARGS) and waits (at most `timeoutMs`) for
  * `flight-runner listening on <uri>`.
  *
  * @example
  * const server = await startServerProcess(['serve', 'examples/serve.yaml', '--port', '0']);
  */
 export async function startServerProcess(args: string[], timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['bin/flight-runner.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -54,6 +54,9 @@ const protoField: fc.Arbitrary<Buffer> = fc.record({
   return Buffer.concat([tag, bytes.subarray(0, wire === 1 ? 8 : 4)]);
 });
 
+/** Up to 1 MiB of zeros, shared by every case that sends them (cases are made by the thousand). */
+const ZEROS = Buffer.alloc(1 << 20);
+
 /** One message's bytes: a real FlightData (maybe damaged), made-up protobuf, or noise. */
 const payload: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: REAL_MESSAGES.length - 1 }).map((i) => REAL_MESSAGES[i]!) },
@@ -68,7 +71,7 @@ const payload: fc.Arbitrary<Buffer> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.array(protoField, { maxLength: 6 }).map((fields) => Buffer.concat(fields)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 1 << 20 }).map((n) => Buffer.alloc(n)) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 1 << 20 }).map((n) => ZEROS.subarray(0, n)) },
 );
 
 /** One gRPC frame: its flag and announced length may disagree with what follows. */
@@ -130,7 +133,8 @@ export function caseChunks(c: FramingCase): Buffer[] {
  * must say what was wrong.
  */
 export function judge(result: RawHttp2Result): string | undefined {
-  if (result.code === undefined) return 'no status: the stream was reset or the server went silent';
+  if (result.timedOut) return 'hang: no status within the timeout';
+  if (result.code === undefined) return `reset without a status (${result.error ?? `RST_STREAM ${result.rstCode}`})`;
   if (result.code === 2) return `UNKNOWN status: ${result.message}`;
   if (result.code !== 0 && result.message.trim() === '') return `status ${result.code} without a message`;
   return undefined;

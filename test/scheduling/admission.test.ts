@@ -135,3 +135,21 @@ test('in process: an aborted call is removed from the queue', async (t) => {
   t.is(await first, 2);
   t.deepEqual(backend.seen.map((s) => s.xs), [[1]]);
 });
+
+test('in process: many queued calls whose deadlines pass all fail DEADLINE_EXCEEDED without reaching the backend', async (t) => {
+  const backend = gatedRunner();
+  const scheduled = await ScheduledRunner.start('gated', 1, inProcessStarter(backend.load), { batching: { enabled: false } });
+  t.teardown(async () => { backend.open(); await scheduled.close(); });
+  const gated = await local(scheduled);
+  backend.close();
+  const first = gated.run(1);
+  await waitFor('the first call to reach the backend', () => backend.seen.length === 1);
+  const late = Array.from({ length: 2000 }, (_, i) => outcome(gated.withOptions({ deadline: 100 }).run(1000 + i)));
+  await sleep(300); // past every queued call's deadline, with the instance still busy
+  backend.open();
+  t.is(await first, 2);
+  const results = await Promise.all(late);
+  t.deepEqual([...new Set(results.map((r) => (r.ok ? 'OK' : r.code)))], ['DEADLINE_EXCEEDED']);
+  t.deepEqual(backend.seen.map((s) => s.xs), [[1]], 'no expired call reached the backend');
+  t.is(scheduled.batchers.get('work')!.depth, 0);
+});

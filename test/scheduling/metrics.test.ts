@@ -4,6 +4,7 @@
  * status, rows, latency observations per stage, backend batch sizes, the queue gauge and
  * the instance states.
  */
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { tableFromArrays } from 'apache-arrow';
 import { connect } from '../../src/client/index.js';
@@ -12,6 +13,8 @@ import type { RemoteCaller } from '../../src/client/remote-caller.js';
 import { FlightDescriptor, FlightError, Status } from '../../src/flight/index.js';
 import { startServerProcess, writeServeConfig } from '../helpers/serve-process.js';
 import { MLP } from './fixtures/helpers.js';
+
+const TEXT_TOOLS = fileURLToPath(new URL('../../examples/runners/text-tools.ts', import.meta.url));
 
 /** Prometheus text format: the value of each series, by its name and labels as written. */
 function parseMetrics(text: string): Map<string, number> {
@@ -76,4 +79,38 @@ test('serve --metrics-port: calls, refusals, rows, latency stages, batch sizes, 
   t.true([...m.keys()].some((k) => k.startsWith('flight_runner_process_')), 'Node process metrics are exported');
 
   t.is((await fetch(url!.replace('/metrics', '/other'))).status, 404);
+});
+
+test('serve --metrics-port: the queue gauge returns to 0 after calls to a non-batchable method; process metrics have one prefix', async (t) => {
+  const config = writeServeConfig(t, [
+    'runners:',
+    `  - path: ${JSON.stringify(TEXT_TOOLS)}`,
+    '    scheduling: { isolation: in-process }',
+  ]);
+  const server = await startServerProcess(['serve', config, '--port', '0', '--metrics-port', '0'], 120_000);
+  t.teardown(() => server.stop());
+  const url = /"msg":"metrics","url":"([^"]+)"/.exec(server.stderr())?.[1];
+  t.truthy(url, `the metrics URL is logged:\n${server.stderr()}`);
+  const client = await connect(server.uri);
+  t.teardown(() => client.close());
+  const end = Date.now() + 120_000;
+  while (!client.runners.includes('text_tools')) {
+    if (Date.now() > end) throw new Error(`runner did not load:\n${server.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+    await client.refresh();
+  }
+  const concat = client.runner('text_tools').method('concat');
+  const joined = await Promise.all(Array.from({ length: 8 }, (_, i) => concat.run([`a${i}`, `b${i}`])));
+  t.deepEqual(joined, Array.from({ length: 8 }, (_, i) => [`a${i} b${i}`]));
+
+  const text = await (await fetch(url!)).text();
+  const m = parseMetrics(text);
+  const labels = 'runner="text_tools",method="concat"';
+  t.is(m.get(`flight_runner_calls_total{${labels},code="OK"}`), 8);
+  t.is(m.get(`flight_runner_batch_rows_count{${labels}}`), 8, 'one backend call per call');
+  t.is(m.get(`flight_runner_queue_rows{${labels}}`), 0, 'nothing is waiting');
+  const names = [...new Set([...m.keys()].map((k) => k.replace(/[{ ].*$/, '')))];
+  t.deepEqual(names.filter((n) => n.includes('process_process_')), [], 'no doubled prefix');
+  t.true(names.includes('flight_runner_process_cpu_seconds_total'), `process CPU is exported: ${names.join(', ')}`);
+  t.true(names.includes('flight_runner_nodejs_eventloop_lag_seconds'), 'Node event-loop lag is exported');
 });

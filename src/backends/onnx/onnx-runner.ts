@@ -5,12 +5,13 @@
  */
 import { basename, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Type, type DataType, type FixedSizeList, type RecordBatch } from 'apache-arrow';
+import { Type, Utf8, vectorFromArray, type DataType, type FixedSizeList, type RecordBatch } from 'apache-arrow';
 import { batchFromSchema } from '../../codecs/batch.js';
 import {
   Tensor, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn, variableShapeColumn,
 } from '../../codecs/tensor.js';
 import { columnToValue } from '../../codecs/columns.js';
+import { FlightError } from '../../flight/index.js';
 import { isFixedShape, type TensorType } from '../../runner/payload.js';
 import type { Runner, RunnerMethod } from '../../runner/runner.js';
 import { outputSchema, type MethodSignature } from '../../runner/signature.js';
@@ -71,18 +72,34 @@ function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): 
     async invoke(input: RecordBatch): Promise<RecordBatch> {
       const feeds: Record<string, ort.Tensor> = {};
       for (const spec of signature.inputs) {
+        if (spec.type.kind === 'string') {
+          feeds[spec.name] = stringTensor(input, spec.name, signature.batchable);
+          continue;
+        }
         const tensor = toTensor(input, spec.name, spec.type as TensorType, signature.batchable);
         feeds[spec.name] = new ort.Tensor(tensor.dtype as ort.Tensor.Type, tensor.data as never, [...tensor.shape]);
       }
       const results = await session.run(feeds, outputNames);
       const columns = signature.outputs.map((o, i) => {
         const t = results[o.name]!;
+        if (o.type.kind === 'string') return vectorFromArray(Array.from(t.data as string[]), new Utf8());
         return toColumn(new Tensor(t.type as never, t.data as never, t.dims.map(Number)), o.type as TensorType, signature.batchable, schema.fields[i]!.type);
       });
       const rows = signature.batchable ? input.numRows : (columns[0]?.length ?? 0);
       return batchFromSchema(schema, columns, rows);
     },
   };
+}
+
+/** A utf8 input column as an ort string tensor: [rows] for batchable methods, a scalar string otherwise. */
+function stringTensor(batch: RecordBatch, name: string, batchable: boolean): ort.Tensor {
+  const column = batch.getChild(name)!;
+  const values = Array.from({ length: column.length }, (_, i) => column.get(i) as string);
+  if (batchable) return new ort.Tensor('string', values, [values.length]);
+  if (values.length !== 1) {
+    throw new TypeError(`input '${name}': this model is not batchable, so each batch must hold one example, got ${values.length} rows`);
+  }
+  return new ort.Tensor('string', values, []);
 }
 
 /** An input column as one tensor: [rows, ...shape] for batchable methods, the row's tensor otherwise. */
@@ -97,7 +114,8 @@ function toTensor(batch: RecordBatch, name: string, type: TensorType, batchable:
   } else {
     const value = columnToValue(column, type);
     if (Array.isArray(value)) {
-      throw new TypeError(`input '${name}' has rows of different shapes; an ONNX batch needs one shape (send them in separate batches)`);
+      // The caller's batch itself mixes shapes (the scheduler never merges calls that differ).
+      throw FlightError.invalidArgument(`input '${name}' has rows of different shapes; an ONNX batch needs one shape (send them in separate batches)`);
     }
     tensor = value as Tensor;
   }

@@ -40,9 +40,17 @@ function payloadOf(v: OnnxValueMetadata, batchable: boolean, model: string): Pay
     throw new Error(`ONNX model '${model}': '${v.name}' is not a tensor (sequences and maps are not served); `
       + 'choose the tensor outputs with a method\'s "outputs" option');
   }
+  const dims = (v.shape ?? []).slice(batchable ? 1 : 0).map((d) => (isFree(d) ? -1 : Number(d)));
+  if (v.type === 'string') {
+    // One string per example is a utf8 column; Arrow has no tensor-of-strings column type.
+    if (dims.length) {
+      throw new Error(`ONNX model '${model}': '${v.name}' is a string tensor of per-example shape [${dims.join(', ')}]; `
+        + 'only one string per example (shape [batch]) is served');
+    }
+    return { kind: 'string' };
+  }
   const dtype = v.type === 'bool' ? 'bool' : v.type;
   if (!isDType(dtype)) throw new Error(`ONNX model '${model}': '${v.name}' has element type ${v.type}, which is not served`);
-  const dims = (v.shape ?? []).slice(batchable ? 1 : 0).map((d) => (isFree(d) ? -1 : Number(d)));
   return { kind: 'tensor', dtype: dtype as DType, shape: dims };
 }
 

@@ -184,11 +184,6 @@ export class GrpcCall {
     this.controller.abort(err);
   }
 
-  /** Ends the stream at once, without a status (the connection is being torn down). */
-  destroy(): void {
-    if (!this.stream.destroyed) this.stream.close(0x8 /* NGHTTP2_CANCEL */);
-  }
-
   private sendStatus(code: Status, details: string): void {
     if (this.statusSent || this.closed) return;
     this.statusSent = true;

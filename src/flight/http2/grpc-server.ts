@@ -12,6 +12,7 @@ import { FlightError, Status } from '../errors.js';
 import type { ReceiveBudget } from '../receive-budget.js';
 import { STREAM_WINDOW_BYTES, serverConnectionWindowBytes } from '../transport-options.js';
 import { GrpcCall, type MethodKind } from './call.js';
+import { watchSession } from './session-watch.js';
 import { responseHeaders, statusFields } from './wire.js';
 
 /** One method of a service: its kind and what serves a call. */
@@ -75,6 +76,7 @@ export class GrpcHttp2Server {
       session.once('close', () => this.sessions.delete(session));
       // Small on purpose: see serverConnectionWindowBytes (the two-way node:http2 stall).
       session.setLocalWindowSize(serverConnectionWindowBytes(transport));
+      watchSession(session);
       if (this.closing) session.close();
     });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.route(stream, headers));

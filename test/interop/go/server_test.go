@@ -83,14 +83,16 @@ func startMemoryServer() (*serverProcess, string, error) {
 	return startServerProcess("memory server", "memory-server", "--port", "0")
 }
 
-// startServerProcess runs `node bin/flight-runner.js args...` from the repo root and
+// startServerProcess runs `flight-runner args...` (from the sources) in the repo root and
 // returns once it printed its listening line, with the address it names.
 func startServerProcess(name string, args ...string) (*serverProcess, string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command("node", append([]string{"bin/flight-runner.js"}, args...)...)
+	// From the sources (tsx), with the export condition that makes a runner's
+	// `import 'flight-runner'` load these same sources (package.json "exports").
+	cmd := exec.Command("node", append([]string{"--conditions=flight-runner-source", "--import", "tsx", "src/cli/main.ts"}, args...)...)
 	cmd.Dir = root
 	server := &serverProcess{name: name, cmd: cmd, stderr: &lockedBuffer{}, extraStdout: make(chan string, 100), exited: make(chan error, 1)}
 	cmd.Stderr = server.stderr

@@ -19,6 +19,9 @@ import pyarrow.flight as flight
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# The flight-runner command from the sources (tsx), with the export condition that makes a
+# runner's `import 'flight-runner'` load these same sources (see package.json "exports").
+NODE_CLI = ["node", "--conditions=flight-runner-source", "--import", "tsx", "src/cli/main.ts"]
 LISTENING = re.compile(r"^flight-runner listening on (grpc://127\.0\.0\.1:\d+)$")
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 40
@@ -36,13 +39,13 @@ def _read_first_line(stream, timeout_s):
 
 @contextlib.contextmanager
 def _served(tmp_path_factory, name, args, ready=None):
-    """Runs `node bin/flight-runner.js *args`, yields its location once it printed its
+    """Runs `flight-runner *args` from the sources (NODE_CLI), yields its location once it printed its
     listening line (and `ready(location, proc, log_path)` returned), and at the end
     requires it to drain and exit 0 on SIGTERM."""
     log_path = tmp_path_factory.mktemp(name.replace(" ", "-")) / "stderr.jsonl"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            ["node", "bin/flight-runner.js", *args],
+            [*NODE_CLI, *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=log,

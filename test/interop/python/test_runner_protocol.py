@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 
-from conftest import next_chunk, read_chunks, write_chunk
+from conftest import _served, next_chunk, read_chunks, write_chunk
 
 CALL_TIMEOUT_S = 60
 PARAMS_KEY = b"flight-runner.params"
@@ -320,7 +320,7 @@ NULLED = pa.FixedSizeListArray.from_arrays(pa.array(FLOWERS.ravel()), 4, mask=pa
 
 @pytest.mark.parametrize("case, batch, fragments", [
     ("missing column", pa.record_batch([pa.array([1.0, 2.0])], names=["x"]),
-     [WHERE_IRIS, "missing input column 'features'", "tensor<float32>[4]", "received 'x'"]),
+     [WHERE_IRIS, "missing input column 'features'", "tensor<float32>[4]", "received 'x'", "rename column 'x' to 'features'"]),
     ("no columns", pa.RecordBatch.from_pydict({}, schema=pa.schema([])),
      [WHERE_IRIS, "missing input column 'features'", "no columns"]),
     ("unknown column", flowers_batch().append_column("x", pa.array([1, 2, 3])),
@@ -337,8 +337,11 @@ NULLED = pa.FixedSizeListArray.from_arrays(pa.array(FLOWERS.ravel()), 4, mask=pa
      [WHERE_IRIS, "column 'features'", "expected tensor<float32>[4]", "[5]"]),
     ("wrong list size", pa.record_batch([pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(15, np.float32)), 5)], names=["features"]),
      [WHERE_IRIS, "column 'features'", "expected tensor<float32>[4]"]),
+    ("a list column is not a tensor", pa.record_batch([pa.array(FLOWERS.tolist())], names=["features"]),
+     [WHERE_IRIS, "column 'features'", "expected tensor<float32>[4]", "received List<Float64>",
+      "pa.FixedShapeTensorArray.from_numpy_ndarray(np.asarray(rows, dtype=np.float32))"]),
     ("null rows in a fixed_size_list", pa.record_batch([NULLED], names=["features"]),
-     [WHERE_IRIS, "column 'features'", "1 null row", "cannot be null"]),
+     [WHERE_IRIS, "column 'features'", "1 null row", "the first at row 1", "cannot be null"]),
     ("null rows in a fixed_shape_tensor",
      pa.record_batch([pa.ExtensionArray.from_storage(pa.fixed_shape_tensor(pa.float32(), [4]), NULLED)], names=["features"]),
      [WHERE_IRIS, "column 'features'", "1 null row", "cannot be null"]),
@@ -354,9 +357,108 @@ def test_invalid_inputs_are_invalid_argument(runner_client, case, batch, fragmen
      ["runner 'loan_scorer' method 'score'", "column 'age'", "expected Int64", "received Float64"]),
     ("string income", applicants_batch().set_column(0, "income", pa.array(["1", "2", "3"])),
      ["runner 'loan_scorer' method 'score'", "column 'income'", "Float64"]),
+    # int64 -> float64 is not a safe widening (not every int64 is a float64): the message says the cast.
+    ("int64 income", applicants_batch().set_column(0, "income", pa.array([85_000, 20_000, 52_000])),
+     ["runner 'loan_scorer' method 'score'", "column 'income'", "expected Float64", "received Int64",
+      "pa.array(values, pa.float64())", "column.cast(pa.float64())"]),
+    ("null debt", applicants_batch().set_column(1, "debt", pa.array([5_000.0, None, None])),
+     ["runner 'loan_scorer' method 'score'", "column 'debt'", "2 null row(s)", "the first at row 1", "cannot be null", "fill_null"]),
+    ("null income", applicants_batch().set_column(0, "income", pa.array([1.0, None, 3.0])),
+     ["runner 'loan_scorer' method 'score'", "column 'income'", "1 null row(s)", "the first at row 1"]),
 ])
 def test_invalid_tables_are_invalid_argument(runner_client, case, batch, fragments):
     assert_raises(pa.ArrowInvalid, lambda: call(runner_client, ("loan_scorer", "score"), batch), *fragments)
+
+
+# --- Nullable inputs, casts, variable-shape tensors (test_nullable, test_ragged: runners/data.ts) ---
+
+
+def test_nullable_inputs_reach_the_runner_as_nulls(runner_client):
+    batch = pa.record_batch({"x": pa.array([1.5, None, 3.0]), "label": pa.array([None, "a", "b"])})
+    out = call(runner_client, ("test_nullable", "describe"), batch)
+    assert out.column("seen").to_pylist() == ["1.5/null", "null/a", "3/b"]
+
+
+def test_nullable_input_schema_says_which_columns_may_be_null(runner_client):
+    info = runner_client.get_flight_info(flight.FlightDescriptor.for_path("test_nullable", "table"), options=options())
+    assert [(f.name, f.nullable) for f in info.schema] == [("a", False), ("b", True), ("c", True)]
+    sig = json.loads(info.app_metadata)
+    assert sig["inputs"][0]["nullable"] == ["b", "c"]
+    describe = json.loads(runner_client.get_flight_info(flight.FlightDescriptor.for_path("test_nullable", "describe"), options=options()).app_metadata)
+    assert [i.get("nullable") for i in describe["inputs"]] == [True, True]
+
+
+def test_nullable_table_columns_are_nan_or_null_in_the_dataframe(runner_client):
+    batch = pa.record_batch({"a": pa.array([1.0, 2.0]), "b": pa.array([None, 4.0]), "c": pa.array(["x", None])})
+    assert call(runner_client, ("test_nullable", "table"), batch).column("seen").to_pylist() == ["1/NaN/x", "2/4/null"]
+    bad = pa.record_batch({"a": pa.array([1.0, None]), "b": pa.array([None, 4.0]), "c": pa.array(["x", None])})
+    assert_raises(pa.ArrowInvalid, lambda: call(runner_client, ("test_nullable", "table"), bad),
+                  "column 'a'", "the first at row 1", "cannot be null")
+
+
+def test_an_int64_column_for_a_float64_input_names_the_cast(runner_client):
+    batch = pa.record_batch({"x": pa.array([1, 2]), "label": pa.array(["a", "b"])})
+    assert_raises(pa.ArrowInvalid, lambda: call(runner_client, ("test_nullable", "describe"), batch),
+                  "column 'x'", "expected scalar<float64>?", "received Int64", "pa.array(values, pa.float64())")
+    # Doing what the message says works.
+    fixed = batch.set_column(0, "x", batch.column("x").cast(pa.float64()))
+    assert call(runner_client, ("test_nullable", "describe"), fixed).column("seen").to_pylist() == ["1/a", "2/b"]
+
+
+class VariableShapeTensorType(pa.ExtensionType):
+    """The recipe of docs/protocol.md: arrow.variable_shape_tensor as a pyarrow extension type."""
+
+    def __init__(self, value_type, ndim):
+        self._value_type, self._ndim = value_type, ndim
+        storage = pa.struct([("data", pa.list_(value_type)), ("shape", pa.list_(pa.int32(), ndim))])
+        super().__init__(storage, "arrow.variable_shape_tensor")
+
+    def __arrow_ext_serialize__(self):
+        return json.dumps({"uniform_shape": [None] * self._ndim}).encode()
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type, serialized):
+        return cls(storage_type.field("data").type.value_type, storage_type.field("shape").type.list_size)
+
+
+def variable_shape_tensor(arrays, value_type=pa.float32()):
+    """numpy arrays of one rank and any shapes -> an arrow.variable_shape_tensor array."""
+    ndim = arrays[0].ndim
+    storage = pa.StructArray.from_arrays(
+        [pa.array([a.ravel() for a in arrays], pa.list_(value_type)),
+         pa.array([list(a.shape) for a in arrays], pa.list_(pa.int32(), ndim))],
+        names=["data", "shape"])
+    return pa.ExtensionArray.from_storage(VariableShapeTensorType(value_type, ndim), storage)
+
+
+def test_variable_shape_tensor_recipe(runner_client):
+    mats = [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones((1, 1), np.float32), np.full((3, 2), 0.5, np.float32)]
+    # The extension type subclass...
+    out = call(runner_client, ("test_ragged", "sum"), pa.record_batch([variable_shape_tensor(mats)], names=["m"]))
+    assert out.column("total").to_pylist() == [15.0, 1.0, 3.0]
+    assert out.column("shape").to_pylist() == ["2x3", "1x1", "3x2"]
+    # ... or by hand: the storage struct, with the extension name on the field.
+    storage = variable_shape_tensor(mats).storage
+    field = pa.field("m", storage.type, metadata={b"ARROW:extension:name": b"arrow.variable_shape_tensor",
+                                                   b"ARROW:extension:metadata": b'{"uniform_shape":[null,null]}'})
+    by_hand = pa.RecordBatch.from_arrays([storage], schema=pa.schema([field]))
+    assert call(runner_client, ("test_ragged", "sum"), by_hand).column("total").to_pylist() == [15.0, 1.0, 3.0]
+
+
+def test_onnx_string_tensors_in_and_out(runner_client):
+    """greeter.onnx (StringConcat): a utf8 column in, a utf8 column out, values from expected.json."""
+    from pathlib import Path
+
+    greeter = json.loads((Path(__file__).resolve().parents[3] / "examples/models/expected.json").read_text())["models"]["greeter"]
+    names, want = greeter["inputs"]["name"]["data"], greeter["outputs"]["greeting"]["data"]
+    info = runner_client.get_flight_info(flight.FlightDescriptor.for_path("greeter"), options=options())
+    assert json.loads(info.app_metadata)["inputs"] == [{"name": "name", "kind": "string"}]
+    for string_type in (pa.string(), pa.large_string()):
+        out = call(runner_client, ("greeter", "predict"), pa.record_batch([pa.array(names, string_type)], names=["name"]))
+        assert out.schema.field("greeting").type == pa.string()
+        assert out.column("greeting").to_pylist() == want
+    assert_raises(pa.ArrowInvalid, lambda: call(runner_client, ("greeter",), pa.record_batch([pa.array(["a", None])], names=["name"])),
+                  "column 'name'", "the first at row 1", "cannot be null")
 
 
 def test_nulls_in_a_string_column_are_invalid_argument(runner_client):
@@ -588,3 +690,47 @@ def test_stats_count_calls_rows_and_errors(runner_client):
     assert set(after) >= {"calls", "rows", "errors", "batches", "batchRows", "latencyMs"}
     assert set(after["batchRows"]) == {"mean", "max"} and set(after["latencyMs"]) == {"p50", "p99"}
     assert after["batchRows"]["max"] >= 1
+
+
+# --- A runner that failed to load (its own server: iris and a file that is not an ONNX model) ---
+
+
+def _settled(location, proc, log_path):
+    """Waits until no runner is loading (one of them fails, so `ready` never comes)."""
+    import time
+
+    deadline = time.monotonic() + 120
+    with flight.connect(location) as c:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "loading" not in action(c, "health")["runners"].values():
+                return
+            time.sleep(0.1)
+    pytest.fail(f"runners did not settle; stderr:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def half_failed_client(tmp_path_factory):
+    # It exists (a missing path is a config error, exit 2) but does not load.
+    broken = tmp_path_factory.mktemp("broken-model") / "no-such-model.onnx"
+    broken.write_text("not an onnx model\n")
+    args = ["serve", "examples/models/iris.onnx", str(broken), "--port", "0"]
+    with _served(tmp_path_factory, "half-failed server", args, ready=_settled) as location:
+        with flight.connect(location) as c:
+            yield c
+
+
+def test_a_failed_runner_is_listed_with_its_reason_and_calls_to_it_are_unavailable(half_failed_client):
+    infos = {tuple(p.decode() for p in i.descriptor.path): i for i in half_failed_client.list_flights(options=options())}
+    assert ("iris", "predict") in infos
+    failed = infos[("no-such-model",)]
+    meta = json.loads(failed.app_metadata)
+    assert meta["state"] == "failed" and "method" not in meta and "Protobuf parsing failed" in meta["error"]
+    assert failed.endpoints == []
+
+    assert_raises(flight.FlightUnavailableError, lambda: call(half_failed_client, ("no-such-model",), flowers_batch()),
+                  "runner 'no-such-model' failed to load", "Protobuf parsing failed")
+    assert_raises(flight.FlightUnavailableError,
+                  lambda: half_failed_client.get_flight_info(flight.FlightDescriptor.for_path("no-such-model"), options=options()),
+                  "failed to load")
+    # The other runner serves.
+    assert call(half_failed_client, ("iris", "predict"), flowers_batch()).column("label").to_pylist() == FLOWER_LABELS
