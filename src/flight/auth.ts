@@ -5,7 +5,8 @@
  * in the `authorization` response header (pyarrow's `authenticate_basic_token`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Metadata } from '@grpc/grpc-js';
+/** Request metadata as auth reads it (the server's RequestMetadata; grpc-js's Metadata fits too). */
+type Metadata = { get(key: string): (string | Buffer)[] };
 import { FlightError, Status } from './errors.js';
 
 /** How a server checks credentials. */

@@ -1,7 +1,28 @@
-import { status as Status, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 
-/** The gRPC status codes, re-exported so callers need not import grpc-js. */
-export { Status };
+/**
+ * The gRPC status codes (grpc/doc/statuscodes.md), the same numbers and names as
+ * grpc-js's `status`; defined here so the server needs no gRPC library.
+ */
+export enum Status {
+  OK = 0,
+  CANCELLED = 1,
+  UNKNOWN = 2,
+  INVALID_ARGUMENT = 3,
+  DEADLINE_EXCEEDED = 4,
+  NOT_FOUND = 5,
+  ALREADY_EXISTS = 6,
+  PERMISSION_DENIED = 7,
+  RESOURCE_EXHAUSTED = 8,
+  FAILED_PRECONDITION = 9,
+  ABORTED = 10,
+  OUT_OF_RANGE = 11,
+  UNIMPLEMENTED = 12,
+  INTERNAL = 13,
+  UNAVAILABLE = 14,
+  DATA_LOSS = 15,
+  UNAUTHENTICATED = 16,
+}
 
 /**
  * The one error type of the Flight layer. It carries the gRPC status code it maps to,
@@ -47,11 +68,10 @@ export class FlightError extends Error {
   }
 }
 
-/** The `{code, details}` object grpc-js sends as a call's final status. */
+/** A call's final status: its code and message (grpc-message). */
 export interface GrpcStatusObject {
   code: Status;
   details: string;
-  metadata?: Metadata;
 }
 
 /**
@@ -61,7 +81,7 @@ export interface GrpcStatusObject {
  */
 export function toGrpcStatus(err: unknown): GrpcStatusObject {
   if (err instanceof FlightError) return { code: err.code, details: capped(err.message) };
-  if (isServiceError(err)) return { code: err.code, details: capped(err.details) };
+  if (isServiceError(err)) return { code: err.code as number as Status, details: capped(err.details) };
   const message = err instanceof Error ? err.message : String(err);
   return { code: Status.INTERNAL, details: capped(message) };
 }
@@ -82,7 +102,7 @@ function capped(message: string): string {
 export function fromGrpcError(err: unknown): FlightError {
   if (err instanceof FlightError) return err;
   if (isServiceError(err)) {
-    return new FlightError(err.code, err.details || err.message, { cause: err });
+    return new FlightError(err.code as number as Status, err.details || err.message, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new FlightError(Status.INTERNAL, message, { cause: err });

@@ -75,7 +75,8 @@ function bodyLength(body: FlightData['dataBody']): number {
   return n;
 }
 
-function encodeDescriptor(d: FlightDescriptor): Uint8Array {
+/** A FlightDescriptor message (inside FlightData, FlightInfo and PollInfo). */
+export function encodeDescriptor(d: FlightDescriptor): Uint8Array {
   const parts: Uint8Array[] = d.type === 'PATH' ? d.path.map((p) => textEncoder.encode(p)) : [d.cmd];
   const typeValue = d.type === 'PATH' ? 1 : 2;
   const field = d.type === 'PATH' ? 3 : 2;
@@ -160,7 +161,8 @@ export function encodeFlightDataFrame(data: FlightData): Uint8Array[] {
   return parts;
 }
 
-function decodeDescriptor(bytes: Uint8Array): FlightDescriptor {
+/** A FlightDescriptor message (also read alone, as the request of GetFlightInfo, PollFlightInfo and GetSchema). */
+export function decodeDescriptor(bytes: Uint8Array): FlightDescriptor {
   const r = new ProtoReader(bytes, 'FlightDescriptor');
   let type = 0;
   let cmd: Uint8Array = new Uint8Array(0);

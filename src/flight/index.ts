@@ -2,7 +2,10 @@
  * The Flight library: Arrow Flight for Node.js, knowing nothing of runners.
  * This file is the hand-picked public surface; everything else is internal.
  */
-export { FlightServer, type FlightHandlers, type FlightServerOptions, type CallContext, type PutResultWriter, type ListenAddress } from './server.js';
+export {
+  FlightServer, type FlightHandlers, type FlightServerOptions, type CallContext, type PutResultWriter, type ListenAddress,
+  type GrpcMethod, type GrpcCall, type MethodKind, type RequestMetadata, type MetadataValue,
+} from './server.js';
 export { FlightClient, type FlightClientOptions, type CallOptions, type ExchangeStream, type PutStream } from './client.js';
 export { FlightReader, FlightWriter, type FlightChunk, type FlightDataSink } from './streams.js';
 export { FlightDataEncoder, encodeSchemaBytes, type EncoderOptions } from './encode.js';

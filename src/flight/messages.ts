@@ -1,12 +1,12 @@
 /**
- * The Flight protocol's messages as plain TypeScript values, and their conversion to and
- * from the objects proto-loader reads and writes. Schemas are apache-arrow Schemas here;
+ * The Flight protocol's messages as plain TypeScript values, and their conversion from the
+ * objects proto-loader reads (the grpc-js client's side; the server writes them with
+ * proto-messages.ts). Schemas are apache-arrow Schemas here;
  * on the wire they are encapsulated IPC messages.
  */
 import { Message, MessageHeader, type Schema } from 'apache-arrow';
-import { descriptorFromMessage, descriptorToMessage, type FlightDescriptor, type FlightDescriptorMessage } from './descriptor.js';
+import { descriptorFromMessage, type FlightDescriptor, type FlightDescriptorMessage } from './descriptor.js';
 import { aligned } from './decode.js';
-import { encodeSchemaBytes } from './encode.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 
@@ -76,14 +76,7 @@ export interface PollInfoMessage {
   expirationTime?: TimestampMessage | null;
 }
 
-const toBuffer = (b: Uint8Array | undefined) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.alloc(0));
 const nonEmpty = (b: Uint8Array | undefined) => (b && b.byteLength ? new Uint8Array(b) : undefined);
-
-function timestampToMessage(d: Date | undefined): TimestampMessage | null {
-  if (!d) return null;
-  const ms = d.getTime();
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
-}
 
 function timestampFromMessage(t: TimestampMessage | null | undefined): Date | undefined {
   if (!t) return undefined;
@@ -113,23 +106,6 @@ export function decodeSchemaBytes(bytes: Uint8Array | undefined): Schema | undef
   }
 }
 
-export function flightInfoToMessage(info: FlightInfo): FlightInfoMessage {
-  return {
-    schema: info.schema ? toBuffer(encodeSchemaBytes(info.schema)) : Buffer.alloc(0),
-    flightDescriptor: info.descriptor ? descriptorToMessage(info.descriptor) : null,
-    endpoint: info.endpoints.map((e) => ({
-      ticket: { ticket: toBuffer(e.ticket) },
-      location: e.locations.map((uri) => ({ uri })),
-      expirationTime: timestampToMessage(e.expirationTime),
-      appMetadata: toBuffer(e.appMetadata),
-    })),
-    totalRecords: info.totalRecords,
-    totalBytes: info.totalBytes,
-    ordered: info.ordered,
-    appMetadata: toBuffer(info.appMetadata),
-  };
-}
-
 export function flightInfoFromMessage(m: FlightInfoMessage): FlightInfo {
   const info: FlightInfo = {
     endpoints: (m.endpoint ?? []).map((e) => ({
@@ -148,16 +124,6 @@ export function flightInfoFromMessage(m: FlightInfoMessage): FlightInfo {
   const meta = nonEmpty(m.appMetadata);
   if (meta) info.appMetadata = meta;
   return info;
-}
-
-export function pollInfoToMessage(p: PollInfo): PollInfoMessage {
-  const out: PollInfoMessage = {
-    info: p.info ? flightInfoToMessage(p.info) : null,
-    flightDescriptor: p.descriptor ? descriptorToMessage(p.descriptor) : null,
-    expirationTime: timestampToMessage(p.expirationTime),
-  };
-  if (p.progress !== undefined) out.progress = p.progress;
-  return out;
 }
 
 export function pollInfoFromMessage(m: PollInfoMessage): PollInfo {

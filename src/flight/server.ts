@@ -1,39 +1,37 @@
 /**
- * A Flight server on grpc-js. Users implement the RPCs they serve as async functions
- * over batches; everything else answers UNIMPLEMENTED. Handlers never see protobuf or
- * Node streams: they get descriptors, tickets, FlightReaders and FlightWriters.
+ * A Flight server on the project's own node:http2 gRPC server (src/flight/http2/). Users
+ * implement the RPCs they serve as async functions over batches; everything else answers
+ * UNIMPLEMENTED. Handlers never see protobuf or HTTP/2 streams: they get descriptors,
+ * tickets, FlightReaders and FlightWriters.
  */
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
-import {
-  Metadata, Server, ServerCredentials,
-  type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
 import type { Schema } from 'apache-arrow';
 import { authenticateCall, authenticateHandshake, type ServerAuth } from './auth.js';
-import { descriptorFromMessage, type FlightDescriptor, type FlightDescriptorMessage } from './descriptor.js';
+import type { FlightDescriptor } from './descriptor.js';
 import type { EncoderOptions } from './encode.js';
-import { FlightError, Status, toGrpcStatus } from './errors.js';
-import type { FlightData, MalformedFlightData, ReceivedFlightData } from './flight-data.js';
+import { FlightError } from './errors.js';
+import { deserializeFlightData, encodeFlightDataFrame, type MalformedFlightData, type ReceivedFlightData } from './flight-data.js';
 import { tcpLocation } from './location.js';
+import type { Action, ActionType, FlightInfo, PollInfo } from './messages.js';
 import {
-  flightInfoToMessage, pollInfoToMessage, type Action, type ActionType, type FlightInfo, type PollInfo,
-} from './messages.js';
+  decodeAction, decodeCriteria, decodeEmpty, decodeFlightDescriptor, decodeHandshakeRequest, decodeTicket,
+  encodeActionType, encodeFlightInfo, encodeHandshakeResponse, encodePollInfo, encodePutResult, encodeResult, encodeSchemaResult,
+} from './proto-messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, ReceiveBudget } from './receive-budget.js';
-import { flightServiceDefinition } from './service.js';
-import { FlightReader, FlightWriter, readKeepingWritable, readServerCall, writableSink } from './streams.js';
-import { encodeSchemaBytes } from './encode.js';
-import { STREAM_WINDOW_BYTES, channelOptions, serverConnectionWindowBytes } from './transport-options.js';
-import { Http2DataCall, type CallTracker } from './http2/data-call.js';
-import { decodeTicket, encodePutResult } from './http2/messages.js';
-import { takeOverDataStreams } from './http2/takeover.js';
-import { watchSession } from './http2/session-watch.js';
-import type { DataRpc } from './http2/wire.js';
+import { SERVICE_NAME } from './service-name.js';
+import { FlightReader, FlightWriter } from './streams.js';
+import type { GrpcCall } from './http2/call.js';
+import { GrpcHttp2Server, type GrpcMethod, type ListenAddress } from './http2/grpc-server.js';
+import type { RequestMetadata } from './http2/metadata.js';
+
+export type { ListenAddress } from './http2/grpc-server.js';
+export type { GrpcMethod } from './http2/grpc-server.js';
+export type { GrpcCall, MethodKind } from './http2/call.js';
+export type { RequestMetadata, MetadataValue } from './http2/metadata.js';
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
-  /** Request headers. */
-  metadata: Metadata;
+  /** Request headers (gRPC metadata: `get(key)` gives every value, `-bin` keys as Buffers). */
+  metadata: RequestMetadata;
   /** The client's address. */
   peer: string;
   /** Aborted when the client cancels or its deadline passes. */
@@ -81,35 +79,21 @@ export interface FlightServerOptions extends EncoderOptions {
    * Server-wide budget for bytes held in request messages not yet read by their calls
    * (received in part, or complete and waiting). A message that would take the total past
    * it is refused with RESOURCE_EXHAUSTED. Default: a quarter of the machine's (or the
-   * container's) memory. Applies to the data RPCs on the http2 data path.
+   * container's) memory. Applies to every request message of every RPC.
    */
   receiveBudgetBytes?: number;
   /** Check a bearer token on every call (and Basic credentials on Handshake). */
   auth?: ServerAuth;
   /** Serve TLS with this PEM key pair; with `rootCerts`, clients must present a certificate signed by them (mutual TLS). */
   tls?: { certChain: Buffer; privateKey: Buffer; rootCerts?: Buffer };
-  /** Extra grpc-js server options. */
-  grpcOptions?: Record<string, unknown>;
-  /**
-   * Who serves DoGet, DoPut and DoExchange. 'http2' (default): gRPC frames written and
-   * read on the node:http2 streams directly (src/flight/http2/), so batch bodies are sent
-   * without copies and received with one; grpc-js still serves every other RPC on the
-   * same port. 'grpc-js': grpc-js serves every RPC, with a copy of each message on each
-   * side. Without this option, the environment variable FLIGHT_RUNNER_DATA_PATH=grpc-js
-   * selects grpc-js; any other value, or none, selects http2.
-   */
-  dataPath?: 'http2' | 'grpc-js';
 }
 
 /**
  * Largest message of a control RPC (Handshake, ListFlights, GetFlightInfo, PollFlightInfo,
- * GetSchema, DoAction, ListActions) on the http2 data path: descriptors, tickets and
- * action bodies, never batches.
+ * GetSchema, DoAction, ListActions): descriptors, criteria and action bodies, never
+ * batches, so a caller cannot make the server hold gigabytes for them.
  */
 export const CONTROL_MESSAGE_MAX_BYTES = 16 * 1024 * 1024;
-
-/** An address to listen on: TCP host and port (0 picks a free one) or a unix socket. */
-export type ListenAddress = { host?: string; port: number } | { socketPath: string };
 
 /**
  * @example
@@ -121,11 +105,9 @@ export type ListenAddress = { host?: string; port: number } | { socketPath: stri
  * const { location } = await server.listen({ host: '127.0.0.1', port: 0 });
  */
 export class FlightServer {
-  private readonly grpcServer: Server;
+  private readonly grpc: GrpcHttp2Server;
   private readonly handlers: FlightHandlers;
   private readonly options: FlightServerOptions;
-  private readonly activeCalls = new Set<AbortController>();
-  private readonly maxReceiveMessageBytes: number;
   /** Bytes of incoming messages held now, server-wide. */
   readonly receiveBudget: ReceiveBudget;
   /** Locations this server listens on, in the order they were bound. */
@@ -134,290 +116,173 @@ export class FlightServer {
   constructor(handlers: FlightHandlers, options: FlightServerOptions = {}) {
     this.handlers = handlers;
     this.options = options;
-    this.maxReceiveMessageBytes = options.maxReceiveMessageBytes !== undefined && options.maxReceiveMessageBytes >= 0
+    const maxReceiveMessageBytes = options.maxReceiveMessageBytes !== undefined && options.maxReceiveMessageBytes >= 0
       ? options.maxReceiveMessageBytes
       : DEFAULT_MAX_MESSAGE_BYTES;
     this.receiveBudget = new ReceiveBudget(options.receiveBudgetBytes);
-    // On the http2 data path grpc-js serves only the control RPCs, whose messages are small:
-    // a tight limit keeps a caller from making it buffer gigabytes outside the receive budget.
-    const grpcLimit = this.dataPath === 'http2' ? Math.min(this.maxReceiveMessageBytes, CONTROL_MESSAGE_MAX_BYTES) : this.maxReceiveMessageBytes;
-    this.grpcServer = new Server({ ...channelOptions(grpcLimit), ...options.grpcOptions });
-    this.grpcServer.addService(flightServiceDefinition, this.implementation());
+    this.grpc = new GrpcHttp2Server({
+      maxReceiveMessageBytes, budget: this.receiveBudget, ...(options.tls ? { tls: options.tls } : {}),
+    });
+    this.grpc.addService(SERVICE_NAME, this.flightMethods());
+  }
+
+  /**
+   * Serves another gRPC service on the same port(s), routed by `:path`
+   * (`/<serviceName>/<method>`). Its calls share the message limit and the receive budget.
+   */
+  addService(serviceName: string, methods: Record<string, GrpcMethod>): void {
+    this.grpc.addService(serviceName, methods);
   }
 
   /** Binds and starts serving. Resolves with the real port (for port 0) and the location URI. */
   async listen(address: ListenAddress): Promise<{ port: number; location: string }> {
-    const tls = this.options.tls;
-    const creds = tls
-      ? ServerCredentials.createSsl(tls.rootCerts ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], Boolean(tls.rootCerts))
-      : ServerCredentials.createInsecure();
-    const target = 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
-    const port = await new Promise<number>((resolve, reject) =>
-      this.grpcServer.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))));
-    this.setFlowControlWindows();
-    if (this.dataPath === 'http2') {
-      takeOverDataStreams(this.grpcServer, (rpc, stream, headers, tracker) => this.serveDataStream(rpc, stream, headers, tracker));
-    }
+    const port = await this.grpc.listen(address);
     const location = 'socketPath' in address
       ? `grpc+unix://${address.socketPath}`
-      : tcpLocation(address.host ?? '127.0.0.1', port, Boolean(tls));
+      : tcpLocation(address.host ?? '127.0.0.1', port, Boolean(this.options.tls));
     this.locations.push(location);
     return { port, location };
   }
 
   /**
    * Stops accepting calls and waits for the running ones to finish; after `graceMs` it
-   * cancels what is left.
+   * cancels what is left (UNAVAILABLE) and closes the connections.
    */
-  async close(graceMs = 10_000): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        for (const call of this.activeCalls) call.abort(FlightError.unavailable('server shutting down'));
-        this.grpcServer.forceShutdown();
-        resolve();
-      }, graceMs);
-      timer.unref();
-      this.grpcServer.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  /** Who serves the data RPCs (see FlightServerOptions.dataPath). */
-  get dataPath(): 'http2' | 'grpc-js' {
-    const chosen = this.options.dataPath ?? process.env['FLIGHT_RUNNER_DATA_PATH'];
-    return chosen === 'grpc-js' ? 'grpc-js' : 'http2';
+  close(graceMs = 10_000): Promise<void> {
+    return this.grpc.close(graceMs);
   }
 
   /** Number of calls being served now. */
   get activeCallCount(): number {
-    return this.activeCalls.size;
+    return this.grpc.activeCallCount;
   }
 
-  /**
-   * grpc-js has no server option for HTTP/2 windows, so set them on each new session of
-   * the HTTP/2 servers it created: a wide stream window for bulk calls, and a connection
-   * window below what the transport's kernel buffers hold, which is what keeps two
-   * node:http2 peers streaming both ways from stalling each other (see
-   * serverConnectionWindowBytes in transport-options.ts).
-   */
-  private setFlowControlWindows(): void {
-    const servers = (this.grpcServer as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-    for (const http2Server of servers?.keys() ?? []) {
-      if ((http2Server as unknown as { flightWindows?: boolean }).flightWindows) continue;
-      (http2Server as unknown as { flightWindows?: boolean }).flightWindows = true;
-      http2Server.on('session', (session: ServerHttp2Session) => {
-        // A server bound to a unix socket reports its path as its address.
-        const transport = typeof http2Server.address() === 'string' ? 'unix' : 'tcp';
-        session.settings({ initialWindowSize: STREAM_WINDOW_BYTES });
-        session.setLocalWindowSize(serverConnectionWindowBytes(transport));
-        watchSession(session);
-      });
-    }
-  }
-
-  private async context(call: { metadata: Metadata; getPeer(): string; getDeadline(): unknown; on(e: string, f: () => void): unknown }, controller: AbortController): Promise<CallContext> {
-    // grpc-js also emits 'cancelled' when a finished call's stream closes; building an
-    // error and aborting then costs a stack capture and an abort event for nothing.
-    call.on('cancelled', () => {
-      if (this.activeCalls.has(controller)) controller.abort(new FlightError(Status.CANCELLED, 'client cancelled the call'));
-    });
-    const deadline = call.getDeadline();
-    const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
-    if (deadline instanceof Date) ctx.deadline = deadline;
-    else if (typeof deadline === 'number' && Number.isFinite(deadline)) ctx.deadline = new Date(deadline);
+  /** What the handler of a call gets to know about it; authenticates the caller when the server has auth. */
+  private async context(call: GrpcCall): Promise<CallContext> {
+    const ctx: CallContext = { metadata: call.metadata, peer: call.peer, signal: call.signal };
+    if (call.deadline) ctx.deadline = call.deadline;
     if (this.options.auth) ctx.identity = await authenticateCall(this.options.auth, call.metadata);
     return ctx;
   }
 
-  /** DoGet, DoPut and DoExchange on the node:http2 data path: the same handlers, other transport. */
-  private serveDataStream(rpc: DataRpc, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tracker?: CallTracker): void {
-    const call = new Http2DataCall(rpc, stream, headers, { maxReceiveMessageBytes: this.maxReceiveMessageBytes, budget: this.receiveBudget, ...(tracker ? { tracker } : {}) });
+  /** The ten Flight RPCs as methods of the gRPC server. */
+  private flightMethods(): Record<string, GrpcMethod> {
     const h = this.handlers;
-    const missing = (name: string) => FlightError.unimplemented(`${name} is not implemented by this server`);
-    void this.track(async (controller) => {
-      call.onCancel((reason) => {
-        if (this.activeCalls.has(controller)) controller.abort(reason);
-      });
-      try {
-        const ctx: CallContext = { metadata: call.metadata, peer: call.peer, signal: controller.signal };
-        if (call.deadline) ctx.deadline = call.deadline;
-        if (this.options.auth) ctx.identity = await authenticateCall(this.options.auth, call.metadata);
-        if (rpc === 'DoGet') {
-          if (!h.doGet) throw missing('DoGet');
-          const ticket = decodeTicket(await call.single());
-          await h.doGet(ticket, new FlightWriter(call.sendFlightData, this.options), ctx);
-        } else if (rpc === 'DoPut') {
-          if (!h.doPut) throw missing('DoPut');
-          const input = await new FlightReader(call.flightData()).open();
-          await h.doPut(input, { write: (m) => call.sendMessage(encodePutResult(m)) }, ctx);
-        } else {
-          if (!h.doExchange) throw missing('DoExchange');
-          const input = await new FlightReader(call.flightData()).open();
-          await h.doExchange(input, new FlightWriter(call.sendFlightData, this.options), ctx);
-        }
-        call.end();
-      } catch (err) {
-        call.end(err);
-      }
-    });
-  }
-
-  private track<T>(run: (controller: AbortController) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    this.activeCalls.add(controller);
-    return run(controller).finally(() => this.activeCalls.delete(controller));
-  }
-
-  private implementation(): UntypedServiceImplementation {
-    const h = this.handlers;
+    const options = this.options;
     const missing = (rpc: string) => FlightError.unimplemented(`${rpc} is not implemented by this server`);
+    const control = CONTROL_MESSAGE_MAX_BYTES;
+    const flightData = async function* (call: GrpcCall): AsyncGenerator<ReceivedFlightData | MalformedFlightData> {
+      // Each message buffer is this call's own, so the deserializer may realign in place.
+      for await (const message of call.messages()) yield deserializeFlightData(message);
+    };
+    const writer = (call: GrpcCall) => new FlightWriter((data) => call.sendFrame(encodeFlightDataFrame(data)), options);
 
-    const unary = <Req, Res>(rpc: string, run: (req: Req, ctx: CallContext) => Promise<Res>) =>
-      (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-        void this.track(async (controller) => {
-          try {
-            const ctx = await this.context(call, controller);
-            callback(null, await run(call.request, ctx));
-          } catch (err) {
-            callback(toGrpcStatus(err));
-          }
-        });
-        void rpc;
-      };
-
-    const serverStream = <Req, Res>(run: (req: Req, ctx: CallContext) => Many<Res>) =>
-      (call: ServerWritableStream<Req, Res>) => {
-        void this.track(async (controller) => {
-          try {
-            const ctx = await this.context(call, controller);
-            const write = writableSink(call);
-            for await (const item of run(call.request, ctx)) await write(item);
-            call.end();
-          } catch (err) {
-            failStream(call, err);
-          }
-        });
-      };
+    /** A unary RPC: one request, one answer. */
+    const unary = (run: (request: Buffer, ctx: CallContext) => Promise<Uint8Array>): GrpcMethod => ({
+      kind: 'unary',
+      maxRequestBytes: control,
+      handler: async (call) => {
+        const ctx = await this.context(call);
+        await call.sendMessage(await run(await call.single(), ctx));
+      },
+    });
+    /** A server-streaming control RPC: one request, any number of answers. */
+    const serverStream = (run: (request: Buffer, ctx: CallContext) => Many<Uint8Array>): GrpcMethod => ({
+      kind: 'serverStream',
+      maxRequestBytes: control,
+      handler: async (call) => {
+        const ctx = await this.context(call);
+        for await (const message of run(await call.single(), ctx)) await call.sendMessage(message);
+      },
+    });
 
     return {
-      Handshake: (call: ServerDuplexStream<{ payload?: Uint8Array }, { payload: Uint8Array }>) => {
-        void this.track(async (controller) => {
-          try {
-            const auth = this.options.auth;
-            // With auth, Handshake answers OK only to a caller whose credentials are good.
-            const login = auth ? await authenticateHandshake(auth, call.metadata) : undefined;
-            if (login?.token !== undefined) {
-              const md = new Metadata();
-              md.set('authorization', `Bearer ${login.token}`);
-              call.sendMetadata(md);
-            }
-            if (!h.handshake) {
-              if (!auth) throw missing('Handshake');
-              for await (const _ of readKeepingWritable(call)) { /* the token travels in headers; payloads are not used */ }
-              call.end();
-              return;
-            }
-            const ctx: CallContext = { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
-            if (login) ctx.identity = login.identity;
-            const payloads = (async function* () { for await (const req of readKeepingWritable<{ payload?: Uint8Array }>(call)) yield new Uint8Array(req.payload ?? []); })();
-            const write = writableSink(call);
-            for await (const payload of h.handshake(payloads, ctx)) {
-              await write({ payload: Buffer.from(payload) });
-            }
-            call.end();
-          } catch (err) {
-            failStream(call, err);
+      Handshake: {
+        kind: 'bidi',
+        maxRequestBytes: control,
+        handler: async (call) => {
+          const auth = options.auth;
+          // With auth, Handshake answers OK only to a caller whose credentials are good.
+          const login = auth ? await authenticateHandshake(auth, call.metadata) : undefined;
+          if (login?.token !== undefined) call.sendHeaders({ authorization: `Bearer ${login.token}` });
+          if (!h.handshake) {
+            if (!auth) throw missing('Handshake');
+            for await (const _ of call.messages()) { /* the token travels in headers; payloads are not used */ }
+            return;
           }
-        });
+          const ctx: CallContext = { metadata: call.metadata, peer: call.peer, signal: call.signal };
+          if (call.deadline) ctx.deadline = call.deadline;
+          if (login) ctx.identity = login.identity;
+          const payloads = (async function* () { for await (const m of call.messages()) yield decodeHandshakeRequest(m); })();
+          for await (const payload of h.handshake(payloads, ctx)) await call.sendMessage(encodeHandshakeResponse(payload));
+        },
       },
 
-      ListFlights: serverStream<{ expression?: Uint8Array }, unknown>((req, ctx) => {
+      ListFlights: serverStream((req, ctx) => {
         if (!h.listFlights) throw missing('ListFlights');
-        return mapMany(h.listFlights(new Uint8Array(req.expression ?? []), ctx), flightInfoToMessage);
+        return mapMany(h.listFlights(decodeCriteria(req), ctx), encodeFlightInfo);
       }),
 
-      GetFlightInfo: unary('GetFlightInfo', async (req: FlightDescriptorMessage, ctx) => {
+      GetFlightInfo: unary(async (req, ctx) => {
         if (!h.getFlightInfo) throw missing('GetFlightInfo');
-        return flightInfoToMessage(await h.getFlightInfo(descriptorFromMessage(req), ctx));
+        return encodeFlightInfo(await h.getFlightInfo(decodeFlightDescriptor(req), ctx));
       }),
 
-      PollFlightInfo: unary('PollFlightInfo', async (req: FlightDescriptorMessage, ctx) => {
+      PollFlightInfo: unary(async (req, ctx) => {
         if (!h.pollFlightInfo) throw missing('PollFlightInfo');
-        return pollInfoToMessage(await h.pollFlightInfo(descriptorFromMessage(req), ctx));
+        return encodePollInfo(await h.pollFlightInfo(decodeFlightDescriptor(req), ctx));
       }),
 
-      GetSchema: unary('GetSchema', async (req: FlightDescriptorMessage, ctx) => {
+      GetSchema: unary(async (req, ctx) => {
         if (!h.getSchema) throw missing('GetSchema');
-        const schema = await h.getSchema(descriptorFromMessage(req), ctx);
-        return { schema: Buffer.from(encodeSchemaBytes(schema)) };
+        return encodeSchemaResult(await h.getSchema(decodeFlightDescriptor(req), ctx));
       }),
 
-      DoGet: (call: ServerWritableStream<{ ticket?: Uint8Array }, FlightData>) => {
-        void this.track(async (controller) => {
-          try {
-            const ctx = await this.context(call, controller);
-            if (!h.doGet) throw missing('DoGet');
-            const output = new FlightWriter(writableSink<FlightData>(call), this.options);
-            await h.doGet(new Uint8Array(call.request.ticket ?? []), output, ctx);
-            call.end();
-          } catch (err) {
-            failStream(call, err);
-          }
-        });
-      },
-
-      DoPut: (call: ServerDuplexStream<ReceivedFlightData | MalformedFlightData, { appMetadata: Buffer }>) => {
-        void this.track(async (controller) => {
-          try {
-            const ctx = await this.context(call, controller);
-            if (!h.doPut) throw missing('DoPut');
-            const input = await new FlightReader(readServerCall<ReceivedFlightData | MalformedFlightData>(call)).open();
-            const write = writableSink<{ appMetadata: Buffer }>(call);
-            await h.doPut(input, { write: (m) => write({ appMetadata: Buffer.from(m) }) }, ctx);
-            call.end();
-          } catch (err) {
-            failStream(call, err);
-          }
-        });
-      },
-
-      DoExchange: (call: ServerDuplexStream<ReceivedFlightData | MalformedFlightData, FlightData>) => {
-        void this.track(async (controller) => {
-          try {
-            const ctx = await this.context(call, controller);
-            if (!h.doExchange) throw missing('DoExchange');
-            const input = await new FlightReader(readServerCall<ReceivedFlightData | MalformedFlightData>(call)).open();
-            const output = new FlightWriter(writableSink<FlightData>(call), this.options);
-            await h.doExchange(input, output, ctx);
-            call.end();
-          } catch (err) {
-            failStream(call, err);
-          }
-        });
-      },
-
-      DoAction: serverStream<{ type?: string; body?: Uint8Array }, unknown>((req, ctx) => {
+      DoAction: serverStream((req, ctx) => {
         if (!h.doAction) throw missing('DoAction');
-        const action: Action = { type: req.type ?? '', body: new Uint8Array(req.body ?? []) };
-        return mapMany(h.doAction(action, ctx), (body) => ({ body: Buffer.from(body) }));
+        return mapMany(h.doAction(decodeAction(req), ctx), encodeResult);
       }),
 
-      ListActions: serverStream<unknown, unknown>((_req, ctx) => {
+      ListActions: serverStream((req, ctx) => {
         if (!h.listActions) throw missing('ListActions');
-        return h.listActions(ctx);
+        decodeEmpty(req);
+        return mapMany(h.listActions(ctx), encodeActionType);
       }),
+
+      DoGet: {
+        // Its Ticket has the data RPCs' limit (maxReceiveMessageBytes), as documented in docs/security.md.
+        kind: 'serverStream',
+        handler: async (call) => {
+          const ctx = await this.context(call);
+          if (!h.doGet) throw missing('DoGet');
+          const ticket = decodeTicket(await call.single());
+          await h.doGet(ticket, writer(call), ctx);
+        },
+      },
+
+      DoPut: {
+        kind: 'bidi',
+        handler: async (call) => {
+          const ctx = await this.context(call);
+          if (!h.doPut) throw missing('DoPut');
+          const input = await new FlightReader(flightData(call)).open();
+          await h.doPut(input, { write: (m) => call.sendMessage(encodePutResult(m)) }, ctx);
+        },
+      },
+
+      DoExchange: {
+        kind: 'bidi',
+        handler: async (call) => {
+          const ctx = await this.context(call);
+          if (!h.doExchange) throw missing('DoExchange');
+          const input = await new FlightReader(flightData(call)).open();
+          await h.doExchange(input, writer(call), ctx);
+        },
+      },
     };
   }
 }
 
 async function* mapMany<T, U>(items: Many<T>, f: (t: T) => U): AsyncIterable<U> {
   for await (const item of items) yield f(item);
-}
-
-/** Ends a streaming call with the error's status (if the call is still open). */
-function failStream(call: { emit(e: string, v: unknown): boolean; destroyed?: boolean }, err: unknown): void {
-  const status = toGrpcStatus(err);
-  if (!call.destroyed) call.emit('error', status);
 }

@@ -1,5 +1,5 @@
 /**
- * The FlightService definition for grpc-js: loaded from flight-proto/Flight.proto, with
+ * The FlightService definition for the grpc-js client: loaded from flight-proto/Flight.proto, with
  * the FlightData streams of DoGet, DoPut and DoExchange switched to the hand-written
  * codec in flight-data.ts (zero-copy decode, one-copy encode).
  */
@@ -21,8 +21,9 @@ function findProto(): string {
 
 const PROTO_PATH = findProto();
 
-/** The fully qualified gRPC service name. */
-export const SERVICE_NAME = 'arrow.flight.protocol.FlightService';
+import { SERVICE_NAME } from './service-name.js';
+
+export { SERVICE_NAME };
 
 const packageDefinition = loadSync(PROTO_PATH, {
   keepCase: false,

@@ -1,5 +1,6 @@
 /**
- * gRPC channel settings for bulk Arrow traffic, shared by server and client.
+ * HTTP/2 and gRPC settings for bulk Arrow traffic: the windows (the server's node:http2
+ * sessions and the grpc-js client) and the grpc-js client's channel options.
  *
  * Why: with HTTP/2's default 64 KiB windows a sender stalls for a round trip every
  * 64 KiB; measured here, a plain node:http2 echo doubled its throughput with 8 MiB stream
@@ -60,7 +61,7 @@ export function serverConnectionWindowBytes(transport: 'tcp' | 'unix'): number {
 }
 
 /**
- * Options common to server and client: no message limits unless configured, and no
+ * grpc-js client channel options: no message limits unless configured, and no
  * channelz bookkeeping (per-call counters and traces that nothing here reads; it showed
  * in the per-call profile of small calls). Pass `grpc.enable_channelz: 1` to get it back.
  */

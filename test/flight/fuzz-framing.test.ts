@@ -12,13 +12,17 @@ import { Float64, Table, vectorFromArray } from 'apache-arrow';
 import { FlightDescriptor } from '../../src/flight/index.js';
 import { startServer } from '../helpers/memory-server.js';
 import { RawHttp2Client } from '../helpers/raw-http2.js';
-import { caseChunks, framingCase, judge } from '../helpers/wire-fuzz.js';
+import { caseChunks, controlFramingCase, framingCase, judge, type FramingCase } from '../helpers/wire-fuzz.js';
 
 const SEED = 20261130;
 const CASES = 600;
 const CONCURRENCY = 12;
 
-test('framing fuzz: every malformed request ends in a status and the server keeps serving', async (t) => {
+test('framing fuzz: every malformed request ends in a status and the server keeps serving', (t) => fuzz(t, fc.sample(framingCase, { seed: SEED, numRuns: CASES })));
+
+test('framing fuzz of the control RPCs: every malformed request ends in a status and the server keeps serving', (t) => fuzz(t, fc.sample(controlFramingCase, { seed: SEED, numRuns: CASES / 2 })));
+
+async function fuzz(t: import('ava').ExecutionContext, cases: FramingCase[]): Promise<void> {
   const rejections: unknown[] = [];
   const onRejection = (reason: unknown) => rejections.push(reason);
   process.on('unhandledRejection', onRejection);
@@ -27,7 +31,6 @@ test('framing fuzz: every malformed request ends in a status and the server keep
   const tally = new Map<string, number>();
   const failures: string[] = [];
   try {
-    const cases = fc.sample(framingCase, { seed: SEED, numRuns: CASES });
     let next = 0;
     const worker = async () => {
       while (next < cases.length) {
@@ -64,4 +67,4 @@ test('framing fuzz: every malformed request ends in a status and the server keep
     raw.close();
     await s.close();
   }
-});
+}

@@ -154,7 +154,7 @@ function batchOfBytes(bytes: number): RecordBatch {
 }
 
 for (const [ending, expected] of [['returns', { code: Status.CANCELLED, message: 'the call has ended' }], ['throws', { code: Status.FAILED_PRECONDITION, message: 'stop here' }]] as const) {
-  test(`http2 data path: input read after a handler ${ending} while its client still sends fails with ${Status[expected.code]}`, async (t) => {
+  test(`input read after a handler ${ending} while its client still sends fails with ${Status[expected.code]}`, async (t) => {
     let input: AsyncIterator<unknown> | undefined;
     const s = await startServer({
       async doExchange(reader, output) {
@@ -163,7 +163,7 @@ for (const [ending, expected] of [['returns', { code: Status.CANCELLED, message:
         await output.write((first.value as { batch: RecordBatch }).batch);
         if (ending === 'throws') throw new FlightError(Status.FAILED_PRECONDITION, 'stop here');
       },
-    }, { dataPath: 'http2' });
+    });
     try {
       // The client writes one batch and never half-closes, so the server's input is still open when the call ends.
       const ex = s.client.doExchange(FlightDescriptor.path('early'));

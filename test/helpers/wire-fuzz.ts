@@ -86,14 +86,20 @@ const frame = fc.record({
   ),
 });
 
-/** A whole fuzz case: the RPC, its encoding header, frames, how they are cut, and how the request ends. */
-export const framingCase = fc.record({
-  rpc: fc.constantFrom('DoGet', 'DoPut', 'DoExchange'),
+/** A whole fuzz case on one of `rpcs`: the RPC, its encoding header, frames, how they are cut, and how the request ends. */
+const caseOn = (...rpcs: string[]) => fc.record({
+  rpc: fc.constantFrom(...rpcs),
   encoding: fc.constantFrom(undefined, 'identity', 'gzip', 'deflate', 'snappy'),
   frames: fc.array(frame, { minLength: 0, maxLength: 5 }),
   cuts: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { maxLength: 6 }),
   ending: fc.constantFrom('end', 'end', 'end', 'trailers', 'open'),
 });
+
+/** A fuzz case on a data RPC. */
+export const framingCase = caseOn('DoGet', 'DoPut', 'DoExchange');
+
+/** A fuzz case on a control RPC (their requests are small protobuf messages, not FlightData). */
+export const controlFramingCase = caseOn('Handshake', 'ListFlights', 'GetFlightInfo', 'PollFlightInfo', 'GetSchema', 'DoAction', 'ListActions');
 
 export type FramingCase = typeof framingCase extends fc.Arbitrary<infer T> ? T : never;
 

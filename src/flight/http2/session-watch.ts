@@ -1,7 +1,7 @@
 /**
  * Log lines for HTTP/2 connections (sessions) that do not end cleanly, each naming the
  * peer and the HTTP/2 or Node error code. Without them a connection closed by an error
- * leaves no trace: grpc-js listens to none of these events, and Node reports a session's
+ * leaves no trace: nothing else in the server logs these events, and Node reports a session's
  * error only to the server's 'sessionError' listeners.
  *
  * One GOAWAY is never reported by Node: the one nghttp2 sends by itself when a peer

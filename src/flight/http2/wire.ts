@@ -1,29 +1,15 @@
 /**
- * The bits of gRPC over HTTP/2 (PROTOCOL-HTTP2.md in the grpc repository) that the data
- * path speaks itself: header names, response headers, grpc-timeout and grpc-message.
+ * The bits of gRPC over HTTP/2 (PROTOCOL-HTTP2.md in the grpc repository) the server
+ * speaks: header names, response headers, grpc-timeout and grpc-message.
  */
 import { constants } from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { Status } from '../errors.js';
 
-/** The three FlightData RPCs served on node:http2 directly. */
-export const DATA_PATHS = {
-  '/arrow.flight.protocol.FlightService/DoGet': 'DoGet',
-  '/arrow.flight.protocol.FlightService/DoPut': 'DoPut',
-  '/arrow.flight.protocol.FlightService/DoExchange': 'DoExchange',
-} as const;
-
-export type DataRpc = (typeof DATA_PATHS)[keyof typeof DATA_PATHS];
-
-/** The data RPC a request path names, if any. */
-export function dataRpcOf(path: unknown): DataRpc | undefined {
-  return typeof path === 'string' ? (DATA_PATHS as Record<string, DataRpc>)[path] : undefined;
-}
-
 /** Encodings a request message may be compressed with (gRPC message compression). */
 export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
 
-/** Response headers of every call, as grpc-js sends them. */
+/** Response headers of every call: answers are never compressed (identity); requests may be. */
 export function responseHeaders(): OutgoingHttpHeaders {
   return {
     [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_OK,

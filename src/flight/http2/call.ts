@@ -1,0 +1,216 @@
+/**
+ * One gRPC call served on its node:http2 stream: request metadata and deadline from the
+ * headers, request messages in through GrpcMessageReader (the message limit and the
+ * server-wide receive budget apply to every message of every RPC), response messages out
+ * as gRPC frames whose parts go to the socket uncopied, and the final status as trailers
+ * (or a trailers-only response when nothing was sent).
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { FlightError, Status, toGrpcStatus } from '../errors.js';
+import type { ReceiveBudget } from '../receive-budget.js';
+import { log } from '../../util/log.js';
+import { GrpcMessageReader } from './message-reader.js';
+import { RequestMetadata } from './metadata.js';
+import { parseGrpcTimeout, responseHeaders, statusFields } from './wire.js';
+
+/**
+ * Bytes a call may have queued on its stream before a write waits for 'drain'. Enough
+ * for a few MiB-sized messages in flight (the HTTP/2 stream window is 8 MiB), while a
+ * slow client still holds the writer back.
+ */
+const SEND_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/** Why reads fail once a call has ended with OK while its client still sends input. */
+const callEnded = (): FlightError => new FlightError(Status.CANCELLED, 'the call has ended');
+
+/** How many messages each side of a method sends (gRPC's four kinds of method). */
+export type MethodKind = 'unary' | 'serverStream' | 'clientStream' | 'bidi';
+
+const KIND_NAMES: Record<MethodKind, string> = {
+  unary: 'unary', serverStream: 'server streaming', clientStream: 'client streaming', bidi: 'bidi streaming',
+};
+
+export interface CallOptions {
+  /** The method's kind: unary and server-streaming methods take exactly one request message. */
+  kind: MethodKind;
+  /** Largest request message accepted, before and after decompression. */
+  maxReceiveMessageBytes: number;
+  /** The server-wide budget for bytes of request messages not yet read by their call. */
+  budget?: ReceiveBudget;
+}
+
+/** A call on its stream. Ends once, with end() or when cancelled (then `signal` aborts). */
+export class GrpcCall {
+  /** Request metadata. */
+  readonly metadata: RequestMetadata;
+  /** The client's address. */
+  readonly peer: string;
+  /** The `:path`, `/package.Service/Method`. */
+  readonly path: string;
+  /** When the client's grpc-timeout runs out. */
+  readonly deadline?: Date;
+  private readonly controller = new AbortController();
+  private readonly reader: GrpcMessageReader;
+  private headersSent = false;
+  private statusSent = false;
+  private closed = false;
+  private deadlineTimer?: NodeJS.Timeout;
+
+  constructor(private readonly stream: ServerHttp2Stream, headers: IncomingHttpHeaders, private readonly options: CallOptions) {
+    stream.on('error', () => { /* 'close' follows and reports the cancellation */ });
+    stream.once('close', () => this.onClose());
+    this.path = String(headers[':path']);
+    const socket = stream.session?.socket;
+    this.peer = socket?.remoteAddress ? (socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress) : 'unknown';
+    const encoding = headers['grpc-encoding'];
+    this.reader = new GrpcMessageReader(stream, {
+      maxMessageBytes: options.maxReceiveMessageBytes,
+      ...(options.budget ? { budget: options.budget } : {}),
+      encoding: typeof encoding === 'string' ? encoding : undefined,
+      onError: (err) => {
+        log('warn', 'request input refused', { rpc: this.path, peer: this.peer, code: Status[err.code], error: err.message });
+        this.cancel(err);
+      },
+    });
+    this.metadata = new RequestMetadata(headers);
+
+    const timeout = headers['grpc-timeout'];
+    if (typeof timeout === 'string') {
+      const ms = parseGrpcTimeout(timeout);
+      if (ms === undefined) {
+        process.nextTick(() => this.cancel(new FlightError(Status.INTERNAL, `Invalid grpc-timeout value "${timeout}"`)));
+      } else {
+        this.deadline = new Date(Date.now() + ms);
+        this.deadlineTimer = setTimeout(() => this.cancel(new FlightError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.min(ms, 2 ** 31 - 1));
+      }
+    }
+  }
+
+  /**
+   * Aborted when the call ends before its handler finished it: the client cancelled or
+   * reset the stream, its deadline passed, the connection went away, the input was
+   * refused or the server is shutting down. The reason is a FlightError.
+   */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Whether the call has ended (status sent, or the stream closed). */
+  get finished(): boolean {
+    return this.statusSent || this.closed;
+  }
+
+  /** The request messages in order (for client-streaming and bidi methods). */
+  async *messages(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const message = await this.reader.next();
+      if (!message) return;
+      yield message;
+    }
+  }
+
+  /** The one request message of a unary or server-streaming call. */
+  async single(): Promise<Buffer> {
+    const kind = KIND_NAMES[this.options.kind];
+    const first = await this.reader.next();
+    if (!first) throw new FlightError(Status.UNIMPLEMENTED, `Received no request message for ${kind} method ${this.path}`);
+    const second = await this.reader.next();
+    if (second) throw new FlightError(Status.UNIMPLEMENTED, `Received a second request message for ${kind} method ${this.path}`);
+    return first;
+  }
+
+  /**
+   * Sends the response headers now, with `headers` added (response metadata, such as
+   * Handshake's bearer token): clients read metadata from the headers, not from the
+   * trailers of a trailers-only response.
+   */
+  sendHeaders(headers: OutgoingHttpHeaders): void {
+    if (this.headersSent) throw new Error('response headers were already sent');
+    if (this.finished) return;
+    this.headersSent = true;
+    this.stream.respond({ ...responseHeaders(), ...headers }, { waitForTrailers: true });
+  }
+
+  /** Sends one serialized response message. */
+  sendMessage(message: Uint8Array): Promise<void> {
+    const prefix = Buffer.allocUnsafe(5);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(message.byteLength, 1);
+    return this.sendFrame(message.byteLength ? [prefix, message] : [prefix]);
+  }
+
+  /**
+   * Sends one gRPC frame given as parts, the 5-byte prefix included: corked, the parts go
+   * down as one writev, with no concatenation and no copy of a batch body. Resolves at
+   * once while little is queued, else when the stream drains.
+   */
+  sendFrame(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.finished) return Promise.reject(this.signal.reason ?? new FlightError(Status.CANCELLED, 'stream closed before the write'));
+    const stream = this.stream;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      stream.respond(responseHeaders(), { waitForTrailers: true });
+    }
+    stream.cork();
+    for (const part of parts) stream.write(part);
+    stream.uncork();
+    if (stream.writableLength <= SEND_BUFFER_BYTES || !stream.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        stream.off('drain', onDrain);
+        stream.off('close', onClose);
+      };
+      const onDrain = () => { cleanup(); resolve(); };
+      const onClose = () => { cleanup(); reject(this.signal.reason ?? new FlightError(Status.CANCELLED, 'stream closed while waiting to write')); };
+      stream.on('drain', onDrain);
+      stream.on('close', onClose);
+    });
+  }
+
+  /**
+   * Ends the call with OK, or with the status `err` maps to (what the handler returned or
+   * threw). Queued messages are sent first; the status goes in trailers, or alone
+   * (trailers-only) if nothing was sent. Does nothing once the call has ended.
+   */
+  end(err?: unknown): void {
+    const status = err === undefined ? { code: Status.OK, details: '' } : toGrpcStatus(err);
+    this.sendStatus(status.code, status.details);
+  }
+
+  /** Ends the call from the server's side (deadline, bad input, shutdown) and aborts `signal`. */
+  cancel(err: FlightError): void {
+    if (this.finished) return;
+    this.sendStatus(err.code, err.message);
+    this.controller.abort(err);
+  }
+
+  private sendStatus(code: Status, details: string): void {
+    if (this.statusSent || this.closed) return;
+    this.statusSent = true;
+    clearTimeout(this.deadlineTimer);
+    const stream = this.stream;
+    if (!stream.destroyed && !stream.closed) {
+      if (!this.headersSent) {
+        this.headersSent = true;
+        stream.respond({ ...responseHeaders(), ...statusFields(code, details) }, { endStream: true });
+      } else {
+        stream.once('wantTrailers', () => stream.sendTrailers(statusFields(code, details)));
+        stream.end();
+      }
+    }
+    // Whatever the client still sends is read and dropped, so it does not hold the connection
+    // window. The reason is built only if a read can still see it (not at the end of a call
+    // whose input was read to the end): an Error per call showed as 3% of server CPU.
+    this.reader.fail(code === Status.OK ? callEnded : () => new FlightError(code, details));
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    clearTimeout(this.deadlineTimer);
+    if (this.statusSent) return;
+    // Closed before a status: the client reset the stream (cancel, its own deadline) or the connection went away.
+    const reason = new FlightError(Status.CANCELLED, 'client cancelled the call');
+    this.reader.fail(reason);
+    this.controller.abort(reason);
+  }
+}
