@@ -24,6 +24,9 @@ if npm run -s build ; then passed=$((passed + 1)); else failed=$((failed + 1)); 
 step "Typecheck"
 if npx tsc --noEmit -p . ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+step "Lint (Biome, biome.json)"
+if npx biome lint . ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 step "ava (TypeScript suites)"
 npx ava --tap 2>&1 | tee "$logs/ava.tap" | grep -E '^(not ok|# )' || true
 p=$(grep -cE '^ok ' "$logs/ava.tap" || true)

@@ -7,7 +7,7 @@
  * (after the frame prefix), so alignment is what it is on a real call. The deserializer
  * may realign the body in place, so each timed decode gets a fresh copy, made untimed.
  */
-import { RecordBatch, tableFromArrays } from 'apache-arrow';
+import { type RecordBatch, tableFromArrays } from 'apache-arrow';
 import { FlightDataDecoder, FlightDataEncoder, encodeFlightData } from '../../src/flight/index.js';
 import { deserializeFlightData, type ReceivedFlightData } from '../../src/flight/flight-data.js';
 import { fmt, median, table } from './stats.js';

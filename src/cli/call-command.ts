@@ -174,7 +174,7 @@ async function inputBatches(source: InputSource, sig: MethodSignature, tableSche
   }
   const take = (batch: RecordBatch): RecordBatch => {
     if (!args.keep.length) return batch;
-    let taken;
+    let taken: ReturnType<typeof takeKept>;
     try {
       taken = takeKept(batch, args.keep, sig);
     } catch (err) {

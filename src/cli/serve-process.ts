@@ -3,7 +3,7 @@
  * one line `flight-runner listening on <location>` on stdout once calls are accepted,
  * and on SIGTERM or SIGINT drain in-flight calls, then exit 0.
  */
-import { FlightServer } from '../flight/index.js';
+import type { FlightServer } from '../flight/index.js';
 import type { CredentialFlags } from '../config/credentials.js';
 import { log } from '../util/log.js';
 

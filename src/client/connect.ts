@@ -1,6 +1,5 @@
 /** Entry points of the SDK: `connect()` to a server, `local()` for runners in process. */
 import { FlightError } from '../flight/index.js';
-import type { Runner } from '../runner/runner.js';
 import type { Caller, RunnerDescription } from './caller.js';
 import { connectionError, openFlightClient, type ConnectOptions } from './connection.js';
 import { LocalCaller, type LocalRunner } from './local-caller.js';

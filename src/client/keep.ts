@@ -9,7 +9,7 @@
  * off each batch it sends (the runner never sees a column it does not declare), queues them,
  * and puts them in front of the matching answer. Any Flight client can do the same.
  */
-import { Field, type RecordBatch, type Vector } from 'apache-arrow';
+import type { Field, RecordBatch, Vector } from 'apache-arrow';
 import { batchFromColumns } from '../codecs/batch.js';
 import { FlightError } from '../flight/index.js';
 import { describeParams, tableInput, type MethodSignature } from '../runner/signature.js';

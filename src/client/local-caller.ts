@@ -14,7 +14,7 @@ import type { CallOptions, Caller, RunnerDescription } from './caller.js';
 
 /** What local() takes: a loaded runner, or a runner definition to load here. */
 // Any state type: a definition's setup() returns its own state, which only it uses.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each definition's state type is its own; unknown would reject them.
 export type LocalRunner = Runner | JsRunnerDefinition<any>;
 
 /** Runs the given runners in process. */

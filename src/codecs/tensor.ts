@@ -5,7 +5,7 @@
  * zero-copy: the tensor's data is a view of the Arrow buffer.
  */
 import {
-  Data, FixedSizeList, Field, Int32, List, Struct, Type, makeData, makeVector, type DataType, type Vector,
+  type Data, FixedSizeList, Field, Int32, List, Struct, Type, makeData, makeVector, type DataType, type Vector,
 } from 'apache-arrow';
 import { arrowType, dtypeOf, floatToHalf, halfToFloat, isDType, typedArrayFor, type DType, type TypedArray } from './dtypes.js';
 

@@ -177,7 +177,7 @@ export function loadCredentials(flags: CredentialFlags, envToken: string | undef
     for (const { token, identity, named } of found) {
       const known = byToken.get(token);
       // The same token given twice is one token; a name given once names it; two names conflict.
-      if (known && known.named && named && known.identity !== identity) {
+      if (known?.named && named && known.identity !== identity) {
         problems.push({ ...(file ? { file } : {}), path, message: `a token is also given by ${known.source} with another identity (${known.identity}, here ${identity})` });
       } else if (!known || (named && !known.named)) {
         byToken.set(token, { identity, named, source: path });

@@ -8,7 +8,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import { FlightError } from './errors.js';
 
 /** The two codecs of the Arrow format (`BodyCompression.codec`). */
-export const enum BodyCodec {
+export enum BodyCodec {
   LZ4_FRAME = 0,
   ZSTD = 1,
 }

@@ -7,7 +7,7 @@
  * dictionary, batch, or metadata only); stream helpers on top yield batches only.
  */
 import {
-  Message, MessageHeader, MetadataVersion, Schema, Vector, makeData, type DataType, type RecordBatch,
+  Message, MessageHeader, MetadataVersion, type Schema, Vector, makeData, type DataType, type RecordBatch,
 } from 'apache-arrow';
 import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
 import { checkDecompressedTotal, decompressBuffer } from './compression.js';
@@ -50,11 +50,11 @@ export class FlightDataDecoder {
   decode(data: ReceivedFlightData): FlightMessage {
     const extra = {
       ...(data.descriptor ? { descriptor: data.descriptor } : {}),
-      ...(data.appMetadata && data.appMetadata.byteLength ? { appMetadata: data.appMetadata } : {}),
+      ...(data.appMetadata?.byteLength ? { appMetadata: data.appMetadata } : {}),
     };
     const header = data.dataHeader;
     if (!header || header.byteLength === 0) {
-      if (data.dataBody && data.dataBody.byteLength) {
+      if (data.dataBody?.byteLength) {
         throw FlightError.invalidArgument(`FlightData has a ${data.dataBody.byteLength}-byte body but no data_header`);
       }
       return { kind: 'metadata', ...extra };

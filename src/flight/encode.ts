@@ -4,7 +4,7 @@
  * one sent, a replacement otherwise), then the batch itself, split by zero-copy slicing
  * when it is larger than the target message size.
  */
-import { DataType, Message, RecordBatch, Schema, Vector, type Data } from 'apache-arrow';
+import { DataType, Message, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
 import { assembleBody, ipc } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
 import type { FlightData } from './flight-data.js';

@@ -106,8 +106,8 @@ function encodeParts(data: FlightData, reserve: number): { parts: Uint8Array[]; 
   const bodyLen = bodyLength(data.dataBody);
   let headSize = 0;
   if (descriptor) headSize += lenFieldSize(FIELD_DESCRIPTOR, descriptor.byteLength);
-  if (header && header.byteLength) headSize += lenFieldSize(FIELD_HEADER, header.byteLength);
-  if (meta && meta.byteLength) headSize += lenFieldSize(FIELD_APP_METADATA, meta.byteLength);
+  if (header?.byteLength) headSize += lenFieldSize(FIELD_HEADER, header.byteLength);
+  if (meta?.byteLength) headSize += lenFieldSize(FIELD_APP_METADATA, meta.byteLength);
   if (bodyLen) headSize += tagSize(FIELD_BODY) + varintSize(bodyLen);
 
   const head = Buffer.allocUnsafe(reserve + headSize);
@@ -119,8 +119,8 @@ function encodeParts(data: FlightData, reserve: number): { parts: Uint8Array[]; 
     pos += bytes.byteLength;
   };
   if (descriptor) putLen(FIELD_DESCRIPTOR, descriptor);
-  if (header && header.byteLength) putLen(FIELD_HEADER, header);
-  if (meta && meta.byteLength) putLen(FIELD_APP_METADATA, meta);
+  if (header?.byteLength) putLen(FIELD_HEADER, header);
+  if (meta?.byteLength) putLen(FIELD_APP_METADATA, meta);
   const parts: Uint8Array[] = [head];
   if (bodyLen) {
     pos = writeVarint(head, pos, (FIELD_BODY << 3) | WIRE_LEN);

@@ -76,7 +76,7 @@ export interface PollInfoMessage {
   expirationTime?: TimestampMessage | null;
 }
 
-const nonEmpty = (b: Uint8Array | undefined) => (b && b.byteLength ? new Uint8Array(b) : undefined);
+const nonEmpty = (b: Uint8Array | undefined) => (b?.byteLength ? new Uint8Array(b) : undefined);
 
 function timestampFromMessage(t: TimestampMessage | null | undefined): Date | undefined {
   if (!t) return undefined;

@@ -16,7 +16,7 @@ function findProto(): string {
     const candidate = join(dir, 'flight-proto', 'Flight.proto');
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error('flight-proto/Flight.proto not found above ' + fileURLToPath(import.meta.url));
+  throw new Error(`flight-proto/Flight.proto not found above ${fileURLToPath(import.meta.url)}`);
 }
 
 const PROTO_PATH = findProto();

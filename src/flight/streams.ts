@@ -185,8 +185,10 @@ function sameFields(a: Schema, b: Schema): boolean {
 /** The part of a Node object-mode writable (a grpc-js call) that a sink uses. */
 export interface ObjectWritable<T> {
   write(chunk: T): boolean;
-  on(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
-  off(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: Node's emitters type listener arguments as any[]; unknown[] would not accept them.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  off(event: string, listener: (...args: any[]) => void): unknown;
   destroyed?: boolean;
 }
 

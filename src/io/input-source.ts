@@ -70,7 +70,7 @@ async function openJson(path: string): Promise<InputSource> {
 /** The rows of a JSON lines file, in groups as they are read. */
 async function* jsonLines(path: string): AsyncIterable<Record<string, unknown>[]> {
   let line = 0;
-  let group: Record<string, unknown>[] = [];
+  const group: Record<string, unknown>[] = [];
   for await (const text of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
     line++;
     if (!text.trim()) continue;

@@ -203,7 +203,7 @@ function primitiveConverter(type: DataType, want: DType, fail: () => FlightError
   };
 }
 
-function planTensor(type: TensorType, spec: ParamSpec, received: Field, field: Field, fail: () => FlightError): ColumnPlan {
+function planTensor(type: TensorType, spec: ParamSpec, received: Field, _field: Field, fail: () => FlightError): ColumnPlan {
   const nullable = isNullable(type);
   const extension = received.metadata.get(EXTENSION_NAME);
   if (received.type.typeId === Type.FixedSizeList) {

@@ -13,7 +13,7 @@ import { connect } from '../../src/client/index.js';
 import { FlightError, Status, staticTokenAuth } from '../../src/flight/index.js';
 import { startRunnerServer, type RunnerServer } from '../../src/runner/runner-server.js';
 import { tensorsRunner } from '../helpers/runners.js';
-import { loadJsRunner, Tensor } from '../../src/index.js';
+import { loadJsRunner, type Tensor } from '../../src/index.js';
 import { runCli } from './cli-process.js';
 
 const TOKEN = 'tok-3f9a1c';

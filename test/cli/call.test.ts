@@ -152,7 +152,7 @@ test('--progress draws a bar on stderr and leaves stdout to the results', async 
   const out = jsonLines(result.stdout);
   t.is(out.length, rows);
   t.true(out.every((r) => Object.keys(r).join() === 'score,approved' && typeof r['score'] === 'number'));
-  t.regex(result.stderr, /\[#{24}\] 100%  20,000\/20,000 rows  [\d,]+ rows\/s  ETA 0s/);
+  t.regex(result.stderr, /\[#{24}\] 100% {2}20,000\/20,000 rows {2}[\d,]+ rows\/s {2}ETA 0s/);
   t.regex(result.stderr, /20,000 rows, 10 batches in [\d.]+ s/);
   t.notRegex(result.stdout, /rows\/s/);
 });

@@ -9,7 +9,7 @@ import { Field, Float64, Int32, Int64, Utf8, vectorFromArray, type RecordBatch, 
 import { batchFromColumns } from '../../src/codecs/batch.js';
 import { batchToValues, columnToValue, valueToColumn } from '../../src/codecs/columns.js';
 import { batchToDataFrame } from '../../src/codecs/dataframe.js';
-import { Tensor } from '../../src/codecs/tensor.js';
+import type { Tensor } from '../../src/codecs/tensor.js';
 import { FlightError, Status } from '../../src/flight/index.js';
 import { planConform } from '../../src/runner/conform.js';
 import { fieldFor, payloadFromJSON, payloadToJSON, types } from '../../src/runner/payload.js';

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { loadJsRunner, local, Tensor } from '../../src/index.js';
+import { loadJsRunner, local, type Tensor } from '../../src/index.js';
 import { importRunnerDefinitions } from '../../src/backends/js/index.js';
 import { loadOnnxRunner } from '../../src/backends/onnx/index.js';
 import { ROOT, run, startServerProcess, type ServerProcess } from '../helpers/serve-process.js';

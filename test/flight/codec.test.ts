@@ -4,14 +4,8 @@
  * INVALID_ARGUMENT that says what was wrong.
  */
 import test from 'ava';
-import {
-  Binary, BinaryView, Bool, DateDay, DateMillisecond, Decimal, DenseUnion, Dictionary, DurationMicrosecond,
-  DurationMillisecond, DurationNanosecond, DurationSecond, Field, FixedSizeBinary, FixedSizeList, Float16,
-  Float32, Float64, Int16, Int32, Int64, Int8, IntervalDayTime, IntervalMonthDayNano, IntervalYearMonth,
-  LargeBinary, LargeList, LargeUtf8, List, Map_, Message, MessageHeader, MetadataVersion, Null, RecordBatch,
-  Schema, SparseUnion, Struct, Table, TimeMicrosecond, TimeMillisecond, TimeNanosecond, TimeSecond,
-  TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64,
-  Uint8, Utf8, Utf8View, Vector, makeBuilder, vectorFromArray, type DataType, type Union,
+import {Bool, Dictionary, Field, Float64, Int32, List, Message, MessageHeader, MetadataVersion, RecordBatch,
+  Schema, Struct, Table, Utf8, makeBuilder, vectorFromArray, type DataType, 
 } from 'apache-arrow';
 import * as ipc from 'apache-arrow/ipc/metadata/message';
 import {

@@ -226,6 +226,7 @@ test('deadlines and cancellation reach the handler of a control RPC through ctx.
   });
   const server = new FlightServer({
     getFlightInfo: (_d, ctx) => waitForAbort(ctx.signal),
+    // biome-ignore lint/correctness/useYield: a listing that never yields, held open until the call is cancelled.
     async *listFlights(_c, ctx) {
       listing();
       await waitForAbort(ctx.signal);

@@ -4,7 +4,7 @@
  * does with bad input (a batch before the schema, corrupted or truncated FlightData)
  * write the protobuf bytes themselves through this client.
  */
-import { Client, Metadata, credentials, status as Status } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, type status as Status } from '@grpc/grpc-js';
 import { parseLocation } from '../../src/flight/index.js';
 
 const SERVICE = 'arrow.flight.protocol.FlightService';

@@ -180,7 +180,7 @@ const describeSchema = (schema: Schema) => ({
   metadata: [...schema.metadata],
 });
 
-const rowsOf = (batch: RecordBatch) => batch.schema.fields.map((f, i) => plain(batch.getChildAt(i)));
+const rowsOf = (batch: RecordBatch) => batch.schema.fields.map((_f, i) => plain(batch.getChildAt(i)));
 
 /** Same batch boundaries, schemas, values and app_metadata, in order. */
 function assertSameChunks(t: ExecutionContext, got: FlightChunk[], sent: FlightChunk[]): void {

@@ -118,9 +118,11 @@ test('onnx: signatures are derived from the models (names, dtypes, batch dim, pe
         return spec.shape.slice(1);
       };
       // A string tensor of shape [batch] is one string per example: a string payload.
-      const payloadOf = (s: ModelSpec['inputs_spec'][number]) => (s.dtype === 'string'
-        ? (t.deepEqual(shapeOf(s), []), { name: s.name, kind: 'string' })
-        : { name: s.name, kind: 'tensor', dtype: s.dtype, shape: shapeOf(s) });
+      const payloadOf = (s: ModelSpec['inputs_spec'][number]) => {
+        if (s.dtype !== 'string') return { name: s.name, kind: 'tensor', dtype: s.dtype, shape: shapeOf(s) };
+        t.deepEqual(shapeOf(s), []);
+        return { name: s.name, kind: 'string' };
+      };
       t.deepEqual(sig.inputs.map((p) => ({ name: p.name, ...signatureOf(p.type) })), m.inputs_spec.map(payloadOf), name);
       t.deepEqual(sig.outputs.map((p) => ({ name: p.name, ...signatureOf(p.type) })), m.outputs_spec.map(payloadOf), name);
     }

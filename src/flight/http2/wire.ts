@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http2';
-import { Status } from '../errors.js';
+import type { Status } from '../errors.js';
 
 /** Encodings a request message may be compressed with (gRPC message compression). */
 export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
