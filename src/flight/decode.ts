@@ -10,7 +10,7 @@ import {
   Message, MessageHeader, MetadataVersion, type Schema, Vector, makeData, type DataType, type RecordBatch,
 } from 'apache-arrow';
 import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
-import { checkDecompressedTotal, decompressBuffer } from './compression.js';
+import { DECOMPRESS_AT_ONCE_BYTES, checkDecompressedTotal, decompressBuffer, decompressBufferInSteps } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
@@ -46,8 +46,32 @@ export class FlightDataDecoder {
     return this.currentSchema;
   }
 
-  /** Decodes one message. Throws FlightError(INVALID_ARGUMENT) naming what was wrong. */
-  decode(data: ReceivedFlightData): FlightMessage {
+  /**
+   * For a message from the network: when it is a compressed batch whose buffers inflate to
+   * more than DECOMPRESS_AT_ONCE_BYTES, decompresses them in steps that let the event loop
+   * run, for decode() to use; otherwise undefined (decode() does the rest at once).
+   */
+  decompressAhead(data: ReceivedFlightData): Promise<Uint8Array[]> | undefined {
+    const header = data.dataHeader;
+    if (!header?.byteLength || !data.dataBody) return undefined;
+    const message = decodeHeader(header);
+    const dictionary = message.headerType === MessageHeader.DictionaryBatch ? message.header as ipc.DictionaryBatch : undefined;
+    const batch = dictionary ? dictionary.data : message.headerType === MessageHeader.RecordBatch ? message.header as ipc.RecordBatch : undefined;
+    if (!batch || batch.compression == null) return undefined;
+    const what = dictionary ? `dictionary ${dictionary.id}` : 'record batch';
+    const body = aligned(data.dataBody);
+    checkBodyLayout(batch, body, what);
+    const codec = batch.compression.type;
+    const buffers = batch.buffers.map((r) => body.subarray(r.offset, r.offset + r.length));
+    if (checkDecompressedTotal(codec, buffers, what) <= DECOMPRESS_AT_ONCE_BYTES) return undefined;
+    return Promise.all(buffers.map((b, i) => decompressBufferInSteps(codec, b, `${what} buffer ${i}`)));
+  }
+
+  /**
+   * Decodes one message. Throws FlightError(INVALID_ARGUMENT) naming what was wrong.
+   * `decompressed`: the message's buffers from decompressAhead(), when it gave them.
+   */
+  decode(data: ReceivedFlightData, decompressed?: Uint8Array[]): FlightMessage {
     const extra = {
       ...(data.descriptor ? { descriptor: data.descriptor } : {}),
       ...(data.appMetadata?.byteLength ? { appMetadata: data.appMetadata } : {}),
@@ -82,7 +106,7 @@ export class FlightDataDecoder {
         if (!type) {
           throw FlightError.invalidArgument(`dictionary batch for id ${dict.id}, which no field of the schema uses`);
         }
-        const [data] = this.loadColumns(dict.data, body, [type], message.version, `dictionary ${dict.id}`);
+        const [data] = this.loadColumns(dict.data, body, [type], message.version, `dictionary ${dict.id}`, decompressed);
         const vector = new Vector([data!]);
         const previous = this.dictionaries.get(dict.id);
         if (dict.isDelta && !previous) {
@@ -101,7 +125,7 @@ export class FlightDataDecoder {
           }
         }
         const types = schema.fields.map((f) => f.type);
-        const children = this.loadColumns(header, body, types, message.version, 'record batch');
+        const children = this.loadColumns(header, body, types, message.version, 'record batch', decompressed);
         validateColumns(children, schema.fields.map((f) => f.name), this.dictionaries);
         // The format requires it, and apache-arrow would otherwise pad or cut the columns.
         for (const [i, column] of children.entries()) {
@@ -126,32 +150,39 @@ export class FlightDataDecoder {
   }
 
   private loadColumns(
-    header: ipc.RecordBatch, body: Uint8Array, types: DataType[], version: MetadataVersion, what: string,
+    header: ipc.RecordBatch, body: Uint8Array, types: DataType[], version: MetadataVersion, what: string, decompressed?: Uint8Array[],
   ) {
-    for (const [i, region] of header.buffers.entries()) {
-      if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
-        throw FlightError.invalidArgument(
-          `${what} buffer ${i} spans bytes ${region.offset}..${region.offset + region.length} of a ${body.byteLength}-byte body`,
-        );
-      }
-    }
-    for (const [i, node] of header.nodes.entries()) {
-      if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) {
-        throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length} and null count ${node.nullCount}`);
-      }
-      // apache-arrow holds at most 2^31 - 1 values per array; longer ones fail deep inside it.
-      if (node.length > MAX_ARRAY_LENGTH) {
-        throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length}, over the ${MAX_ARRAY_LENGTH} values an array may hold`);
-      }
-    }
+    checkBodyLayout(header, body, what);
     return guard(what, () => {
       if (header.compression == null) return loadColumns(body, header, types, this.dictionaries, version);
       const codec = header.compression.type;
-      checkDecompressedTotal(codec, header.buffers.map((r) => body.subarray(r.offset, r.offset + r.length)), what);
-      const chunks = header.buffers.map((r, i) =>
-        decompressBuffer(codec, body.subarray(r.offset, r.offset + r.length), `${what} buffer ${i}`));
+      const chunks = decompressed ?? header.buffers.map((r) => body.subarray(r.offset, r.offset + r.length));
+      if (!decompressed) {
+        checkDecompressedTotal(codec, chunks, what);
+        for (const [i, chunk] of chunks.entries()) chunks[i] = decompressBuffer(codec, chunk, `${what} buffer ${i}`);
+      }
       return loadDecompressedColumns(chunks, header, types, this.dictionaries, version);
     });
+  }
+}
+
+/** Checks that a batch header's buffers lie inside its body and its field nodes are possible. */
+function checkBodyLayout(header: ipc.RecordBatch, body: Uint8Array, what: string): void {
+  for (const [i, region] of header.buffers.entries()) {
+    if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
+      throw FlightError.invalidArgument(
+        `${what} buffer ${i} spans bytes ${region.offset}..${region.offset + region.length} of a ${body.byteLength}-byte body`,
+      );
+    }
+  }
+  for (const [i, node] of header.nodes.entries()) {
+    if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) {
+      throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length} and null count ${node.nullCount}`);
+    }
+    // apache-arrow holds at most 2^31 - 1 values per array; longer ones fail deep inside it.
+    if (node.length > MAX_ARRAY_LENGTH) {
+      throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length}, over the ${MAX_ARRAY_LENGTH} values an array may hold`);
+    }
   }
 }
 

@@ -102,7 +102,9 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
       return undefined;
     }
     if (isMalformed(next.value)) throw next.value.malformed;
-    const msg = this.decoder.decode(next.value);
+    // Large compressed batches inflate in steps, other callers served in between.
+    const decompressing = this.decoder.decompressAhead(next.value);
+    const msg = this.decoder.decode(next.value, decompressing && await decompressing);
     if (msg.descriptor && this.firstDescriptor === undefined) this.firstDescriptor = msg.descriptor;
     return msg;
   }

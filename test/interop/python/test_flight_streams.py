@@ -97,6 +97,21 @@ def test_compressed_streams_are_decoded(io, descriptor, codec):
     io.assert_same(chunks, got)
 
 
+@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+def test_large_compressed_batches_are_decoded(io, descriptor, codec):
+    """Buffers inflating past 1 MiB take the server's stepped decompression (the event loop
+    turns between steps): a 4M-row batch, half runs of one value, half noise."""
+    n = 4_000_000
+    rng = np.random.default_rng(7)
+    schema = pa.schema([("runs", pa.float64()), ("noise", pa.float64())])
+    batch = pa.record_batch([pa.array(np.repeat(np.arange(n // 100_000, dtype=np.float64), 100_000)),
+                             pa.array(rng.standard_normal(n))], schema=schema)
+    chunks = [(batch, b"large")]
+    options = pa.ipc.IpcWriteOptions(compression=codec)
+    _, echoed = io.with_write_options(options).exchange(descriptor, schema, chunks)
+    io.assert_same(chunks, echoed)
+
+
 def test_zero_row_batches_and_schema_only_streams(io, descriptor):
     schema = pa.schema([("i", pa.int64()), ("s", pa.string()), ("l", pa.list_(pa.float32()))])
     empty = pa.RecordBatch.from_pylist([], schema=schema)
