@@ -37,8 +37,9 @@ CLIENT = textwrap.dedent("""
     batch = pa.record_batch([pa.array([1.0, 2.0])], names=["x"])
     errors = set()
     for _ in range(calls):
-        writer, reader = client.do_exchange(flight.FlightDescriptor.for_path(path))
         try:
+            # A refusal can arrive before do_exchange returns: it raises then.
+            writer, reader = client.do_exchange(flight.FlightDescriptor.for_path(path))
             writer.begin(batch.schema)
             writer.write_batch(batch)
             if mode == "cancel":
