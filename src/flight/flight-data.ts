@@ -8,6 +8,7 @@
  */
 import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
+import { ProtoWriter } from './proto-writer.js';
 import { ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto-reader.js';
 
 /** One FlightData message. */
@@ -43,7 +44,6 @@ const FIELD_HEADER = 2;
 const FIELD_APP_METADATA = 3;
 const FIELD_BODY = 1000;
 
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 function varintSize(n: number): number {
@@ -77,21 +77,10 @@ function bodyLength(body: FlightData['dataBody']): number {
 
 /** A FlightDescriptor message (inside FlightData, FlightInfo and PollInfo). */
 export function encodeDescriptor(d: FlightDescriptor): Uint8Array {
-  const parts: Uint8Array[] = d.type === 'PATH' ? d.path.map((p) => textEncoder.encode(p)) : [d.cmd];
-  const typeValue = d.type === 'PATH' ? 1 : 2;
-  const field = d.type === 'PATH' ? 3 : 2;
-  let size = tagSize(1) + varintSize(typeValue);
-  for (const p of parts) size += lenFieldSize(field, p.byteLength);
-  const out = new Uint8Array(size);
-  let pos = writeVarint(out, 0, (1 << 3) | WIRE_VARINT);
-  pos = writeVarint(out, pos, typeValue);
-  for (const p of parts) {
-    pos = writeVarint(out, pos, (field << 3) | WIRE_LEN);
-    pos = writeVarint(out, pos, p.byteLength);
-    out.set(p, pos);
-    pos += p.byteLength;
-  }
-  return out;
+  const w = new ProtoWriter().uint(1, d.type === 'PATH' ? 1 : 2);
+  if (d.type === 'PATH') for (const p of d.path) w.string(3, p);
+  else w.bytes(2, d.cmd);
+  return w.finish();
 }
 
 /**
