@@ -8,7 +8,7 @@
  * - `client/`: the SDK, `connect()` and `local()`.
  */
 export * from './flight/index.js';
-export { types, type PayloadType, type TensorType } from './runner/payload.js';
+export { types, type PayloadType, type TensorType } from './codecs/payload.js';
 export type { MethodSignature, ParamSpec } from './runner/signature.js';
 export type { Runner, RunnerMethod, CallParams } from './runner/runner.js';
 export { startRunnerServer, type RunnerServer, type RunnerServerOptions } from './runner/runner-server.js';

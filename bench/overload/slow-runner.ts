@@ -6,7 +6,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { defineRunner } from '../../src/backends/js/index.js';
-import { types } from '../../src/runner/payload.js';
+import { types } from '../../src/codecs/payload.js';
 
 export default defineRunner({
   name: 'slow',

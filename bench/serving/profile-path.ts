@@ -17,7 +17,7 @@ import { FlightDataEncoder } from '../../src/flight/encode.js';
 import { deserializeFlightData, encodeFlightData, encodeFlightDataFrame } from '../../src/flight/flight-data.js';
 import { invokeChecked } from '../../src/runner/call.js';
 import { planConform } from '../../src/runner/conform.js';
-import { fieldFor, type TensorType } from '../../src/runner/payload.js';
+import { fieldFor, type TensorType } from '../../src/codecs/payload.js';
 import { outputSchema } from '../../src/runner/signature.js';
 import { inProcessStarter } from '../../src/scheduling/in-process-instance.js';
 import { ScheduledRunner } from '../../src/scheduling/scheduled-runner.js';

@@ -16,7 +16,7 @@ import { valueToColumn } from '../codecs/columns.js';
 import { canWiden, dtypeOf, typedArrayFor, type DType } from '../codecs/dtypes.js';
 import { Tensor } from '../codecs/tensor.js';
 import { FlightError } from '../flight/index.js';
-import { EXTENSION_NAME, JSON_EXTENSION, fieldFor, isFixedShape, product, type PayloadType } from '../runner/payload.js';
+import { EXTENSION_NAME, JSON_EXTENSION, fieldFor, isFixedShape, product, type PayloadType } from '../codecs/payload.js';
 import { tableInput, type MethodSignature, type ParamSpec } from '../runner/signature.js';
 
 /** Converts one source batch to an input batch. */

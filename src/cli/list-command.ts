@@ -3,7 +3,7 @@ import type { Schema } from 'apache-arrow';
 import { dtypeOf } from '../codecs/dtypes.js';
 import { connectionError, openFlightClient } from '../client/connection.js';
 import { FlightError, Status, type FlightClient } from '../flight/index.js';
-import { describePayload } from '../runner/payload.js';
+import { describePayload } from '../codecs/payload.js';
 import { signatureFromJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
 import { checkServerUri } from './cli-errors.js';
 import { connectOptionsFrom, connectionOptions } from './connection-flags.js';

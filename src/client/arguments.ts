@@ -11,7 +11,7 @@ import { tableToBatch, valueToColumn } from '../codecs/columns.js';
 import { isDataFrame } from '../codecs/dataframe.js';
 import { Tensor } from '../codecs/tensor.js';
 import { PARAMS_METADATA_KEY } from '../runner/params.js';
-import { describePayload, type PayloadType, type TableType } from '../runner/payload.js';
+import { describePayload, type PayloadType, type TableType } from '../codecs/payload.js';
 import type { CallParams } from '../runner/runner.js';
 import { describeParams, tableInput, type MethodSignature, type ParamSpec } from '../runner/signature.js';
 import { columnsToBatch, isColumnObject, isPlainObject, isRowArray, rowsToColumns } from './rows.js';

@@ -17,7 +17,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { columnToValue } from '../codecs/columns.js';
 import { halfToFloat, type DType, type TypedArray } from '../codecs/dtypes.js';
 import { Tensor } from '../codecs/tensor.js';
-import type { PayloadType } from '../runner/payload.js';
+import type { PayloadType } from '../codecs/payload.js';
 import type { MethodSignature, ParamSpec } from '../runner/signature.js';
 
 /** How results are handed back (per client or per handle). */

@@ -7,8 +7,7 @@
 import {
   Binary, Field, RecordBatch, Type, Utf8, Vector, makeData, makeVector, vectorFromArray, type DataType, type Table,
 } from 'apache-arrow';
-import type { ParamSpec, } from '../runner/signature.js';
-import { fieldFor, isFixedShape, type PayloadType, type TensorType } from '../runner/payload.js';
+import { fieldFor, isFixedShape, type ParamSpec, type PayloadType, type TensorType } from './payload.js';
 import { batchFromColumns } from './batch.js';
 import { batchToDataFrame, dataFrameToBatch, isDataFrame, type DataFrame } from './dataframe.js';
 import { arrowType, typedArrayFor, type TypedArray } from './dtypes.js';

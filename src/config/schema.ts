@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { backendFor } from '../backends/registry.js';
 import { DTYPES, type DType } from '../codecs/dtypes.js';
-import type { PayloadType } from '../runner/payload.js';
+import type { PayloadType } from '../codecs/payload.js';
 import { bool, integer, list, mapOf, number, oneOf, strictObject, text } from './schema-helpers.js';
 
 // ---------------------------------------------------------------- server

@@ -9,7 +9,7 @@
  * Missing values and nulls are nulls.
  */
 import { Bool, Field, Float64, Int64, List, Utf8, makeVector, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
-import { EXTENSION_METADATA, EXTENSION_NAME, JSON_EXTENSION } from '../runner/payload.js';
+import { EXTENSION_METADATA, EXTENSION_NAME, JSON_EXTENSION } from '../codecs/payload.js';
 
 /** What one column holds. */
 export type ColumnKind = 'null' | 'bool' | 'int' | 'float' | 'string' | 'list' | 'json';

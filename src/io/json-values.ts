@@ -5,7 +5,7 @@
  * 2^53), bytes as base64, lists as arrays, structs as objects.
  */
 import { Type, type Field, type Vector } from 'apache-arrow';
-import { EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, JSON_EXTENSION, VARIABLE_SHAPE_TENSOR } from '../runner/payload.js';
+import { EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, JSON_EXTENSION, VARIABLE_SHAPE_TENSOR } from '../codecs/payload.js';
 
 /** A plain JSON value from anything `Vector.get` returns. */
 export function plain(value: unknown): unknown {

@@ -15,7 +15,7 @@ import { FlightError } from '../flight/index.js';
 import {
   EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, VARIABLE_SHAPE_TENSOR, describePayload, fieldFor, isFixedShape, isNullable, product,
   type PayloadType, type TableType, type TensorType,
-} from './payload.js';
+} from '../codecs/payload.js';
 import { tableInput, type MethodSignature, type ParamSpec } from './signature.js';
 
 /** Conforms one input batch; throws INVALID_ARGUMENT naming the column at fault. */

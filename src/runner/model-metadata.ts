@@ -3,7 +3,7 @@
  * describes a model, so V2 tools can map it, with the Arrow type beside each datatype.
  */
 import { dtypeOf, kserveDatatype } from '../codecs/dtypes.js';
-import { fieldFor, type PayloadType } from './payload.js';
+import { fieldFor, type PayloadType } from '../codecs/payload.js';
 import type { Runner } from './runner.js';
 import type { ParamSpec } from './signature.js';
 

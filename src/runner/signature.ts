@@ -4,15 +4,10 @@
  */
 import { Field, Schema } from 'apache-arrow';
 import {
-  describePayload, fieldFor, isNullable, payloadFromJSON, payloadToJSON, type PayloadType, type TableType,
-} from './payload.js';
+  describePayload, fieldFor, isNullable, payloadFromJSON, payloadToJSON, type ParamSpec, type TableType,
+} from '../codecs/payload.js';
 
-/** One named input or output. */
-export interface ParamSpec {
-  name: string;
-  type: PayloadType;
-  doc?: string;
-}
+export type { ParamSpec } from '../codecs/payload.js';
 
 /** Limits a method advertises to clients (and the scheduler enforces). */
 export interface MethodLimits {

@@ -7,7 +7,7 @@
 import { Field, Schema } from 'apache-arrow';
 import { decodeSchemaBytes, encodeSchemaBytes } from '../flight/index.js';
 import type { CallParams, Runner } from '../runner/runner.js';
-import type { PayloadType } from '../runner/payload.js';
+import type { PayloadType } from '../codecs/payload.js';
 import { signatureFromJSON, signatureToJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
 import type { RunnerSpec } from './runner-spec.js';
 

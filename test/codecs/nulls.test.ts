@@ -12,7 +12,7 @@ import { batchToDataFrame } from '../../src/codecs/dataframe.js';
 import type { Tensor } from '../../src/codecs/tensor.js';
 import { FlightError, Status } from '../../src/flight/index.js';
 import { planConform } from '../../src/runner/conform.js';
-import { fieldFor, payloadFromJSON, payloadToJSON, types } from '../../src/runner/payload.js';
+import { fieldFor, payloadFromJSON, payloadToJSON, types } from '../../src/codecs/payload.js';
 import { inputSchema, type MethodSignature, type ParamSpec } from '../../src/runner/signature.js';
 import { defineRunner, loadJsRunner } from '../../src/index.js';
 import { methodsTable } from '../../src/cli/list-command.js';

@@ -15,7 +15,7 @@ import { valuesToBatch } from '../../src/codecs/columns.js';
 import { dtypeOf } from '../../src/codecs/dtypes.js';
 import { FlightError, Status, Tensor, local, type Runner } from '../../src/index.js';
 import { planConform } from '../../src/runner/conform.js';
-import type { PayloadType } from '../../src/runner/payload.js';
+import type { PayloadType } from '../../src/codecs/payload.js';
 import { NAME_PATTERN, inputSchema, outputSchema, tableInput, tableOutput, type MethodSignature, type ParamSpec } from '../../src/runner/signature.js';
 
 /** One target a backend loads. */

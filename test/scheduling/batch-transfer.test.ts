@@ -4,7 +4,7 @@ import test from 'ava';
 import { tableFromArrays } from 'apache-arrow';
 import { valuesToBatch } from '../../src/codecs/columns.js';
 import { Tensor } from '../../src/codecs/tensor.js';
-import { types } from '../../src/runner/payload.js';
+import { types } from '../../src/codecs/payload.js';
 import { batchFromBytes, batchToBytes } from '../../src/scheduling/batch-transfer.js';
 
 test('a sliced batch of tensors, strings and JSON round-trips, with its schema metadata', (t) => {

@@ -3,7 +3,7 @@
  * function of named, batch-first arguments with a declared signature.
  */
 import type { TableFormat } from '../../codecs/columns.js';
-import type { PayloadType } from '../../runner/payload.js';
+import type { PayloadType } from '../../codecs/payload.js';
 import type { CallParams } from '../../runner/runner.js';
 
 /** One method of a JS runner. `State` is what `setup` returned. */

@@ -12,7 +12,7 @@ import {
 } from '../../codecs/tensor.js';
 import { columnToValue } from '../../codecs/columns.js';
 import { FlightError } from '../../flight/index.js';
-import { isFixedShape, type TensorType } from '../../runner/payload.js';
+import { isFixedShape, type TensorType } from '../../codecs/payload.js';
 import type { Runner, RunnerMethod } from '../../runner/runner.js';
 import { outputSchema, type MethodSignature } from '../../runner/signature.js';
 import { onnxSignature, type OnnxMethodConfig, type OnnxValueMetadata } from './signature.js';

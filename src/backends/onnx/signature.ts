@@ -5,7 +5,7 @@
  * dimensions become free (-1) dimensions.
  */
 import { isDType, type DType } from '../../codecs/dtypes.js';
-import type { PayloadType } from '../../runner/payload.js';
+import type { PayloadType } from '../../codecs/payload.js';
 import type { MethodSignature, ParamSpec } from '../../runner/signature.js';
 
 /** What onnxruntime reports for one model input or output. */

@@ -5,7 +5,7 @@
 import {
   Binary, Field, FixedSizeList, Int32, List, Struct, Type, Utf8, type DataType,
 } from 'apache-arrow';
-import { arrowType, dtypeOf, isDType, type DType } from '../codecs/dtypes.js';
+import { arrowType, dtypeOf, isDType, type DType } from './dtypes.js';
 
 /**
  * Whether a column may hold nulls (missing values). Off by default: a null sent for an
@@ -37,6 +37,13 @@ const withNulls = (options?: PayloadOptions) => (options?.nullable ? { nullable:
 
 /** Any payload type. */
 export type PayloadType = TensorType | ScalarType | StringType | BytesType | JsonType | TableType;
+
+/** One named input or output of a runner method. */
+export interface ParamSpec {
+  name: string;
+  type: PayloadType;
+  doc?: string;
+}
 
 /**
  * Builders for payload types. Each takes `{ nullable: true }` to accept nulls (a table
