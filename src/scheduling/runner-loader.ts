@@ -4,16 +4,16 @@
  * served is scheduled, so every queue is bounded. What the runners are and how an
  * instance loads is the backend's (backends/registry.ts); nothing here names one.
  */
-import type { Isolation, RunnerListing } from '../backends/backend.js';
+import type { InstanceSettings, Isolation, RunnerListing } from '../backends/backend.js';
 import { backendNamed } from '../backends/registry.js';
-import type { RunnerConfig } from '../config/serve-config.js';
+import { backendEntryOf, type RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
 import type { BatcherObserver } from './batcher.js';
 import { inProcessStarter } from './in-process-instance.js';
 import type { InstanceStarter } from './instance-pool.js';
-import { decidePlacement } from './placement.js';
+import { decidePlacement, type Placement } from './placement.js';
 import { processStarter } from './process-instance.js';
-import { loadRunnerSpec, specOf, type RunnerSpec } from './runner-spec.js';
+import { loadRunnerSpec, type RunnerSpec } from './runner-spec.js';
 import { ScheduledRunner, type SchedulingOptions } from './scheduled-runner.js';
 import { workerStarter } from './worker-instance.js';
 
@@ -27,6 +27,17 @@ export type ObserverFactory = (runner: string, method: string) => BatcherObserve
 export interface PendingRunner {
   name: string;
   load: () => Promise<Runner>;
+}
+
+/** What placement decided for instance `index`: its threads and, on a GPU, its device. */
+export function instanceOf(placement: Placement, index: number): InstanceSettings {
+  const device = placement.kind === 'gpu' ? placement.devices[index] : undefined;
+  return { index, threads: placement.threadsPerInstance, ...(device !== undefined ? { device } : {}) };
+}
+
+/** The spec of instance `index` of runner `runner` of a (checked) config entry. */
+export function specOf(entry: RunnerConfig, runner: string, placement: Placement, index: number): RunnerSpec {
+  return { backend: entry.backend, entry: backendEntryOf(entry), runner, instance: instanceOf(placement, index) };
 }
 
 /** A starter loading instance N of a runner from `specFor(N)`, in the given isolation. */
