@@ -6,6 +6,7 @@
  */
 import type { InstanceSettings, Isolation, RunnerListing } from '../backends/backend.js';
 import { backendNamed } from '../backends/registry.js';
+import { runnerMethodsOf } from '../config/method-overrides.js';
 import { backendEntryOf, type RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
 import type { BatcherObserver } from './batcher.js';
@@ -55,10 +56,12 @@ export function isolationOf(entry: RunnerConfig): Isolation {
 }
 
 /**
- * The runners one config entry serves, each scheduled. `runners` is the backend's
- * listing of the entry (config/method-overrides.ts `runnerMethodsOf`), made once.
+ * The runners one config entry serves, each scheduled. `runners` is the backend's listing
+ * of the entry (config/method-overrides.ts `runnerMethodsOf`), if the caller has made it
+ * already (serve lists each entry once, to check it); otherwise it is made here.
  */
-export function scheduledRunnersOf(entry: RunnerConfig, runners: RunnerListing[], observe: ObserverFactory): PendingRunner[] {
+export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverFactory, runners?: RunnerListing[]): Promise<PendingRunner[]> {
+  const listed = runners ?? await runnerMethodsOf(entry);
   const scheduling = entry.scheduling ?? {};
   const placement = decidePlacement(scheduling.instances);
   const options: SchedulingOptions = {
@@ -68,7 +71,7 @@ export function scheduledRunnersOf(entry: RunnerConfig, runners: RunnerListing[]
     ...(scheduling.maxBackoffMs ? { maxBackoffMs: scheduling.maxBackoffMs } : {}),
   };
   const isolation = isolationOf(entry);
-  return runners.map(({ name }) => {
+  return listed.map(({ name }) => {
     const starter = starterFor(isolation, (index) => specOf(entry, name, placement, index));
     return { name, load: () => ScheduledRunner.start(name, placement.count, starter, options, (method) => observe(name, method)) };
   });

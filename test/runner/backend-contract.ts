@@ -18,7 +18,6 @@ import type { Isolation } from '../../src/backends/backend.js';
 import { backendOfPath } from '../../src/backends/registry.js';
 import { valuesToBatch } from '../../src/codecs/columns.js';
 import { dtypeOf } from '../../src/codecs/dtypes.js';
-import { runnerMethodsOf } from '../../src/config/method-overrides.js';
 import { runnerEntrySchema } from '../../src/config/schema.js';
 import type { RunnerConfig } from '../../src/config/serve-config.js';
 import { FlightError, Status, Tensor, local, type Runner } from '../../src/index.js';
@@ -143,7 +142,7 @@ function entryOf(backend: string, c: BackendCase, isolation: Isolation): RunnerC
 
 /** The runners `serve` would register for the entry, loaded: listed by the registry, each a ScheduledRunner. */
 async function serveRunners(entry: RunnerConfig): Promise<ScheduledRunner[]> {
-  const pending = scheduledRunnersOf(entry, await runnerMethodsOf(entry), () => ({}));
+  const pending = await scheduledRunnersOf(entry, () => ({}));
   return (await Promise.all(pending.map((p) => p.load()))) as ScheduledRunner[];
 }
 
