@@ -21,7 +21,8 @@ export interface TensorMetadata {
   kind: PayloadType['kind'];
 }
 
-function describe(p: ParamSpec, batchable: boolean): TensorMetadata[] {
+/** The V2 tensors of one input or output: one, or one per declared column of a table. */
+export function describe(p: ParamSpec, batchable: boolean): TensorMetadata[] {
   const t = p.type;
   const batch = batchable ? [-1] : [];
   switch (t.kind) {
