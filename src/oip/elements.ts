@@ -66,8 +66,9 @@ export function numericElements(
         `${where}: raw data of ${raw.byteLength} bytes does not fit shape [${shape.join(',')}] of ${datatype} (${count} elements x ${size} bytes = ${count * size} bytes)`,
       );
     }
+    // A view when aligned; else a copy (new Uint8Array(raw) copies, where a Buffer's slice() would not).
     const aligned = raw.byteOffset % size === 0;
-    const values = aligned ? new Out(raw.buffer as ArrayBuffer, raw.byteOffset, count) : new Out(raw.slice().buffer as ArrayBuffer, 0, count);
+    const values = aligned ? new Out(raw.buffer as ArrayBuffer, raw.byteOffset, count) : new Out(new Uint8Array(raw).buffer, 0, count);
     if (dtype === 'bool') {
       for (let i = 0; i < count; i++) {
         if (values[i]! > 1) throw FlightError.invalidArgument(`${where}: BOOL element ${i} is byte ${values[i]}; each element must be 0 or 1`);
@@ -93,7 +94,7 @@ function element(dtype: DType, datatype: string, v: unknown, i: number, json: bo
   if (dtype === 'int64' || dtype === 'uint64') {
     if (json) {
       if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
-        throw bad(`is ${JSON.stringify(v)}; ${datatype} JSON elements are integers within ±2^53 (send larger values as binary data)`);
+        throw bad(`is ${JSON.stringify(v)}; ${datatype} JSON elements are integers within ±(2^53-1) (send larger values as binary data)`);
       }
       if (dtype === 'uint64' && v < 0) throw bad(`is ${v}; UINT64 elements are not negative`);
       return BigInt(v);
@@ -116,7 +117,11 @@ export function bytesElements(count: number, shape: readonly number[], data: Ten
     const raw = data.raw;
     // Each element takes at least its 4-byte length: a count the data cannot hold is
     // refused before the array of elements is made.
-    if (count > raw.byteLength / 4) throw countMismatch(where, Math.floor(raw.byteLength / 4), count, shape, 'BYTES elements (4-byte length each at least), at most');
+    if (count > raw.byteLength / 4) {
+      throw FlightError.invalidArgument(
+        `${where}: shape [${shape.join(',')}] needs ${count} BYTES elements, each at least its 4-byte length, but the raw data has only ${raw.byteLength} bytes`,
+      );
+    }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const out: Uint8Array[] = new Array(count);
     let pos = 0;

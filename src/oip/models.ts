@@ -72,10 +72,10 @@ export function modelReady(registry: RunnerRegistry, name: string, version: stri
   }
 }
 
-/** V2 model metadata: inputs and outputs with -1 for the batch dimension of a batchable method. */
+/** V2 model metadata: inputs and outputs with the rows first (-1). */
 export function v2Metadata(ref: ModelRef): { name: string; versions: string[]; platform: string; inputs: V2TensorMeta[]; outputs: V2TensorMeta[] } {
   const sig = ref.method.signature;
-  const tensors = (params: typeof sig.inputs) => params.flatMap((p) => describe(p, sig.batchable))
+  const tensors = (params: typeof sig.inputs) => params.flatMap((p) => describe(p))
     .map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
   return { name: ref.name, versions: [...ref.runner.versions], platform: ref.runner.platform, inputs: tensors(sig.inputs), outputs: tensors(sig.outputs) };
 }
@@ -85,7 +85,8 @@ export interface V2TensorMeta { name: string; datatype: string; shape: number[] 
 
 /**
  * Triton's model configuration of a model: max_batch_size > 0 for a batchable method,
- * with dims that leave the batch dimension out; 0 and the full dims otherwise.
+ * with dims that leave the batch dimension out; 0 and the full dims (rows first, -1)
+ * for a method that is not batchable.
  */
 export function v2Config(ref: ModelRef): Record<string, unknown> {
   const sig = ref.method.signature;

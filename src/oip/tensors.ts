@@ -1,12 +1,13 @@
 /**
  * V2 tensors <-> the Arrow columns of a runner method's signature (docs/oip.md).
  *
- * Inputs: each V2 input names one signature input (or, for a table input, one column);
- * a batchable method takes the batch dimension first ([N, ...example shape]), the rows of
- * the batch; a method that is not batchable takes one example (the example shape) as one
- * row. The batch is then conformed by the runner layer exactly as a Flight call's.
+ * Inputs: each V2 input names one signature input (or, for a table input, one column),
+ * with the rows of the call first: [N, ...example shape]. For a batchable method the rows
+ * are independent examples (the batch dimension); for one that is not, they are what the
+ * call takes together, as in a Flight call's batch. The batch is then conformed by the
+ * runner layer exactly as a Flight call's.
  *
- * Outputs: each output column becomes one V2 output, [N, ...example shape]; strings,
+ * Outputs: each output column becomes one V2 output, [rows, ...example shape]; strings,
  * binaries and JSON (its text) become BYTES.
  */
 import {
@@ -53,7 +54,7 @@ const slotsBySignature = new WeakMap<MethodSignature, Slot[]>();
 export function inputSlots(sig: MethodSignature): Slot[] {
   let slots = slotsBySignature.get(sig);
   if (!slots) {
-    slots = sig.inputs.flatMap((spec) => describe(spec, sig.batchable).map((meta) => ({
+    slots = sig.inputs.flatMap((spec) => describe(spec).map((meta) => ({
       meta, spec, ...(spec.type.kind === 'table' ? { columnType: spec.type.columns?.[meta.name] } : {}),
     })));
     slotsBySignature.set(sig, slots);
@@ -108,7 +109,7 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
     if (missing.length) throw FlightError.invalidArgument(`model '${model}': missing input ${missing.join(', ')}; the request has ${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}`);
   }
   // A table input declaring no columns takes any inputs as its columns.
-  const used = openTable ? inputs.map((i) => openSlot(i, sig.batchable)) : slots;
+  const used = openTable ? inputs.map(openSlot) : slots;
 
   let rows: number | undefined;
   const built = used.map((slot) => {
@@ -116,13 +117,11 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
     const where = `model '${model}' input '${slot.meta.name}'`;
     checkDims(input.shape, where);
     const exampleShape = slot.meta.exampleShape;
-    const rank = (sig.batchable ? 1 : 0) + exampleShape.length;
-    const shapeOk = input.shape.length === rank
-      && exampleShape.every((d, i) => d < 0 || d === input.shape[i + (sig.batchable ? 1 : 0)]);
+    const shapeOk = input.shape.length === 1 + exampleShape.length && exampleShape.every((d, i) => d < 0 || d === input.shape[i + 1]);
     if (!shapeOk) {
       throw FlightError.invalidArgument(`${where} has shape ${shapeText(input.shape)}; the model takes ${shapeText(slot.meta.shape)} (-1: any size)`);
     }
-    const n = sig.batchable ? input.shape[0]! : 1;
+    const n = input.shape[0]!;
     if (rows !== undefined && n !== rows) {
       throw FlightError.invalidArgument(`${where} has ${n} rows (its first dimension), other inputs ${rows}: every input of one request has the same batch size`);
     }
@@ -135,10 +134,10 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
 }
 
 /** The slot of an input sent to a table with no declared columns: one value per row. */
-function openSlot(input: V2Input, batchable: boolean): Slot {
+function openSlot(input: V2Input): Slot {
   const dtype = input.datatype === BYTES ? undefined : dtypeOfDatatype(input.datatype, `input '${input.name}'`);
   const meta: TensorMetadata = {
-    name: input.name, datatype: input.datatype, shape: batchable ? [-1] : [], arrowType: dtype ? String(arrowType(dtype)) : 'Utf8', exampleShape: [], kind: 'table',
+    name: input.name, datatype: input.datatype, shape: [-1], arrowType: dtype ? String(arrowType(dtype)) : 'Utf8', exampleShape: [], kind: 'table',
   };
   return { meta, spec: { name: input.name, type: { kind: 'table' } }, columnType: dtype ? arrowType(dtype) : new Utf8() };
 }
@@ -171,8 +170,8 @@ function buildColumn(slot: Slot, input: V2Input, rows: number, where: string): {
   if (spec.type.kind === 'table') return { field: new Field(meta.name, arrowType(sent), false), vector: primitiveColumn(sent, values), datatype };
   const type = { ...(spec.type as TensorType), dtype: sent } as TensorType;
   const field = fieldFor(spec.name, type);
-  // The example dimensions: all but the batch dimension (a lone example has none).
-  const inner = input.shape.slice(input.shape.length - meta.exampleShape.length);
+  // The example dimensions: all but the rows.
+  const inner = input.shape.slice(1);
   if (meta.exampleShape.length === 0) return { field, vector: primitiveColumn(sent, values), datatype };
   if (type.shape.every((d) => d >= 0)) return { field, vector: fixedShapeColumn(new Tensor(sent, values, [rows, ...inner])), datatype };
   const tensor = new Tensor(sent, values, [rows, ...inner]);
@@ -208,16 +207,16 @@ export function responseOutputs(model: string, sig: MethodSignature, batch: Reco
       return i;
     });
   }
-  return picked.map((i) => outputTensor(model, fields[i]!, batch.getChildAt(i)!, sig.batchable));
+  return picked.map((i) => outputTensor(model, fields[i]!, batch.getChildAt(i)!));
 }
 
-function outputTensor(model: string, field: Field, vector: Vector, batchable: boolean): V2Output {
+function outputTensor(model: string, field: Field, vector: Vector): V2Output {
   const where = `model '${model}' output '${field.name}'`;
   if (vector.nullCount > 0) {
     throw new FlightError(Status.UNIMPLEMENTED, `${where} has ${vector.nullCount} null rows, and V2 tensors cannot carry nulls: call this method over Flight, or make it answer without nulls`);
   }
   const rows = vector.length;
-  const shape = (inner: number[]) => (batchable || rows !== 1 ? [rows, ...inner] : inner);
+  const shape = (inner: number[]) => [rows, ...inner];
   const type = vector.type;
   const extension = field.metadata.get(EXTENSION_NAME);
   if (type.typeId === Type.FixedSizeList) {
