@@ -63,7 +63,7 @@ export async function infer(backend: OipBackend, request: InferRequest, ctx: Cal
     model: request.model,
     version: request.version || (ref.runner.versions[0] ?? ''),
     id: request.id,
-    outputs: responseOutputs(request.model, sig, output, request.outputs),
+    outputs: responseOutputs(request.model, output, request.outputs),
   };
 }
 

@@ -194,7 +194,7 @@ function checkJson(elements: readonly Uint8Array[], where: string): void {
  * The V2 outputs of a method's answer: every output column, or the `requested` ones in
  * their order (INVALID_ARGUMENT for a name the model does not output).
  */
-export function responseOutputs(model: string, sig: MethodSignature, batch: RecordBatch, requested: readonly string[]): V2Output[] {
+export function responseOutputs(model: string, batch: RecordBatch, requested: readonly string[]): V2Output[] {
   const fields = batch.schema.fields;
   let picked = fields.map((_, i) => i);
   if (requested.length) {

@@ -4,7 +4,7 @@
  * exact digits, float16 as the number it encodes), so a test checks the values that
  * reached the runner against values it computes itself, not only a round trip.
  */
-import { defineRunner, Tensor, types, type DType } from '../../../../src/index.js';
+import { defineRunner, type Tensor, types, type DType } from '../../../../src/index.js';
 
 const DTYPES: DType[] = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'float32', 'float64'];
 
