@@ -89,6 +89,12 @@ function checkDims(shape: readonly number[], where: string): void {
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(',')}]`;
 
+/** Names a request sent, quoted, at most 5 and each cut to 60 characters: a message stays short however many it sent. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 5).map((n) => `'${n.slice(0, 60)}'`).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
 /**
  * The input batch of a V2 request for `sig`, or INVALID_ARGUMENT naming the input at
  * fault: an unknown, missing or repeated input, a datatype the input does not take, a
@@ -99,17 +105,17 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
   const openTable = tableInput(sig) && !slots.length;
   const byName = new Map<string, V2Input>();
   for (const input of inputs) {
-    if (byName.has(input.name)) throw FlightError.invalidArgument(`model '${model}': input '${input.name}' is given twice`);
+    if (byName.has(input.name)) throw FlightError.invalidArgument(`model '${model}': input '${input.name.slice(0, 60)}' is given twice`);
     byName.set(input.name, input);
   }
   if (!openTable) {
-    const unknown = inputs.filter((i) => !slots.some((s) => s.meta.name === i.name)).map((i) => `'${i.name.slice(0, 60)}'`);
+    const unknown = inputs.filter((i) => !slots.some((s) => s.meta.name === i.name)).map((i) => i.name);
     if (unknown.length) {
       const names = slots.map((s) => `'${s.meta.name}'`).join(', ');
-      throw FlightError.invalidArgument(`model '${model}': unknown input ${unknown.join(', ')}; its inputs are ${names || 'none'}`);
+      throw FlightError.invalidArgument(`model '${model}': unknown input ${listNames(unknown)}; its inputs are ${names || 'none'}`);
     }
     const missing = slots.filter((s) => !byName.has(s.meta.name)).map((s) => `'${s.meta.name}' (${s.meta.datatype} ${shapeText(s.meta.shape)})`);
-    if (missing.length) throw FlightError.invalidArgument(`model '${model}': missing input ${missing.join(', ')}; the request has ${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}`);
+    if (missing.length) throw FlightError.invalidArgument(`model '${model}': missing input ${missing.join(', ')}; the request has ${listNames(inputs.map((i) => i.name)) || 'none'}`);
   }
   // A table input declaring no columns takes any inputs as its columns.
   const used = openTable ? inputs.map(openSlot) : slots;
@@ -117,7 +123,7 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
   let rows: number | undefined;
   const built = used.map((slot) => {
     const input = byName.get(slot.meta.name)!;
-    const where = `model '${model}' input '${slot.meta.name}'`;
+    const where = `model '${model}' input '${slot.meta.name.slice(0, 60)}'`;
     checkDims(input.shape, where);
     const exampleShape = slot.meta.exampleShape;
     const shapeOk = input.shape.length === 1 + exampleShape.length && exampleShape.every((d, i) => d < 0 || d === input.shape[i + 1]);

@@ -432,6 +432,8 @@ def test_bad_inputs_are_invalid_argument(grpc, http):
         ([iris_input(grpcclient, name="petals")], "unknown input 'petals'; its inputs are 'features'"),
         ([], "missing input 'features' (FP32 [-1,4])"),
         ([iris_input(grpcclient), iris_input(grpcclient)], "input 'features' is given twice"),
+        ([iris_input(grpcclient, name=f"n{i}" + "x" * 100) for i in range(10)], "unknown input 'n0" + "x" * 58 + "', "),
+        ([iris_input(grpcclient, name=f"n{i}") for i in range(10)], "unknown input 'n0', 'n1', 'n2', 'n3', 'n4' and 5 more; its inputs are 'features'"),
     ]
     for inputs, expected in cases:
         status, message = grpc_error(lambda: grpc.infer("iris", inputs))
