@@ -7,9 +7,9 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/free-port.js';
 import { startServerProcess, type ServerProcess } from '../helpers/serve-process.js';
 import { selfSignedCert } from '../helpers/tls.js';
 
@@ -18,14 +18,6 @@ const dir = mkdtempSync(join(tmpdir(), 'flight-runner-oip-tls-'));
 let server: ServerProcess;
 let port: number;
 let ca: Buffer;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port: p } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return p;
-}
 
 test.before(async () => {
   const { cert, key } = selfSignedCert(dir, 'localhost', 'DNS:localhost,IP:127.0.0.1');
