@@ -4,7 +4,10 @@
  * (tritonclient's BasicAuth plugin), checked in constant time by the same ServerAuth.
  */
 import { authenticateHandshake, type ServerAuth } from '../flight/auth.js';
-import { FlightError } from '../flight/index.js';
+import { FlightError, Status } from '../flight/index.js';
+
+/** How a tritonclient user sends the token (docs/oip.md, "Authenticating"). */
+const TRITONCLIENT_HINT = 'tritonclient: headers={"authorization": "Bearer <token>"} on each call, or a client plugin that adds it (docs/oip.md)';
 
 /**
  * The caller's identity, or UNAUTHENTICATED. Without `auth` every caller is accepted
@@ -13,8 +16,18 @@ import { FlightError } from '../flight/index.js';
 export async function authenticateV2(auth: ServerAuth | undefined, authorization: string | undefined): Promise<string | undefined> {
   if (!auth) return undefined;
   if (!authorization) {
-    throw FlightError.unauthenticated('missing authorization header: send "authorization: Bearer <token>" (or Basic credentials)');
+    throw FlightError.unauthenticated(`missing authorization header: send "authorization: Bearer <token>" (${TRITONCLIENT_HINT})`);
   }
-  const { identity } = await authenticateHandshake(auth, { get: (key) => (key === 'authorization' ? [authorization] : []) });
-  return identity;
+  try {
+    const { identity } = await authenticateHandshake(auth, { get: (key) => (key === 'authorization' ? [authorization] : []) });
+    return identity;
+  } catch (err) {
+    // serve's credentials are tokens with no users, so Basic (tritonclient's BasicAuth
+    // plugin) can only fail there: say what to send instead of only "invalid username".
+    if (err instanceof FlightError && err.code === Status.UNAUTHENTICATED && /^Basic\s/i.test(authorization)) {
+      throw FlightError.unauthenticated(`${err.message}; flight-runner serve's credentials (--token, --tokens-file, server.auth) `
+        + `are bearer tokens, not users: send "authorization: Bearer <token>" (${TRITONCLIENT_HINT})`);
+    }
+    throw err;
+  }
 }

@@ -519,6 +519,7 @@ def test_auth_is_the_flight_ports(auth_server):
     anonymous = grpcclient.InferenceServerClient(auth_server.grpc_url)
     status, message = grpc_error(lambda: anonymous.infer("iris", [inp]))
     assert status == "StatusCode.UNAUTHENTICATED" and "missing authorization header" in message
+    assert 'headers={"authorization": "Bearer <token>"}' in message  # how tritonclient sends it
     status, message = grpc_error(lambda: anonymous.is_server_live())
     assert status == "StatusCode.UNAUTHENTICATED"
     status, message = grpc_error(lambda: anonymous.infer("iris", [inp], headers={"authorization": "Bearer wrong"}))
@@ -526,6 +527,8 @@ def test_auth_is_the_flight_ports(auth_server):
     basic = base64.b64encode(b"ci:" + TOKEN.encode()).decode()
     status, message = grpc_error(lambda: anonymous.infer("iris", [inp], headers={"authorization": f"Basic {basic}"}))
     assert status == "StatusCode.UNAUTHENTICATED" and "invalid username or password" in message
+    # serve has tokens, not users: the refusal says what to send instead.
+    assert "bearer tokens, not users" in message and 'send "authorization: Bearer <token>"' in message
     good = {"authorization": f"Bearer {TOKEN}"}
     assert anonymous.infer("iris", [inp], headers=good).as_numpy("label").tolist() == [0]
 

@@ -38,7 +38,7 @@ def iris_expected(rows):
     return proba, labels.tolist()
 
 
-@pytest.mark.parametrize("name", ["grpc_client.py", "http_client.py"])
+@pytest.mark.parametrize("name", ["grpc_client.py", "http_client.py", "token_auth.py"])
 def test_examples_use_only_plain_client_libraries(name):
     imported = set()
     for node in ast.walk(ast.parse((EXAMPLES / name).read_text())):
@@ -92,3 +92,15 @@ def test_grpc_example_with_a_token(auth_server):
     denied = subprocess.run([sys.executable, str(EXAMPLES / "grpc_client.py"), auth_server.grpc_url],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert denied.returncode != 0 and "missing authorization header" in denied.stderr and not tagged(denied.stdout, "METADATA")
+
+
+def test_token_auth_example_over_grpc_and_http(auth_server):
+    """docs/oip.md's way to authenticate: the bearer token as a header, per call or by a
+    plugin, over gRPC and HTTP; with a wrong token the example stops at its first call."""
+    stdout = run_example("token_auth.py", auth_server.grpc_url, auth_server.http_url, TOKEN)
+    assert tagged(stdout, "RESULT") == [
+        {"protocol": protocol, "way": way, "label": [0, 1, 2]} for protocol in ("grpc", "http") for way in ("headers", "plugin")
+    ]
+    wrong = subprocess.run([sys.executable, str(EXAMPLES / "token_auth.py"), auth_server.grpc_url, auth_server.http_url, "wrong"],
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode != 0 and "invalid bearer token" in wrong.stderr and not tagged(wrong.stdout, "RESULT")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, TOKEN
 
 PERF_ANALYZER = Path(REPO_ROOT / ".venv-oip" / "bin" / "perf_analyzer")
 
@@ -62,3 +62,13 @@ def test_perf_analyzer_runs_without_errors(perf_env, server, protocol):
     breakdown = re.search(r"Avg request latency: \d+ usec \(overhead \d+ usec \+ queue \d+ usec \+ compute input \d+ usec "
                           r"\+ compute infer (\d+) usec \+ compute output \d+ usec\)", proc.stdout)
     assert breakdown and int(breakdown.group(1)) > 0, proc.stdout
+
+
+def test_perf_analyzer_sends_the_token_over_http(perf_env, auth_server):
+    """docs/oip.md: perf_analyzer's -H carries the bearer token (HTTP only; its gRPC mode ignores -H)."""
+    base = [str(PERF_ANALYZER), "-m", "iris", "-u", auth_server.http_url, "-i", "http", "--concurrency-range", "1",
+            "--measurement-mode", "count_windows", "--measurement-request-count", "20", "--stability-percentage", "999", "--max-trials", "10"]
+    proc = subprocess.run([*base, "-H", f"authorization:Bearer {TOKEN}"], env=perf_env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "Successful request count" in proc.stdout, proc.stdout + proc.stderr
+    without = subprocess.run(base, env=perf_env, capture_output=True, text=True, timeout=300)
+    assert without.returncode != 0 and "missing authorization header" in without.stdout + without.stderr, without.stdout + without.stderr
