@@ -18,6 +18,25 @@ if [ ! -x .venv/bin/python ] || ! cmp -s test/interop/python/requirements.txt .v
 fi
 export FLIGHT_RUNNER_PYTHON="$root/.venv/bin/python"
 
+step "V2 test environment (test/interop/oip/requirements.txt: tritonclient)"
+if [ ! -x .venv-oip/bin/python ] || ! cmp -s test/interop/oip/requirements.txt .venv-oip/.requirements 2>/dev/null; then
+  python3 -m venv .venv-oip && .venv-oip/bin/pip install -q --disable-pip-version-check -r test/interop/oip/requirements.txt \
+    && cp test/interop/oip/requirements.txt .venv-oip/.requirements || { echo "V2 python setup failed"; failed=$((failed + 1)); }
+fi
+
+# perf_analyzer (in .venv-oip) links to Debian's libb64-0d, which no PyPI package carries.
+if ! ldconfig -p 2>/dev/null | grep -q 'libb64\.so\.0d'; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's libb64-0d (perf_analyzer's)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libb64-0d >/dev/null \
+      || echo "libb64-0d install failed: the perf_analyzer test will fail"
+  else
+    echo "libb64-0d is missing: run 'apt-get install libb64-0d' as root, or the perf_analyzer test fails"
+  fi
+fi
+# The V2 suite's perf_analyzer test fails, instead of skipping, when a library is missing.
+export OIP_PERF_ANALYZER_REQUIRED=1
+
 step "Build (dist/, what bin/flight-runner.js and the package run)"
 if npm run -s build ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
@@ -41,6 +60,16 @@ if [ -d test/interop/python ] && ls test/interop/python/test_*.py >/dev/null 2>&
   f=$(grep -oE '[0-9]+ (failed|errors?)' "$logs/pytest.log" | awk '{s+=$1} END {print s+0}')
   [ -z "$f" ] && f=0
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "pytest ran no test"; fi
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
+if [ -d test/interop/oip ] && ls test/interop/oip/test_*.py >/dev/null 2>&1; then
+  step "pytest V2 (real tritonclient gRPC and HTTP clients)"
+  .venv-oip/bin/python -m pytest -q -p no:cacheprovider test/interop/oip 2>&1 | tee "$logs/pytest-oip.log" | tail -15
+  p=$(grep -oE '[0-9]+ passed' "$logs/pytest-oip.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '[0-9]+ (failed|errors?)' "$logs/pytest-oip.log" | awk '{s+=$1} END {print s+0}')
+  [ -z "$f" ] && f=0
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "pytest V2 ran no test"; fi
   passed=$((passed + p)); failed=$((failed + f))
 fi
 

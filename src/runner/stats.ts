@@ -22,7 +22,22 @@ export class MethodStats {
   rows = 0;
   errors = 0;
   batches = 0;
-  private batchRowsTotal = 0;
+  /** Total milliseconds of calls that succeeded, and of calls that failed (V2 statistics report sums). */
+  okMs = 0;
+  failedMs = 0;
+  /** When the last call finished, ms since the epoch; 0 before any. */
+  lastCallAt = 0;
+  /** Rows the backend answered (in successful backend calls), summed over batches. */
+  batchRowsTotal = 0;
+  /**
+   * Calls the batcher answered, and their total ms by phase (BatcherObserver.call):
+   * queued, merging input, in the backend, handing output back. V2 statistics report them.
+   */
+  answered = 0;
+  queueMs = 0;
+  inputMs = 0;
+  computeMs = 0;
+  outputMs = 0;
   private batchRowsMax = 0;
   private readonly latencies = new Float64Array(WINDOW);
   private latencyCount = 0;
@@ -31,7 +46,13 @@ export class MethodStats {
   recordCall(rows: number, ms: number, failed: boolean): void {
     this.calls++;
     this.rows += rows;
-    if (failed) this.errors++;
+    if (failed) {
+      this.errors++;
+      this.failedMs += ms;
+    } else {
+      this.okMs += ms;
+    }
+    this.lastCallAt = Date.now();
     this.latencies[this.latencyCount++ % WINDOW] = ms;
   }
 
@@ -40,6 +61,15 @@ export class MethodStats {
     this.batches++;
     this.batchRowsTotal += rows;
     if (rows > this.batchRowsMax) this.batchRowsMax = rows;
+  }
+
+  /** The batcher answered a call, which spent these ms in each phase. */
+  recordPhases(queueMs: number, inputMs: number, computeMs: number, outputMs: number): void {
+    this.answered++;
+    this.queueMs += queueMs;
+    this.inputMs += inputMs;
+    this.computeMs += computeMs;
+    this.outputMs += outputMs;
   }
 
   toJSON(): MethodStatsJSON {

@@ -16,6 +16,7 @@ import { FlightClient, FlightDescriptor, FlightError, Status } from '../../src/f
 import { runCli } from './cli-process.js';
 import { venvPython } from '../helpers/python.js';
 import { ROOT, run, startServerProcess } from '../helpers/serve-process.js';
+import { signedBy } from '../helpers/tls.js';
 
 const IRIS = join(ROOT, 'examples/models/iris.onnx');
 
@@ -33,16 +34,6 @@ function selfSigned(dir: string, name: string): { cert: string; key: string } {
   const key = join(dir, `${name}.key`);
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
     '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
-  return { cert, key };
-}
-
-/** A client certificate signed by the CA `ca`. */
-function signedBy(dir: string, name: string, ca: { cert: string; key: string }): { cert: string; key: string } {
-  const key = join(dir, `${name}.key`);
-  const csr = join(dir, `${name}.csr`);
-  const cert = join(dir, `${name}.crt`);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '1', '-out', cert]);
   return { cert, key };
 }
 

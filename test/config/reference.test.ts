@@ -16,7 +16,7 @@ const doc = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
 /** Every key a config can set, each once (maps of names use one name). */
 const complete = {
   server: {
-    host: '127.0.0.1', port: 0, socket: 'flight.sock', metricsPort: 0, metricsHost: '127.0.0.1', maxMessageBytes: 1024, maxIncomingBytes: 4096,
+    host: '127.0.0.1', port: 0, socket: 'flight.sock', httpPort: 0, metricsPort: 0, metricsHost: '127.0.0.1', maxMessageBytes: 1024, maxIncomingBytes: 4096,
     auth: { tokens: ['ci:abc'], tokensFile: 'tokens' },
     tls: { cert: 'server.crt', key: 'server.key', clientCa: 'ca.crt' },
   },

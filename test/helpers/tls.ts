@@ -15,3 +15,17 @@ export function selfSignedCert(dir: string, commonName: string, altNames: string
   ], { stdio: 'pipe', timeout: 30_000 });
   return { cert: readFileSync(cert), key: readFileSync(key) };
 }
+
+/**
+ * A certificate for `name` signed by the CA `ca` (files `name`.crt and `name`.key in
+ * `dir`), as a client presents in mutual TLS.
+ */
+export function signedBy(dir: string, name: string, ca: { cert: string; key: string }): { cert: string; key: string } {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe', timeout: 30_000 });
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
+  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '1', '-out', cert]);
+  return { cert, key };
+}
