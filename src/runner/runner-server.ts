@@ -5,7 +5,7 @@
 import { FlightServer, type FlightServerOptions, type ListenAddress } from '../flight/index.js';
 import { RunnerRegistry } from './registry.js';
 import type { Runner } from './runner.js';
-import { runnerService, type InvokerFactory } from './service.js';
+import { runnerService } from './service.js';
 import type { StatsRegistry } from './stats.js';
 
 /** A running runner server. */
@@ -23,7 +23,6 @@ export interface RunnerServerOptions extends FlightServerOptions {
   /** Runners to serve, loaded or as loaders (loaded in the background). */
   runners: (Runner | { name: string; load: () => Promise<Runner> })[];
   listen?: ListenAddress[];
-  invoker?: InvokerFactory;
 }
 
 /**
@@ -39,7 +38,7 @@ export async function startRunnerServer(options: RunnerServerOptions): Promise<R
     else registry.addRunner(r);
   }
   const locations: string[] = [];
-  const handlers = runnerService(registry, { locations, ...(options.invoker ? { invoker: options.invoker } : {}) });
+  const handlers = runnerService(registry, { locations });
   const server = new FlightServer(handlers, options);
   for (const address of options.listen ?? [{ host: '127.0.0.1', port: 0 }]) {
     const { location } = await server.listen(address);
