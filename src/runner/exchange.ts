@@ -240,6 +240,10 @@ async function pipeline(
     if (deadline && deadline.getTime() <= Date.now()) {
       throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} ran`);
     }
+    if (batch.schema !== schema && !sameFields(batch.schema, schema)) {
+      // The plan is the first schema's: another schema's columns would be read as if they were those.
+      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
+    }
     let earlierDone = false;
     const waitEarlier = earlier.then(() => { earlierDone = true; }, () => { earlierDone = true; });
     const started = performance.now();
@@ -325,6 +329,12 @@ async function pipeline(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Same column names and types (a stream's batches may be distinct Schema objects in process). */
+function sameFields(a: Schema, b: Schema): boolean {
+  return a.fields.length === b.fields.length
+    && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
 }
 
 /**

@@ -401,6 +401,31 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
     t.true(seen.length === 0 || JSON.stringify(seen) === '[1,4]', JSON.stringify(seen));
   });
 
+  test(title('a deadline that passes while the runner runs: DEADLINE_EXCEEDED'), async (t) => {
+    const slow = client().runner('misc').method('slow');
+    const err = await t.throwsAsync(slow.withParams({ ms: 1000 }).withOptions({ deadline: 100 }).run(1), { instanceOf: FlightError });
+    t.is(err?.codeName, 'DEADLINE_EXCEEDED', err?.message);
+    t.regex(err?.message ?? '', /deadline/i);
+    // A deadline the call meets changes nothing.
+    t.is(await slow.withOptions({ deadline: 60_000 }).run(2), 2);
+  });
+
+  test(title('a call cancelled while the runner runs: CANCELLED'), async (t) => {
+    const abort = new AbortController();
+    const call = client().runner('misc').method('slow').withParams({ ms: 1000 }).withOptions({ signal: abort.signal }).run(1);
+    setTimeout(() => abort.abort(), 100);
+    const err = await t.throwsAsync(call, { instanceOf: FlightError });
+    t.is(err?.codeName, 'CANCELLED', err?.message);
+    t.regex(err?.message ?? '', /cancel/i);
+  });
+
+  test(title('a batch whose schema differs from the stream\'s first: INVALID_ARGUMENT'), async (t) => {
+    const f64 = rawBatch([primitive('x', new Float64(), [1, 2])]);
+    const f32 = rawBatch([primitive('x', new Float32(), [3])]);
+    await rejectsWith(t, collect(client().caller.stream('values', 'square', [{ batch: f64 }, { batch: f32 }])), Status.INVALID_ARGUMENT,
+      'batch schema differs from the schema this stream began with');
+  });
+
   // ---- streaming ----------------------------------------------------------------------------------
 
   test(title('stream() of a DataFrame: one result per batch, in order'), async (t) => {
@@ -458,6 +483,12 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
       ['req-0', 'req-1', 'req-2', 'marker', 'req-3', 'req-4', 'req-5']);
     t.deepEqual(out.map((c) => (c.batch ? numbers(c.batch.getChild('i')!.toArray()) : null)),
       [[0, 0], [1, 10], [2, 20], null, [3, 30], [4, 40], [5, 50]]);
+  });
+
+  test(title('a stream of metadata-only messages and no batch: each message comes back, no batch'), async (t) => {
+    const out = await collect(client().caller.stream('misc', 'echo', [{ appMetadata: enc.encode('first') }, { appMetadata: enc.encode('second') }]));
+    t.deepEqual(out.map((c) => [c.batch?.numRows, c.appMetadata && dec.decode(c.appMetadata)]), [[undefined, 'first'], [undefined, 'second']]);
+    t.deepEqual(await collect(client().caller.stream('misc', 'echo', [])), []);
   });
 
   test(title('a long stream (2,000 batches) stays in order'), async (t) => {
