@@ -35,6 +35,11 @@ export interface MethodTarget {
   /** The method's counters (the `stats` action); none in process. */
   readonly stats?: MethodStats;
   readonly onCall?: CallListener;
+  /**
+   * Log each runner failure (INTERNAL) as a warning: a server's operator sees them in its
+   * log. Off in process, where the caller gets the error itself.
+   */
+  readonly logFailures?: boolean;
 }
 
 /** What an exchange knows about its caller. */
@@ -268,7 +273,7 @@ async function pipeline(
       const ms = performance.now() - started;
       target.stats?.recordCall(batch.numRows, ms, true);
       onCall?.(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
-      if (!(err instanceof FlightError) || err.code === Status.INTERNAL) {
+      if (target.logFailures && (!(err instanceof FlightError) || err.code === Status.INTERNAL)) {
         log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
       }
       throw err;

@@ -100,7 +100,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       try {
         // The wire streams are the pipeline's source and sink as they are: no copy between.
         await runExchange(
-          { runner, method, stats: stats.of(runner.name, method.signature.name), ...(options.onCall ? { onCall: options.onCall } : {}) },
+          { runner, method, stats: stats.of(runner.name, method.signature.name), logFailures: true, ...(options.onCall ? { onCall: options.onCall } : {}) },
           input, output, { params, signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) },
         );
       } catch (err) {

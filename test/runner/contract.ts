@@ -20,7 +20,7 @@ import { signatureToJSON } from '../../src/runner/signature.js';
 /** The fix every refusal of nulls names (runner/conform.ts). */
 const NULL_FIX = '(the method does not declare it nullable): send a value in every row, e.g. fill or drop the missing ones first '
   + '(pyarrow.compute.fill_null / drop_null, pandas fillna / dropna)';
-import { loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
+import { bulkScore, loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
 
 /** A connected client and how to release it (and whatever serves it). */
 export interface ContractClient {
@@ -489,6 +489,29 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
     const out = await collect(client().caller.stream('misc', 'echo', [{ appMetadata: enc.encode('first') }, { appMetadata: enc.encode('second') }]));
     t.deepEqual(out.map((c) => [c.batch?.numRows, c.appMetadata && dec.decode(c.appMetadata)]), [[undefined, 'first'], [undefined, 'second']]);
     t.deepEqual(await collect(client().caller.stream('misc', 'echo', [])), []);
+  });
+
+  test(title('a stream whose own batches fill the queue waits for them instead of failing (RESOURCE_EXHAUSTED is for other calls)'), async (t) => {
+    // 6 batches of 100,000 rows, several in flight at once: more rows than a scheduled
+    // method's queue holds (262,144 by default), all of them this one stream's.
+    const rows = 100_000;
+    const column = (k: number, f: (i: number) => number) => primitive('', new Float64(), Float64Array.from({ length: rows }, (_, i) => f(k * rows + i)))[1];
+    const batches = Array.from({ length: 6 }, (_, k) => ({
+      batch: rawBatch([
+        [new Field('a', new Float64(), false), column(k, (i) => i)],
+        [new Field('b', new Float64(), false), column(k, (i) => i % 7)],
+        [new Field('c', new Float64(), false), column(k, () => 1)],
+        [new Field('d', new Float64(), false), column(k, (i) => -i)],
+      ]),
+    }));
+    let n = 0;
+    let wrong = 0;
+    for await (const chunk of client().caller.stream('bulk', 'score', batches)) {
+      const y = chunk.batch!.getChild('y')!.toArray() as Float64Array;
+      for (let i = 0; i < y.length; i++, n++) if (y[i] !== bulkScore(n, n % 7, 1, -n)) wrong++;
+    }
+    t.is(n, 6 * rows);
+    t.is(wrong, 0);
   });
 
   test(title('a long stream (2,000 batches) stays in order'), async (t) => {
