@@ -5,7 +5,7 @@
  * that stops early.
  */
 import test from 'ava';
-import { Field, Float32, Float64, type Schema } from 'apache-arrow';
+import { type Field, Float32, Float64, type Schema } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../../src/index.js';
 import { methodOf } from '../../src/runner/call.js';
 import { callMethod, chunkSource, exchangeChunks, runExchange, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
