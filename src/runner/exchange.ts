@@ -103,21 +103,29 @@ export async function* exchangeChunks(
   target: MethodTarget, input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>, ctx: ExchangeContext = {},
 ): AsyncIterable<FlightChunk> {
   // In process there is no transport to enforce the deadline: a timer aborts the call,
-  // as a server's does (so a runner still running at the deadline fails the call).
+  // as a server's does (so a runner still running at the deadline fails the call). One
+  // controller, whose listener on the caller's signal goes when the call ends: callers
+  // share one signal across many calls.
   const stop = new AbortController();
-  const signals = [stop.signal];
-  if (ctx.signal) signals.push(ctx.signal);
-  if (ctx.deadline) signals.push(AbortSignal.timeout(Math.max(0, ctx.deadline.getTime() - Date.now())));
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : stop.signal;
+  const where = `runner '${target.runner.name}' method '${target.method.signature.name}'`;
+  const cancel = () => stop.abort(new FlightError(Status.CANCELLED, `${where}: call cancelled`));
+  ctx.signal?.addEventListener('abort', cancel, { once: true });
+  if (ctx.signal?.aborted) cancel();
+  const timer = ctx.deadline && setTimeout(
+    () => stop.abort(new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed while ${where} ran`)),
+    Math.max(0, ctx.deadline.getTime() - Date.now()),
+  );
   const source = chunkSource(input);
   const channel = new Channel();
-  const done = runExchange(target, source, channel, { ...ctx, signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
+  const done = runExchange(target, source, channel, { ...ctx, signal: stop.signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
   try {
     yield* channel;
   } finally {
-    // Stopped early (or failed): cancel what still runs, release the writes waiting for
-    // this reader, and end the caller's input generator.
-    stop.abort();
+    // Ended, failed or stopped early: cancel what still runs, release the writes waiting
+    // for this reader, and end the caller's input generator.
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener('abort', cancel);
+    if (!stop.signal.aborted) stop.abort(new FlightError(Status.CANCELLED, `${where}: the reader stopped reading the answers`));
     channel.close();
     await done;
     source.close();
@@ -228,9 +236,13 @@ async function pipeline(
     interrupt?.(err);
     for (const reject of running) reject(err);
   };
-  const aborted = () => (deadline && deadline.getTime() <= Date.now()
-    ? new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed while ${where} ran`)
-    : new FlightError(Status.CANCELLED, `${where}: call cancelled`));
+  // The signal's reason when it says why (a FlightError: the deadline timer of an
+  // in-process call), else by the clock.
+  const aborted = (): FlightError => {
+    if (signal?.reason instanceof FlightError) return signal.reason;
+    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed while ${where} ran`);
+    return new FlightError(Status.CANCELLED, `${where}: call cancelled`);
+  };
   const onAbort = () => fail(aborted());
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();

@@ -4,6 +4,7 @@
  * answer to an input with a schema and no batch, stats and call counts, and a reader
  * that stops early.
  */
+import { getEventListeners } from 'node:events';
 import test from 'ava';
 import { type Field, Float32, Float64, type Schema } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../../src/index.js';
@@ -99,4 +100,13 @@ test('a reader that stops early ends the exchange and the caller\'s input genera
   t.true(finished, 'the input generator was closed');
   // Read ahead is bounded by the pipeline window, not the (endless) input.
   t.true(produced <= 3 + 4 + 2, `produced ${produced}`);
+});
+
+test('in-process calls sharing one signal and deadlines leave no listener on it', async (t) => {
+  const shared = new AbortController();
+  const square = target('values', 'square');
+  for (let i = 0; i < 50; i++) {
+    for await (const _ of exchangeChunks(square, [{ batch: rawBatch([primitive('x', new Float64(), [i])]) }], { signal: shared.signal, deadline: new Date(Date.now() + 60_000) })) { /* drained */ }
+  }
+  t.is(getEventListeners(shared.signal, 'abort').length, 0);
 });
