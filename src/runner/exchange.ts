@@ -117,17 +117,20 @@ export async function* exchangeChunks(
   );
   const source = chunkSource(input);
   const channel = new Channel();
-  const done = runExchange(target, source, channel, { ...ctx, signal: stop.signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
+  // The caller is answered when the signal aborts, not when the runner returns: the
+  // pipeline starts no batch after it, and a scheduler drops the queued ones.
+  stop.signal.addEventListener('abort', () => channel.fail(stop.signal.reason), { once: true });
+  void runExchange(target, source, channel, { ...ctx, signal: stop.signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
   try {
     yield* channel;
   } finally {
-    // Ended, failed or stopped early: cancel what still runs, release the writes waiting
-    // for this reader, and end the caller's input generator.
+    // Ended, failed or stopped early: cancel what still runs, fail the writes waiting for
+    // this reader, and end the caller's input generator. (The exchange is not awaited: it
+    // may be waiting for the caller's input, which now will not come.)
     clearTimeout(timer);
     ctx.signal?.removeEventListener('abort', cancel);
     if (!stop.signal.aborted) stop.abort(new FlightError(Status.CANCELLED, `${where}: the reader stopped reading the answers`));
     channel.close();
-    await done;
     source.close();
   }
 }
@@ -189,7 +192,7 @@ export async function runExchange(target: MethodTarget, input: ExchangeSource, o
     calls++;
     onCall(...call);
   });
-  const started = performance.now();
+  const started = onCall ? performance.now() : 0;
   try {
     await pipeline(target, input, output, ctx, counted);
   } catch (err) {
@@ -223,9 +226,6 @@ async function pipeline(
   const invokeContext = { ...(signal ? { signal } : {}), ...(deadline ? { deadline } : {}) };
   const where = `runner '${runner.name}' method '${sig.name}'`;
 
-  // Batches still running, so that a cancellation or a passed deadline fails the
-  // exchange at once instead of when the runner answers (one listener per exchange).
-  const running = new Set<(err: unknown) => void>();
   let failure: { err: unknown } | undefined;
   // A failure interrupts the wait for the next input message. (Not a Promise.race against
   // one long-lived promise: each race would leave a reaction on it holding that step's
@@ -234,18 +234,17 @@ async function pipeline(
   const fail = (err: unknown) => {
     failure ??= { err };
     interrupt?.(err);
-    for (const reject of running) reject(err);
   };
-  // The signal's reason when it says why (a FlightError: the deadline timer of an
-  // in-process call), else by the clock.
+  // Why an aborted call ended: the signal's reason when it says (a FlightError: the
+  // deadline timer of an in-process call), else by the clock. No batch starts once the
+  // signal is aborted; one already with the runner (or its queue, which drops it) is not
+  // waited for by the caller: the transport (or, in process, exchangeChunks) answers the
+  // caller when the signal aborts, so no listener is needed here.
   const aborted = (): FlightError => {
     if (signal?.reason instanceof FlightError) return signal.reason;
     if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed while ${where} ran`);
     return new FlightError(Status.CANCELLED, `${where}: call cancelled`);
   };
-  const onAbort = () => fail(aborted());
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) onAbort();
 
   /**
    * Runs one batch. `earlier` settles when this stream's previous batches are answered:
@@ -254,6 +253,7 @@ async function pipeline(
    * queue full of other calls' rows is RESOURCE_EXHAUSTED.
    */
   const run = async (batch: RecordBatch, earlier: Promise<void>): Promise<RecordBatch> => {
+    if (signal?.aborted) throw aborted();
     if (deadline && deadline.getTime() <= Date.now()) {
       throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} ran`);
     }
@@ -292,60 +292,37 @@ async function pipeline(
     }
   };
 
-  /**
-   * `run`, rejected at once if the exchange fails meanwhile (cancelled, deadline passed,
-   * an earlier batch failed): the caller is answered now, not when the runner returns.
-   */
-  const start = signal ? (batch: RecordBatch, earlier: Promise<void>): Promise<RecordBatch> => new Promise((resolve, reject) => {
-    if (failure) {
-      reject(failure.err);
-      return;
-    }
-    running.add(reject);
-    run(batch, earlier).then(
-      (answer) => { running.delete(reject); resolve(answer); },
-      (err: unknown) => { running.delete(reject); reject(err); },
-    );
-  }) : run;
-
-  try {
-    // Answers are written by their own chain as soon as each is ready, while reading goes
-    // on: a caller that waits for each answer before sending its next batch (request and
-    // response over one exchange) gets it without having to send more, and a failure ends
-    // the call at once instead of waiting for the next input message.
-    const depth = sig.batchable ? PIPELINE_DEPTH : 1;
-    const inFlight: Promise<void>[] = [];
-    let written: Promise<void> = Promise.resolve();
-    const iterator = input[Symbol.asyncIterator]();
-    for (;;) {
-      if (failure) throw failure.err;
-      const next = iterator.next();
-      next.catch(() => {}); // abandoned if the call fails while it waits
-      const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
-        interrupt = reject;
-        next.then(resolve, reject);
-      });
-      interrupt = undefined;
-      if (step.done) break;
-      const { batch, appMetadata } = step.value;
-      const result = batch ? start(batch, written) : undefined;
-      result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
-      written = written.then(async () => {
-        if (result) await output.write(await result, appMetadata);
-        else if (appMetadata) await output.writeMetadata(appMetadata);
-      });
-      written.catch(fail);
-      inFlight.push(written);
-      while (inFlight.length >= depth) await inFlight.shift();
-    }
-    await written;
-    // Set by the abort listener while this function waited (flow analysis cannot see it).
-    const late = failure as { err: unknown } | undefined;
-    if (late) throw late.err;
-    if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
+  // Answers are written by their own chain as soon as each is ready, while reading goes
+  // on: a caller that waits for each answer before sending its next batch (request and
+  // response over one exchange) gets it without having to send more, and a failure ends
+  // the call at once instead of waiting for the next input message.
+  const depth = sig.batchable ? PIPELINE_DEPTH : 1;
+  const inFlight: Promise<void>[] = [];
+  let written: Promise<void> = Promise.resolve();
+  const iterator = input[Symbol.asyncIterator]();
+  for (;;) {
+    if (failure) throw failure.err;
+    const next = iterator.next();
+    next.catch(() => {}); // abandoned if the call fails while it waits
+    const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
+      interrupt = reject;
+      next.then(resolve, reject);
+    });
+    interrupt = undefined;
+    if (step.done) break;
+    const { batch, appMetadata } = step.value;
+    const result = batch ? run(batch, written) : undefined;
+    result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
+    written = written.then(async () => {
+      if (result) await output.write(await result, appMetadata);
+      else if (appMetadata) await output.writeMetadata(appMetadata);
+    });
+    written.catch(fail);
+    inFlight.push(written);
+    while (inFlight.length >= depth) await inFlight.shift();
   }
+  await written;
+  if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
 }
 
 /** Same column names and types (a stream's batches may be distinct Schema objects in process). */
@@ -387,7 +364,7 @@ class Channel implements ExchangeSink, AsyncIterable<FlightChunk> {
 
   /** The exchange failed: the reader gets what is queued, then `err`. */
   fail(err: unknown): void {
-    this.failure = { err };
+    this.failure ??= { err };
     this.end();
   }
 
