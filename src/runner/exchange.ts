@@ -112,7 +112,7 @@ export async function* exchangeChunks(
   ctx.signal?.addEventListener('abort', cancel, { once: true });
   if (ctx.signal?.aborted) cancel();
   const timer = ctx.deadline && setTimeout(
-    () => stop.abort(new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed while ${where} ran`)),
+    () => stop.abort(new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} answered`)),
     Math.max(0, ctx.deadline.getTime() - Date.now()),
   );
   const source = chunkSource(input);
@@ -242,7 +242,7 @@ async function pipeline(
   // caller when the signal aborts, so no listener is needed here.
   const aborted = (): FlightError => {
     if (signal?.reason instanceof FlightError) return signal.reason;
-    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed while ${where} ran`);
+    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} answered`);
     return new FlightError(Status.CANCELLED, `${where}: call cancelled`);
   };
 
