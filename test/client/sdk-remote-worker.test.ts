@@ -1,20 +1,4 @@
-/** The SDK contract through connect() to a real `flight-runner serve`, its runner scheduled in worker threads. */
-import { fileURLToPath } from 'node:url';
-import { connect } from '../../src/index.js';
-import { servedRunners } from '../helpers/contract-matrix.js';
-import { sdkContract } from './sdk-contract.js';
+/** The SDK contract with its runner behind a real `flight-runner serve`, in worker threads (the JS default). */
+import { sdkContractIn } from './sdk-contract.js';
 
-sdkContract('remote, scheduled in worker threads', async () => {
-  const server = await servedRunners(fileURLToPath(new URL('./sdk-runners.ts', import.meta.url)), 'worker');
-  const client = await connect(server.uri);
-  const bigint = await connect(server.uri, { int64: 'bigint' });
-  return {
-    client,
-    bigint,
-    close: async () => {
-      client.close();
-      bigint.close();
-      await server.close();
-    },
-  };
-});
+sdkContractIn('remote', 'worker');

@@ -8,6 +8,7 @@
  * built here with apache-arrow and sent with the client's Caller, so the local and the
  * remote runner see the very same batch.
  */
+import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import {
   Field, FixedSizeList, Float32, Float64, Int32, Int64, RecordBatch, Schema, Struct, Utf8, makeData, tableFromArrays,
@@ -21,6 +22,7 @@ import { signatureToJSON } from '../../src/runner/signature.js';
 const NULL_FIX = '(the method does not declare it nullable): send a value in every row, e.g. fill or drop the missing ones first '
   + '(pyarrow.compute.fill_null / drop_null, pandas fillna / dropna)';
 import { bulkScore, loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
+import { cellName, reachRunners, type Scheduling, type Where } from '../helpers/contract-matrix.js';
 
 /** A connected client and how to release it (and whatever serves it). */
 export interface ContractClient {
@@ -83,6 +85,20 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 const numbers = (v: unknown) => Array.from(v as ArrayLike<number | bigint>, Number);
+
+/** The test runners as a module (for `serve`, worker threads and the loader). */
+const CONTRACT_RUNNERS = fileURLToPath(new URL('../helpers/contract-runners.ts', import.meta.url));
+
+/**
+ * Registers the runner contract for one cell of the matrix (contract-matrix.ts): the test
+ * runners in process or behind a server, unscheduled, scheduled in process, or in worker threads.
+ */
+export function runnerContractIn(where: Where, scheduling: Scheduling): void {
+  runnerContract(cellName(where, scheduling), async () => {
+    const runners = await reachRunners(CONTRACT_RUNNERS, where, scheduling);
+    return { client: await runners.client(), close: runners.close };
+  });
+}
 
 /**
  * Registers the runner contract tests for one way of reaching the test runners

@@ -1,17 +1,4 @@
-/** The runner contract through connect() to a real `flight-runner serve` running the runners in worker threads (the JS default). */
-import { fileURLToPath } from 'node:url';
-import { connect } from '../../src/index.js';
-import { servedRunners } from '../helpers/contract-matrix.js';
-import { runnerContract } from './contract.js';
+/** The runner contract with the test runners behind a real `flight-runner serve`, in worker threads (the JS default). */
+import { runnerContractIn } from './contract.js';
 
-runnerContract('remote, scheduled in worker threads', async () => {
-  const server = await servedRunners(fileURLToPath(new URL('../helpers/contract-runners.ts', import.meta.url)), 'worker');
-  const client = await connect(server.uri);
-  return {
-    client,
-    close: async () => {
-      client.close();
-      await server.close();
-    },
-  };
-});
+runnerContractIn('remote', 'worker');
