@@ -15,12 +15,13 @@
 import { Schema, type RecordBatch } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../flight/index.js';
 import { log } from '../util/log.js';
-import { invokeChecked } from './call.js';
+import { invokeChecked, methodOf } from './call.js';
 import { planConform } from './conform.js';
 import { paramsFromSchema } from './params.js';
 import type { CallParams, Runner, RunnerMethod } from './runner.js';
 import { outputSchema, tableOutput } from './signature.js';
-import type { MethodStats } from './stats.js';
+import type { RunnerRegistry } from './registry.js';
+import type { MethodStats, StatsRegistry } from './stats.js';
 
 /** Batches of one exchange that may run at once (so one stream can keep several instances busy). */
 export const PIPELINE_DEPTH = 4;
@@ -40,6 +41,26 @@ export interface MethodTarget {
    * log. Off in process, where the caller gets the error itself.
    */
   readonly logFailures?: boolean;
+}
+
+/**
+ * The target a server's call names, counted in the server's stats and logged as the
+ * Flight service does: NOT_FOUND for an unknown runner or method (listing those there
+ * are), UNAVAILABLE for one loading or failed. `method` undefined: the runner's default.
+ * Protocols other than Flight (the Open Inference Protocol) resolve their calls here too.
+ *
+ * @example
+ * const answer = await callMethod(serverTarget(registry, 'iris', undefined, { stats }), batch, { signal, deadline });
+ */
+export function serverTarget(
+  registry: RunnerRegistry, runnerName: string, methodName: string | undefined, counters: { stats: StatsRegistry; onCall?: CallListener | undefined },
+): MethodTarget {
+  const runner = registry.get(runnerName);
+  const method = methodOf(runner, methodName);
+  return {
+    runner, method, stats: counters.stats.of(runner.name, method.signature.name), logFailures: true,
+    ...(counters.onCall ? { onCall: counters.onCall } : {}),
+  };
 }
 
 /** What an exchange knows about its caller. */

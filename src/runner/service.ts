@@ -8,7 +8,7 @@ import { FlightDescriptor, FlightError, type ActionType, type FlightHandlers, ty
 import { log } from '../util/log.js';
 import { addressOf } from './address.js';
 import { methodOf } from './call.js';
-import { runExchange, type CallListener } from './exchange.js';
+import { runExchange, serverTarget, type CallListener } from './exchange.js';
 import { modelMetadata } from './model-metadata.js';
 import type { RunnerRegistry, RunnerState } from './registry.js';
 import type { Runner, RunnerMethod } from './runner.js';
@@ -65,6 +65,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
     const runner = registry.get(address.runner);
     return { runner, method: methodOf(runner, address.method), params: address.params };
   };
+  const counters = { stats, onCall: options.onCall };
 
   return {
     stats,
@@ -94,15 +95,14 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
     },
 
     async doExchange(input, output, ctx) {
-      const { runner, method, params } = resolve(input.descriptor);
+      const address = addressOf(input.descriptor);
+      const target = serverTarget(registry, address.runner, address.method, counters);
+      const { runner, method } = target;
       const started = performance.now();
       let code = 'OK';
       try {
         // The wire streams are the pipeline's source and sink as they are: no copy between.
-        await runExchange(
-          { runner, method, stats: stats.of(runner.name, method.signature.name), logFailures: true, ...(options.onCall ? { onCall: options.onCall } : {}) },
-          input, output, { params, signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) },
-        );
+        await runExchange(target, input, output, { params: address.params, signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
       } catch (err) {
         code = err instanceof FlightError ? err.codeName : 'INTERNAL';
         throw err;

@@ -9,7 +9,8 @@ import test from 'ava';
 import { type Field, Float32, Float64, type Schema } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../../src/index.js';
 import { methodOf } from '../../src/runner/call.js';
-import { callMethod, chunkSource, exchangeChunks, runExchange, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
+import { callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
+import { RunnerRegistry } from '../../src/runner/registry.js';
 import { PARAMS_METADATA_KEY } from '../../src/runner/params.js';
 import { StatsRegistry } from '../../src/runner/stats.js';
 import { loadTestRunners } from '../helpers/runners.js';
@@ -110,4 +111,19 @@ test('in-process calls sharing one signal and deadlines leave no listener on it'
     for await (const _ of exchangeChunks(square, [{ batch: rawBatch([primitive('x', new Float64(), [i])]) }], { signal: shared.signal, deadline: new Date(Date.now() + 60_000) })) { /* drained */ }
   }
   t.is(getEventListeners(shared.signal, 'abort').length, 0);
+});
+
+test('serverTarget: a server\'s call by names, counted in its stats; unknown names are NOT_FOUND as the Flight service says', async (t) => {
+  const registry = new RunnerRegistry();
+  registry.addRunner(runner('values'));
+  await registry.ready();
+  const stats = new StatsRegistry();
+  const square = serverTarget(registry, 'values', undefined, { stats }); // the default method
+  t.is(square.method.signature.name, 'square');
+  await callMethod(square, rawBatch([primitive('x', new Float64(), [2, 3])]));
+  t.is(stats.toJSON().runners['values']!['square']!.rows, 2);
+  const unknown = t.throws(() => serverTarget(registry, 'nope', undefined, { stats }), { instanceOf: FlightError });
+  t.is(unknown?.message, "unknown runner 'nope'; runners: 'values'");
+  const noMethod = t.throws(() => serverTarget(registry, 'values', 'cube', { stats }), { instanceOf: FlightError });
+  t.is(noMethod?.code, Status.NOT_FOUND);
 });
