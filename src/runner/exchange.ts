@@ -10,7 +10,9 @@
  * - {@link runExchange}: a whole exchange, from an {@link ExchangeSource} to an
  *   {@link ExchangeSink} (FlightReader and FlightWriter are both, structurally).
  * - {@link exchangeChunks}: the same exchange as an async iterable, for in-process callers.
- * - {@link callMethod}: one batch in, its answer out, for request/response protocols.
+ * - {@link callMethod}: one batch in, its answer out, for request/response protocols;
+ *   with {@link serverTarget} a server resolves the runner and method by name and counts
+ *   the call in its stats, as the Flight service does.
  */
 import { Schema, type RecordBatch } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../flight/index.js';
