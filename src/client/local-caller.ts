@@ -7,7 +7,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { FlightError, type FlightChunk } from '../flight/index.js';
 import { methodOf } from '../runner/call.js';
-import { exchangeChunks } from '../runner/exchange.js';
+import { callInProcess, exchangeChunks, type ExchangeContext, type MethodTarget } from '../runner/exchange.js';
 import type { Runner } from '../runner/runner.js';
 import { isRunnerDefinition, type JsRunnerDefinition } from '../backends/js/define.js';
 import { loadJsRunner } from '../backends/js/js-runner.js';
@@ -69,28 +69,33 @@ export class LocalCaller implements Caller {
   }
 
   async call(runner: string, method: string, batch: RecordBatch, options: CallOptions = {}): Promise<RecordBatch> {
-    let result: RecordBatch | undefined;
-    for await (const chunk of this.stream(runner, method, [{ batch }], options)) {
-      if (chunk.batch) result = chunk.batch;
-    }
-    if (!result) throw FlightError.internal(`runner '${runner}' method '${method}' returned no batch`);
-    return result;
+    // One batch: the exchange's per-batch work without its stream machinery.
+    return callInProcess(this.target(runner, method), batch, contextOf(options));
   }
 
-  async *stream(runnerName: string, methodName: string, input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>, options: CallOptions = {}): AsyncIterable<FlightChunk> {
+  async *stream(runner: string, method: string, input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>, options: CallOptions = {}): AsyncIterable<FlightChunk> {
+    yield* exchangeChunks(this.target(runner, method), input, contextOf(options));
+  }
+
+  /** The runner method a call names, or NOT_FOUND as a server says it. */
+  private target(runnerName: string, methodName: string): MethodTarget {
     const runner = this.runners.get(runnerName);
     if (!runner) {
       throw FlightError.notFound(`unknown runner '${runnerName}'; runners: ${[...this.runners.keys()].map((n) => `'${n}'`).join(', ') || 'none'}`);
     }
-    const method = methodOf(runner, methodName);
-    const deadline = options.deadline === undefined ? undefined
-      : options.deadline instanceof Date ? options.deadline : new Date(Date.now() + options.deadline);
-    yield* exchangeChunks({ runner, method }, input, { ...(options.signal ? { signal: options.signal } : {}), ...(deadline ? { deadline } : {}) });
+    return { runner, method: methodOf(runner, methodName) };
   }
 
   close(): void {
     void this.release();
   }
+}
+
+/** A call's options as the exchange takes them: a timeout becomes a deadline from now. */
+function contextOf(options: CallOptions): ExchangeContext {
+  const deadline = options.deadline === undefined ? undefined
+    : options.deadline instanceof Date ? options.deadline : new Date(Date.now() + options.deadline);
+  return { ...(options.signal ? { signal: options.signal } : {}), ...(deadline ? { deadline } : {}) };
 }
 
 function isLoadedRunner(x: unknown): x is Runner {

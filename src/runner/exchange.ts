@@ -9,7 +9,8 @@
  * Entry points:
  * - {@link runExchange}: a whole exchange, from an {@link ExchangeSource} to an
  *   {@link ExchangeSink} (FlightReader and FlightWriter are both, structurally).
- * - {@link exchangeChunks}: the same exchange as an async iterable, for in-process callers.
+ * - {@link exchangeChunks}: the same exchange as an async iterable, and
+ *   {@link callInProcess}: one batch, for callers in this process.
  * - {@link callMethod}: one batch in, its answer out, for request/response protocols;
  *   with {@link serverTarget} a server resolves the runner and method by name and counts
  *   the call in its stats, as the Flight service does.
@@ -106,15 +107,61 @@ export interface ExchangeSink {
  * const answer = await callMethod(target, batch, { deadline, signal });
  */
 export async function callMethod(target: MethodTarget, batch: RecordBatch, ctx: ExchangeContext = {}): Promise<RecordBatch> {
-  const chunks: FlightChunk[] = [];
-  const sink: ExchangeSink = {
-    schema: undefined,
-    begin: async () => {},
-    write: async (answer) => { chunks.push({ batch: answer }); },
-    writeMetadata: async () => {},
+  let run: BatchRun;
+  try {
+    run = planCall(target, batch.schema, ctx, target.onCall);
+  } catch (err) {
+    // Refused before the batch ran: still a failed call for metrics (as runExchange counts it).
+    target.onCall?.(target.runner.name, target.method.signature.name, 0, 0, err instanceof FlightError ? err.codeName : 'INTERNAL');
+    throw err;
+  }
+  return run(batch);
+}
+
+/**
+ * {@link callMethod} for a caller in this process (`local()`): answered when its signal
+ * aborts or its deadline passes, as a server's transport answers a remote caller, not
+ * when the runner returns.
+ */
+export async function callInProcess(target: MethodTarget, batch: RecordBatch, ctx: ExchangeContext = {}): Promise<RecordBatch> {
+  if (!ctx.signal && !ctx.deadline) return callMethod(target, batch, ctx);
+  const guard = inProcessGuard(target, ctx);
+  const answer = callMethod(target, batch, { ...ctx, signal: guard.signal });
+  answer.catch(() => {}); // a late failure after the caller was answered is nobody's
+  try {
+    return await Promise.race([answer, guard.aborted]);
+  } finally {
+    guard.dispose();
+  }
+}
+
+/**
+ * What a call in process has in place of a transport: its own signal, aborted (with the
+ * FlightError that answers the caller) when the caller's signal aborts or its deadline
+ * passes; `aborted` rejects then. One listener on the caller's signal, removed by
+ * `dispose`: callers share one signal across many calls.
+ */
+function inProcessGuard(target: MethodTarget, ctx: ExchangeContext): { signal: AbortSignal; aborted: Promise<never>; abort(reason: FlightError): void; dispose(): void } {
+  const stop = new AbortController();
+  const where = `runner '${target.runner.name}' method '${target.method.signature.name}'`;
+  const aborted = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason), { once: true }));
+  aborted.catch(() => {}); // observed by whoever races it
+  const cancel = () => stop.abort(new FlightError(Status.CANCELLED, `${where}: call cancelled`));
+  ctx.signal?.addEventListener('abort', cancel, { once: true });
+  if (ctx.signal?.aborted) cancel();
+  const timer = ctx.deadline && setTimeout(
+    () => stop.abort(new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} answered`)),
+    Math.max(0, ctx.deadline.getTime() - Date.now()),
+  );
+  return {
+    signal: stop.signal,
+    aborted,
+    abort: (reason) => { if (!stop.signal.aborted) stop.abort(reason); },
+    dispose: () => {
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', cancel);
+    },
   };
-  await runExchange(target, chunkSource([{ batch }]), sink, ctx);
-  return chunks[0]!.batch!;
 }
 
 /**
@@ -125,34 +172,21 @@ export async function callMethod(target: MethodTarget, batch: RecordBatch, ctx: 
 export async function* exchangeChunks(
   target: MethodTarget, input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>, ctx: ExchangeContext = {},
 ): AsyncIterable<FlightChunk> {
-  // In process there is no transport to enforce the deadline: a timer aborts the call,
-  // as a server's does (so a runner still running at the deadline fails the call). One
-  // controller, whose listener on the caller's signal goes when the call ends: callers
-  // share one signal across many calls.
-  const stop = new AbortController();
-  const where = `runner '${target.runner.name}' method '${target.method.signature.name}'`;
-  const cancel = () => stop.abort(new FlightError(Status.CANCELLED, `${where}: call cancelled`));
-  ctx.signal?.addEventListener('abort', cancel, { once: true });
-  if (ctx.signal?.aborted) cancel();
-  const timer = ctx.deadline && setTimeout(
-    () => stop.abort(new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} answered`)),
-    Math.max(0, ctx.deadline.getTime() - Date.now()),
-  );
+  const guard = inProcessGuard(target, ctx);
   const source = chunkSource(input);
   const channel = new Channel();
   // The caller is answered when the signal aborts, not when the runner returns: the
   // pipeline starts no batch after it, and a scheduler drops the queued ones.
-  stop.signal.addEventListener('abort', () => channel.fail(stop.signal.reason), { once: true });
-  void runExchange(target, source, channel, { ...ctx, signal: stop.signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
+  guard.aborted.catch((err: unknown) => channel.fail(err));
+  void runExchange(target, source, channel, { ...ctx, signal: guard.signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
   try {
     yield* channel;
   } finally {
     // Ended, failed or stopped early: cancel what still runs, fail the writes waiting for
     // this reader, and end the caller's input generator. (The exchange is not awaited: it
     // may be waiting for the caller's input, which now will not come.)
-    clearTimeout(timer);
-    ctx.signal?.removeEventListener('abort', cancel);
-    if (!stop.signal.aborted) stop.abort(new FlightError(Status.CANCELLED, `${where}: the reader stopped reading the answers`));
+    guard.dispose();
+    guard.abort(new FlightError(Status.CANCELLED, `runner '${target.runner.name}' method '${target.method.signature.name}': the reader stopped reading the answers`));
     channel.close();
     source.close();
   }
@@ -234,9 +268,7 @@ async function counted(target: MethodTarget, onCall: CallListener, input: Exchan
 async function pipeline(
   target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined,
 ): Promise<void> {
-  const { runner, method } = target;
-  const sig = method.signature;
-  const { signal, deadline } = ctx;
+  const sig = target.method.signature;
   const fixedOutput = !tableOutput(sig);
   const schema = await input.schema();
   if (!schema) {
@@ -246,14 +278,8 @@ async function pipeline(
     for await (const chunk of input) if (chunk.appMetadata) await output.writeMetadata(chunk.appMetadata);
     return;
   }
-  const params = ctx.params ? { ...ctx.params, ...paramsFromSchema(schema) } : paramsFromSchema(schema);
-  const conform = planConform(runner.name, sig, schema);
+  const run = planCall(target, schema, ctx, onCall);
   if (fixedOutput) await output.begin(outputSchema(sig));
-
-  const invoke = method.invoke.bind(method);
-  const invokeContext = { ...(signal ? { signal } : {}), ...(deadline ? { deadline } : {}) };
-  // Named in errors only: not built on the path of a call that succeeds.
-  const where = () => `runner '${runner.name}' method '${sig.name}'`;
 
   let failure: { err: unknown } | undefined;
   // A failure interrupts the wait for the next input message. (Not a Promise.race against
@@ -263,62 +289,6 @@ async function pipeline(
   const fail = (err: unknown) => {
     failure ??= { err };
     interrupt?.(err);
-  };
-  // Why an aborted call ended: the signal's reason when it says (a FlightError: the
-  // deadline timer of an in-process call), else by the clock. No batch starts once the
-  // signal is aborted; one already with the runner (or its queue, which drops it) is not
-  // waited for by the caller: the transport (or, in process, exchangeChunks) answers the
-  // caller when the signal aborts, so no listener is needed here.
-  const aborted = (): FlightError => {
-    if (signal?.reason instanceof FlightError) return signal.reason;
-    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} answered`);
-    return new FlightError(Status.CANCELLED, `${where()}: call cancelled`);
-  };
-
-  /**
-   * Runs one batch. `earlier` settles when this stream's previous batches are answered:
-   * if the queue is full while they are still in it, this stream is what fills it, so
-   * the batch waits for them (backpressure on the stream) instead of failing; only a
-   * queue full of other calls' rows is RESOURCE_EXHAUSTED.
-   */
-  const run = async (batch: RecordBatch, earlier: Promise<void>): Promise<RecordBatch> => {
-    if (signal?.aborted) throw aborted();
-    if (deadline && deadline.getTime() <= Date.now()) {
-      throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} ran`);
-    }
-    if (batch.schema !== schema && !sameFields(batch.schema, schema)) {
-      // The plan is the first schema's: another schema's columns would be read as if they were those.
-      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
-    }
-    let earlierDone = false;
-    const waitEarlier = earlier.then(() => { earlierDone = true; }, () => { earlierDone = true; });
-    const started = performance.now();
-    try {
-      let result: RecordBatch;
-      const conformed = conform(batch);
-      for (;;) {
-        try {
-          result = await invokeChecked(runner.name, method, invoke, conformed, params, invokeContext);
-          break;
-        } catch (err) {
-          const full = err instanceof FlightError && err.code === Status.RESOURCE_EXHAUSTED;
-          if (!full || earlierDone) throw err;
-          await waitEarlier;
-        }
-      }
-      const ms = performance.now() - started;
-      target.stats?.recordCall(batch.numRows, ms, false);
-      onCall?.(runner.name, sig.name, batch.numRows, ms, 'OK');
-      return result;
-    } catch (err) {
-      const ms = performance.now() - started;
-      target.stats?.recordCall(batch.numRows, ms, true);
-      onCall?.(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
-      if (target.logFailures && (!(err instanceof FlightError) || err.code === Status.INTERNAL)) {
-        log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
-      }
-      throw err;
-    }
   };
 
   // Answers are written by their own chain as soon as each is ready, while reading goes
@@ -352,6 +322,83 @@ async function pipeline(
   }
   await written;
   if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
+}
+
+/**
+ * Runs one batch of a call. `earlier` settles when the stream's previous batches are
+ * answered: if the queue is full while they are still in it, this stream is what fills
+ * it, so the batch waits for them (backpressure on the stream) instead of failing; only
+ * a queue full of other calls' rows is RESOURCE_EXHAUSTED. A single call has none.
+ */
+type BatchRun = (batch: RecordBatch, earlier?: Promise<void>) => Promise<RecordBatch>;
+
+/**
+ * The per-batch work of one call, planned once for its input schema (params, conform
+ * plan): every entry point runs batches through this. Throws INVALID_ARGUMENT at once
+ * for a schema that does not fit the signature or bad params.
+ */
+function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, onCall: CallListener | undefined): BatchRun {
+  const { runner, method } = target;
+  const sig = method.signature;
+  const { signal, deadline } = ctx;
+  const params = ctx.params ? { ...ctx.params, ...paramsFromSchema(schema) } : paramsFromSchema(schema);
+  const conform = planConform(runner.name, sig, schema);
+
+  const invoke = method.invoke.bind(method);
+  const invokeContext = { ...(signal ? { signal } : {}), ...(deadline ? { deadline } : {}) };
+  // Named in errors only: not built on the path of a call that succeeds.
+  const where = () => `runner '${runner.name}' method '${sig.name}'`;
+
+  // Why an aborted call ended: the signal's reason when it says (a FlightError: the
+  // deadline timer of an in-process call), else by the clock. No batch starts once the
+  // signal is aborted; one already with the runner (or its queue, which drops it) is not
+  // waited for by the caller: the transport (or, in process, inProcessGuard) answers the
+  // caller when the signal aborts, so no listener is needed here.
+  const aborted = (): FlightError => {
+    if (signal?.reason instanceof FlightError) return signal.reason;
+    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} answered`);
+    return new FlightError(Status.CANCELLED, `${where()}: call cancelled`);
+  };
+
+  return async (batch, earlier) => {
+    if (signal?.aborted) throw aborted();
+    if (deadline && deadline.getTime() <= Date.now()) {
+      throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} ran`);
+    }
+    if (batch.schema !== schema && !sameFields(batch.schema, schema)) {
+      // The plan is the first schema's: another schema's columns would be read as if they were those.
+      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
+    }
+    let earlierDone = !earlier;
+    const waitEarlier = earlier?.then(() => { earlierDone = true; }, () => { earlierDone = true; });
+    const started = performance.now();
+    try {
+      let result: RecordBatch;
+      const conformed = conform(batch);
+      for (;;) {
+        try {
+          result = await invokeChecked(runner.name, method, invoke, conformed, params, invokeContext);
+          break;
+        } catch (err) {
+          const full = err instanceof FlightError && err.code === Status.RESOURCE_EXHAUSTED;
+          if (!full || earlierDone) throw err;
+          await waitEarlier;
+        }
+      }
+      const ms = performance.now() - started;
+      target.stats?.recordCall(batch.numRows, ms, false);
+      onCall?.(runner.name, sig.name, batch.numRows, ms, 'OK');
+      return result;
+    } catch (err) {
+      const ms = performance.now() - started;
+      target.stats?.recordCall(batch.numRows, ms, true);
+      onCall?.(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
+      if (target.logFailures && (!(err instanceof FlightError) || err.code === Status.INTERNAL)) {
+        log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
+      }
+      throw err;
+    }
+  };
 }
 
 /** Same column names and types (a stream's batches may be distinct Schema objects in process). */

@@ -9,7 +9,7 @@ import test from 'ava';
 import { type Field, Float32, Float64, type Schema } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../../src/index.js';
 import { methodOf } from '../../src/runner/call.js';
-import { callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
+import { callInProcess, callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
 import { RunnerRegistry } from '../../src/runner/registry.js';
 import { PARAMS_METADATA_KEY } from '../../src/runner/params.js';
 import { StatsRegistry } from '../../src/runner/stats.js';
@@ -108,7 +108,9 @@ test('in-process calls sharing one signal and deadlines leave no listener on it'
   const shared = new AbortController();
   const square = target('values', 'square');
   for (let i = 0; i < 50; i++) {
-    for await (const _ of exchangeChunks(square, [{ batch: rawBatch([primitive('x', new Float64(), [i])]) }], { signal: shared.signal, deadline: new Date(Date.now() + 60_000) })) { /* drained */ }
+    const ctx = { signal: shared.signal, deadline: new Date(Date.now() + 60_000) };
+    for await (const _ of exchangeChunks(square, [{ batch: rawBatch([primitive('x', new Float64(), [i])]) }], ctx)) { /* drained */ }
+    await callInProcess(square, rawBatch([primitive('x', new Float64(), [i])]), ctx);
   }
   t.is(getEventListeners(shared.signal, 'abort').length, 0);
 });
