@@ -5,8 +5,10 @@
  * runnerService(...).doExchange runs a one-row batch of a trivial JS runner through a
  * reader and writer that do no I/O, so what is measured is the runner layer (resolve,
  * conform, invoke, check, stats) and, with `scheduled`, the batcher in front of one
- * in-process instance: no transport, no model. The two trees alternate round by round,
- * so outside load falls on both alike; medians of the rounds are reported.
+ * in-process instance: no transport, no model. A third row is the SDK's `local()`: one
+ * `run(3)` of the same runner in process (argument encoding, the call, result decoding).
+ * The two trees alternate round by round, so outside load falls on both alike; medians of
+ * the rounds are reported.
  *
  * Flags: --base DIR (required), --calls N per round (20000), --rounds N (8).
  */
@@ -20,8 +22,9 @@ const trees = { base: resolve(values.base), this: resolve(import.meta.dirname, '
 const calls = Number(values.calls);
 const rounds = Number(values.rounds);
 
-/** One tree's service over one runner, and a function making one exchange. */
-async function setup(root: string, scheduled: boolean): Promise<{ once(): Promise<void>; close(): Promise<void> }> {
+/** One tree's service over one runner (or its local() client), and a function making one call. */
+async function setup(root: string, mode: 'direct' | 'scheduled' | 'local'): Promise<{ once(): Promise<unknown>; close(): Promise<void> }> {
+  const scheduled = mode === 'scheduled';
   const { runnerService } = await import(`${root}/src/runner/service.ts`);
   const { RunnerRegistry } = await import(`${root}/src/runner/registry.ts`);
   const { defineRunner, loadJsRunner, types } = await import(`${root}/src/index.ts`);
@@ -33,6 +36,12 @@ async function setup(root: string, scheduled: boolean): Promise<{ once(): Promis
     methods: { square: { default: true, inputs: { x: types.scalar('float64') }, outputs: { y: types.scalar('float64') }, run: ({ x }: { x: Float64Array }) => x.map((v) => v * v) } },
   });
   const runner = scheduled ? await ScheduledRunner.start('square', 1, inProcessStarter(() => loadJsRunner(definition))) : await loadJsRunner(definition);
+  if (mode === 'local') {
+    const { local } = await import(`${root}/src/index.ts`);
+    const client = await local([runner]);
+    const square = client.runner('square');
+    return { once: () => square.run(3), close: async () => { client.close(); await runner.close?.(); } };
+  }
   const registry = new RunnerRegistry();
   registry.addRunner(runner);
   await registry.ready();
@@ -52,9 +61,10 @@ async function setup(root: string, scheduled: boolean): Promise<{ once(): Promis
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`runner layer CPU per one-row exchange (us), medians of ${rounds} alternating rounds of ${calls} calls`);
-for (const scheduled of [false, true]) {
-  const envs = { base: await setup(trees.base, scheduled), this: await setup(trees.this, scheduled) };
+console.log(`CPU per one-row call (us), medians of ${rounds} alternating rounds of ${calls} calls`);
+const labels = { direct: 'direct (no scheduler)', scheduled: 'scheduled (batcher, 1 in-process instance)', local: 'local() run(), in process (SDK)' };
+for (const mode of ['direct', 'scheduled', 'local'] as const) {
+  const envs = { base: await setup(trees.base, mode), this: await setup(trees.this, mode) };
   for (const env of Object.values(envs)) for (let i = 0; i < 3000; i++) await env.once(); // warm-up (JIT)
   const us: Record<'base' | 'this', number[]> = { base: [], this: [] };
   for (let r = 0; r < rounds; r++) {
@@ -66,6 +76,5 @@ for (const scheduled of [false, true]) {
     }
   }
   for (const env of Object.values(envs)) await env.close();
-  const label = scheduled ? 'scheduled (batcher, 1 in-process instance)' : 'direct (no scheduler)';
-  console.log(`${label.padEnd(44)} base ${median(us.base).toFixed(1)}  this ${median(us.this).toFixed(1)}  (this/base ${(median(us.this) / median(us.base)).toFixed(2)})`);
+  console.log(`${labels[mode].padEnd(44)} base ${median(us.base).toFixed(1)}  this ${median(us.this).toFixed(1)}  (this/base ${(median(us.this) / median(us.base)).toFixed(2)})`);
 }
