@@ -40,6 +40,8 @@ export type FlightMessage =
 export class FlightDataDecoder {
   private currentSchema?: Schema;
   private readonly dictionaries = new Map<number, Vector>();
+  /** The header decompressAhead() last decoded, for decode() of the same message. */
+  private lastHeader?: { bytes: Uint8Array; decoded: DecodedHeader };
 
   /** The stream's schema, once its schema message has arrived. */
   get schema(): Schema | undefined {
@@ -55,6 +57,7 @@ export class FlightDataDecoder {
     const header = data.dataHeader;
     if (!header?.byteLength || !data.dataBody) return undefined;
     const message = decodeHeader(header);
+    this.lastHeader = { bytes: header, decoded: message };
     const dictionary = message.headerType === MessageHeader.DictionaryBatch ? message.header as ipc.DictionaryBatch : undefined;
     const batch = dictionary ? dictionary.data : message.headerType === MessageHeader.RecordBatch ? message.header as ipc.RecordBatch : undefined;
     if (!batch || batch.compression == null) return undefined;
@@ -83,7 +86,9 @@ export class FlightDataDecoder {
       }
       return { kind: 'metadata', ...extra };
     }
-    const message = decodeHeader(header);
+    const last = this.lastHeader;
+    this.lastHeader = undefined;
+    const message = last?.bytes === header ? last.decoded : decodeHeader(header);
     const body = aligned(data.dataBody ?? new Uint8Array(0));
     if (body.byteLength < message.bodyLength) {
       throw FlightError.invalidArgument(
@@ -124,9 +129,8 @@ export class FlightDataDecoder {
             throw FlightError.invalidArgument(`record batch uses dictionary id ${id} before its dictionary batch`);
           }
         }
-        const types = schema.fields.map((f) => f.type);
-        const children = this.loadColumns(header, body, types, message.version, 'record batch', decompressed);
-        validateColumns(children, schema.fields.map((f) => f.name), this.dictionaries);
+        const children = this.loadColumns(header, body, fieldTypes(schema), message.version, 'record batch', decompressed);
+        validateColumns(children, fieldNames(schema), this.dictionaries);
         // The format requires it, and apache-arrow would otherwise pad or cut the columns.
         for (const [i, column] of children.entries()) {
           if (column.length !== header.length) {
@@ -185,6 +189,16 @@ function checkBodyLayout(header: ipc.RecordBatch, body: Uint8Array, what: string
     }
   }
 }
+
+/** Each schema's field types and names, listed once (the decoder shares Schema objects between calls). */
+const fieldLists = new WeakMap<Schema, { types: DataType[]; names: string[] }>();
+function fieldList(schema: Schema): { types: DataType[]; names: string[] } {
+  let list = fieldLists.get(schema);
+  if (!list) fieldLists.set(schema, list = { types: schema.fields.map((f) => f.type), names: schema.fields.map((f) => f.name) });
+  return list;
+}
+const fieldTypes = (schema: Schema) => fieldList(schema).types;
+const fieldNames = (schema: Schema) => fieldList(schema).names;
 
 /** The longest array apache-arrow can build or write. */
 const MAX_ARRAY_LENGTH = 2 ** 31 - 1;

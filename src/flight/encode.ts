@@ -122,8 +122,11 @@ function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): Flight
   const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembleBody(batch);
   const fieldNodes = knownNullCounts(nodes, batch.data.children);
   // Everything the header holds: its bytes follow from these numbers alone.
-  const key = `${batch.numRows};${byteLength};${fieldNodes.map((n) => `${n.length},${n.nullCount}`).join(';')}|`
-    + `${bufferRegions.map((r) => `${r.offset},${r.length}`).join(';')}|${variadicBufferCounts.join(',')}`;
+  let key = `${batch.numRows};${byteLength}`;
+  for (const n of fieldNodes) key += `;${n.length},${n.nullCount}`;
+  key += '|';
+  for (const r of bufferRegions) key += `${r.offset},${r.length};`;
+  key += `|${variadicBufferCounts.join(',')}`;
   let dataHeader = encodedBatchHeaders.get(key);
   if (!dataHeader) {
     const header = new ipc.RecordBatch(batch.numRows, fieldNodes, bufferRegions, null, variadicBufferCounts);
@@ -149,6 +152,7 @@ function encodeDictionaryBatch(dictionary: Vector, id: number, isDelta: boolean)
  * column, then its children, depth first.
  */
 function knownNullCounts(nodes: ipc.FieldNode[], columns: readonly Data[]): ipc.FieldNode[] {
+  if (nodes.every((node) => node.nullCount >= 0)) return nodes;
   const types: DataType[] = [];
   const walk = (data: Data) => {
     types.push(data.type);
@@ -163,10 +167,10 @@ function knownNullCounts(nodes: ipc.FieldNode[], columns: readonly Data[]): ipc.
 /** The body as parts: each buffer followed by the zero padding its region reserves. */
 function bodyParts(buffers: ArrayBufferView[], regions: ipc.BufferRegion[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  for (const [i, buffer] of buffers.entries()) {
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (bytes.byteLength) parts.push(bytes);
-    const pad = regions[i]!.length - bytes.byteLength;
+  for (let i = 0; i < buffers.length; i++) {
+    const buffer = buffers[i]!;
+    if (buffer.byteLength) parts.push(buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
+    const pad = regions[i]!.length - buffer.byteLength;
     if (pad > 0) parts.push(pad <= 8 ? PADDING.subarray(0, pad) : new Uint8Array(pad));
   }
   return parts;
