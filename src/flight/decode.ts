@@ -7,7 +7,7 @@
  * dictionary, batch, or metadata only); stream helpers on top yield batches only.
  */
 import {
-  Message, MessageHeader, MetadataVersion, type Schema, Vector, makeData, type DataType, type RecordBatch,
+  Message, MessageHeader, MetadataVersion, type Schema, Vector, type DataType, type RecordBatch,
 } from 'apache-arrow';
 import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
 import { DECOMPRESS_AT_ONCE_BYTES, checkDecompressedTotal, decompressBuffer, decompressBufferInSteps } from './compression.js';
@@ -15,7 +15,7 @@ import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 import { HeaderCache, type DecodedHeader } from './header-cache.js';
-import { recordBatchOf, rowTypeOf } from './record-batch.js';
+import { batchOfColumns } from './record-batch.js';
 import { validateColumns } from './validate.js';
 import type { ReceivedFlightData } from './flight-data.js';
 
@@ -140,7 +140,7 @@ export class FlightDataDecoder {
           }
         }
         const batch = guard('record batch', () =>
-          recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length: header.length, nullCount: 0, children })));
+          batchOfColumns(schema, header.length, children));
         return { kind: 'batch', batch, ...extra };
       }
       default:
