@@ -44,6 +44,11 @@ export interface AssembledBody {
   bufferRegions: ipc.BufferRegion[];
   buffers: ArrayBufferView[];
   variadicBufferCounts: number[];
+  /**
+   * Every column is a number or tensor column (see isFlatType) and no node has nulls:
+   * the nodes and regions then follow from the schema and the row count alone.
+   */
+  plain?: boolean;
 }
 
 /** Lays out the IPC body of a batch's columns (or of a dictionary's data). */
@@ -80,7 +85,7 @@ const EMPTY = new Uint8Array(0);
 
 /** VectorAssembler's layout for flat columns (see isFlatType): the same nodes, regions and buffers. */
 function assembleFlat(datas: readonly Data[]): AssembledBody {
-  const body: AssembledBody = { byteLength: 0, nodes: [], bufferRegions: [], buffers: [], variadicBufferCounts: [] };
+  const body: AssembledBody = { byteLength: 0, nodes: [], bufferRegions: [], buffers: [], variadicBufferCounts: [], plain: true };
   const addBuffer = (values: ArrayBufferView) => {
     const byteLength = (values.byteLength + 7) & ~7;
     body.buffers.push(values);
@@ -91,6 +96,7 @@ function assembleFlat(datas: readonly Data[]): AssembledBody {
     const { length } = data;
     if (length > 2147483647) throw new RangeError('Cannot write arrays larger than 2^31 - 1 in length');
     const { nullCount } = data;
+    if (nullCount !== 0) body.plain = false;
     addBuffer(nullCount <= 0 ? EMPTY : truncateBitmap(data.offset, length, data.nullBitmap));
     body.nodes.push(new ipc.FieldNode(length, nullCount));
     if (data.typeId === Type.FixedSizeList) visit(data.children[0]!);

@@ -5,7 +5,7 @@
  * when it is larger than the target message size.
  */
 import { DataType, Message, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
-import { assembleBody, ipc } from './arrow-internals.js';
+import { assembleBody, ipc, type AssembledBody } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
 import type { FlightData } from './flight-data.js';
 
@@ -69,6 +69,8 @@ export class FlightDataEncoder {
 
   private encodeDictionaries(batch: RecordBatch): FlightData[] {
     const out: FlightData[] = [];
+    // RecordBatch.dictionaries walks every column into a new Map: skip it when the schema has none.
+    if (batch.schema.dictionaries.size === 0) return out;
     for (const [id, dictionary] of batch.dictionaries) {
       const chunks = dictionary.data;
       const sent = this.sentDictionaries.get(id);
@@ -118,8 +120,47 @@ export function encodeSchemaBytes(schema: Schema): Uint8Array {
 const encodedBatchHeaders = new Map<string, Uint8Array>();
 const MAX_ENCODED_BATCH_HEADERS = 256;
 
+/**
+ * Headers of batches whose columns are all numbers or tensors without nulls (see
+ * assembleBody's `plain`), found without building a string key: such a header follows
+ * from the row count, the nodes' lengths and the buffers' lengths (null counts are 0,
+ * buffers lie back to back), looked up number by number in a tree of Maps, one tree per
+ * Schema (weakly held). Bounded: a tree that grows past MAX_ENCODED_BATCH_HEADERS
+ * headers starts again.
+ */
+interface PlainHeaders {
+  root: Map<number, unknown>;
+  size: number;
+}
+const plainBatchHeaders = new WeakMap<Schema, PlainHeaders>();
+
+function plainHeader(batch: RecordBatch, body: AssembledBody): Uint8Array {
+  let tree = plainBatchHeaders.get(batch.schema);
+  if (!tree) plainBatchHeaders.set(batch.schema, tree = { root: new Map(), size: 0 });
+  let level = tree.root;
+  const step = (n: number) => {
+    let next = level.get(n) as Map<number, unknown> | undefined;
+    if (!next) level.set(n, next = new Map());
+    level = next;
+  };
+  step(batch.numRows);
+  for (const node of body.nodes) step(node.length);
+  for (const region of body.bufferRegions) step(region.length);
+  let dataHeader = level.get(-1) as Uint8Array | undefined;
+  if (!dataHeader) {
+    const header = new ipc.RecordBatch(batch.numRows, body.nodes, body.bufferRegions, null, body.variadicBufferCounts);
+    dataHeader = Message.encode(Message.from(header, body.byteLength));
+    if (tree.size >= MAX_ENCODED_BATCH_HEADERS) plainBatchHeaders.set(batch.schema, tree = { root: new Map(), size: 0 });
+    else level.set(-1, dataHeader);
+    tree.size++;
+  }
+  return dataHeader;
+}
+
 function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
-  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembleBody(batch);
+  const assembled = assembleBody(batch);
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembled;
+  if (assembled.plain) return { dataHeader: plainHeader(batch, assembled), appMetadata, dataBody: bodyParts(buffers, bufferRegions) };
   const fieldNodes = knownNullCounts(nodes, batch.data.children);
   // Everything the header holds: its bytes follow from these numbers alone.
   let key = `${batch.numRows};${byteLength}`;
