@@ -132,7 +132,8 @@ export class FlightDataDecoder {
         const children = this.loadColumns(header, body, fieldTypes(schema), message.version, 'record batch', decompressed);
         validateColumns(children, fieldNames(schema), this.dictionaries);
         // The format requires it, and apache-arrow would otherwise pad or cut the columns.
-        for (const [i, column] of children.entries()) {
+        for (let i = 0; i < children.length; i++) {
+          const column = children[i]!;
           if (column.length !== header.length) {
             throw FlightError.invalidArgument(
               `record batch column ${i} (${JSON.stringify(schema.fields[i]?.name)}) has ${column.length} rows but the batch declares ${header.length}`,
@@ -172,14 +173,17 @@ export class FlightDataDecoder {
 
 /** Checks that a batch header's buffers lie inside its body and its field nodes are possible. */
 function checkBodyLayout(header: ipc.RecordBatch, body: Uint8Array, what: string): void {
-  for (const [i, region] of header.buffers.entries()) {
+  // Index loops: this runs for every message, and entries() makes an array per element.
+  for (let i = 0; i < header.buffers.length; i++) {
+    const region = header.buffers[i]!;
     if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
       throw FlightError.invalidArgument(
         `${what} buffer ${i} spans bytes ${region.offset}..${region.offset + region.length} of a ${body.byteLength}-byte body`,
       );
     }
   }
-  for (const [i, node] of header.nodes.entries()) {
+  for (let i = 0; i < header.nodes.length; i++) {
+    const node = header.nodes[i]!;
     if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) {
       throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length} and null count ${node.nullCount}`);
     }

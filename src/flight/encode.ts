@@ -56,9 +56,8 @@ export class FlightDataEncoder {
    */
   encodeBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData[] {
     const out = this.encodeDictionaries(batch);
-    for (const [i, slice] of this.slices(batch).entries()) {
-      out.push(encodeRecordBatch(slice, i === 0 ? appMetadata : undefined));
-    }
+    const slices = this.slices(batch);
+    for (let i = 0; i < slices.length; i++) out.push(encodeRecordBatch(slices[i]!, i === 0 ? appMetadata : undefined));
     return out;
   }
 

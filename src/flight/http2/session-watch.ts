@@ -136,10 +136,11 @@ export function watchSession(session: ServerHttp2Session): void {
       peerReset();
     };
     // Closed by the peer before the server finished the response.
-    stream.once('aborted', count);
+    // Each fires at most once per stream: plain listeners, no once() wrapper per call.
+    stream.on('aborted', count);
     // Finished by the server while the peer was still sending: a gRPC client resets it
     // when it reads the status, unless its own END_STREAM was already on the way.
-    stream.once('finish', () => {
+    stream.on('finish', () => {
       if (!stream.destroyed && !stream.closed && stream.state.remoteClose === 0) watchForReset(stream, count);
     });
   });
