@@ -107,7 +107,12 @@ interface Received {
  * (a Buffer of exactly its bytes), or undefined once the client half-closed.
  */
 export class GrpcMessageReader {
-  private readonly prefix = Buffer.alloc(5);
+  /**
+   * A message's 5-byte prefix, gathered here when a chunk ends inside it. Made on first
+   * need, from Node's pool: Buffer.alloc(5) per call was a fresh ArrayBuffer each time,
+   * most of a reader's construction cost, for a buffer small calls never use.
+   */
+  private prefixBytes?: Buffer;
   private prefixFilled = 0;
   private messageLength = 0;
   private compressed = false;
@@ -235,7 +240,8 @@ export class GrpcMessageReader {
       }
       if (this.prefixFilled < 5) {
         const take = Math.min(5 - this.prefixFilled, chunk.length - off);
-        chunk.copy(this.prefix, this.prefixFilled, off, off + take);
+        this.prefixBytes ??= Buffer.allocUnsafe(5);
+        chunk.copy(this.prefixBytes, this.prefixFilled, off, off + take);
         this.prefixFilled += take;
         off += take;
         if (this.prefixFilled === 5) this.startMessage();
@@ -298,8 +304,9 @@ export class GrpcMessageReader {
   }
 
   private startMessage(): void {
-    const flag = this.prefix[0]!;
-    this.messageLength = this.prefix.readUInt32BE(1);
+    const prefix = this.prefixBytes!;
+    const flag = prefix[0]!;
+    this.messageLength = prefix.readUInt32BE(1);
     if (flag > 1) throw new FlightError(Status.INTERNAL, `invalid gRPC message flag ${flag} (must be 0 or 1)`);
     this.compressed = flag === 1;
     if (this.compressed) {
