@@ -64,8 +64,9 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   }
 
   /** The next decoded message, including schema and dictionary messages. */
-  async nextMessage(): Promise<FlightMessage | undefined> {
-    return this.pending.shift() ?? (await this.pull());
+  nextMessage(): Promise<FlightMessage | undefined> {
+    const held = this.pending.shift();
+    return held ? Promise.resolve(held) : this.pull();
   }
 
   /**
@@ -76,6 +77,9 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   [Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
     let finished = false;
+    // As an async generator does, a next() called while one is pending runs after it.
+    let pending = 0;
+    let last: Promise<IteratorResult<FlightChunk>> | undefined;
     const step = async (): Promise<IteratorResult<FlightChunk>> => {
       try {
         while (!finished) {
@@ -90,18 +94,16 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
       } catch (err) {
         finished = true;
         throw err;
+      } finally {
+        pending--;
       }
       finished = true;
       return done;
     };
-    // As an async generator does, a next() called while one is pending runs after it.
-    let pending: Promise<unknown> | undefined;
     return {
       next: () => {
-        const result = pending ? pending.then(step, step) : step();
-        const mine = result.then(() => { if (pending === mine) pending = undefined; }, () => { if (pending === mine) pending = undefined; });
-        pending = mine;
-        return result;
+        last = pending++ > 0 && last ? last.then(step, step) : step();
+        return last;
       },
       return: async () => {
         finished = true;
