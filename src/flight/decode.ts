@@ -39,7 +39,8 @@ export type FlightMessage =
  */
 export class FlightDataDecoder {
   private currentSchema?: Schema;
-  private readonly dictionaries = new Map<number, Vector>();
+  /** Dictionaries by id; the shared empty map until the stream's first dictionary batch (most streams have none). */
+  private dictionaries: Map<number, Vector> = NO_DICTIONARIES;
   /** The header decompressAhead() last decoded, for decode() of the same message. */
   private lastHeader?: { bytes: Uint8Array; decoded: DecodedHeader };
 
@@ -117,6 +118,7 @@ export class FlightDataDecoder {
         if (dict.isDelta && !previous) {
           throw FlightError.invalidArgument(`delta dictionary batch for id ${dict.id} before any dictionary for it`);
         }
+        if (this.dictionaries === NO_DICTIONARIES) this.dictionaries = new Map();
         this.dictionaries.set(dict.id, guard(`dictionary ${dict.id}`,
           () => (dict.isDelta && previous ? previous.concat(vector).memoize() : vector.memoize())));
         return { kind: 'dictionary', id: dict.id, isDelta: dict.isDelta, ...extra };
@@ -193,6 +195,9 @@ function checkBodyLayout(header: ipc.RecordBatch, body: Uint8Array, what: string
     }
   }
 }
+
+/** Read, never written: a decoder replaces it with its own map before storing a dictionary. */
+const NO_DICTIONARIES: Map<number, Vector> = new Map();
 
 /** Each schema's field types and names, listed once (the decoder shares Schema objects between calls). */
 const fieldLists = new WeakMap<Schema, { types: DataType[]; names: string[] }>();

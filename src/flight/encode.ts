@@ -35,7 +35,7 @@ const encodedSchemas = new WeakMap<Schema, Uint8Array>();
 export class FlightDataEncoder {
   private readonly maxMessageBytes: number;
   /** Per dictionary id: the dictionary last sent and how many of its chunks went out. */
-  private readonly sentDictionaries = new Map<number, { dictionary: Vector; chunks: number }>();
+  private sentDictionaries?: Map<number, { dictionary: Vector; chunks: number }>;
 
   constructor(options: EncoderOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
@@ -70,6 +70,7 @@ export class FlightDataEncoder {
     const out: FlightData[] = [];
     // RecordBatch.dictionaries walks every column into a new Map: skip it when the schema has none.
     if (batch.schema.dictionaries.size === 0) return out;
+    this.sentDictionaries ??= new Map();
     for (const [id, dictionary] of batch.dictionaries) {
       const chunks = dictionary.data;
       const sent = this.sentDictionaries.get(id);

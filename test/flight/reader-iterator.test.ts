@@ -5,10 +5,12 @@
  */
 import test from 'ava';
 import { tableFromArrays } from 'apache-arrow';
-import { FlightError, FlightReader, FlightWriter, Status, decodeFlightData, encodeFlightData, type FlightData } from '../../src/flight/index.js';
+import { FlightError, FlightReader, FlightWriter, Status, decodeFlightData, encodeFlightData } from '../../src/flight/index.js';
 
-async function messagesOf(batches: number, metadataAfterFirst = false): Promise<FlightData[]> {
-  const sent: FlightData[] = [];
+type Received = ReturnType<typeof decodeFlightData>;
+
+async function messagesOf(batches: number, metadataAfterFirst = false): Promise<Received[]> {
+  const sent: Received[] = [];
   // As the wire carries them: encoded, then decoded (the body one contiguous view).
   const writer = new FlightWriter(async (data) => { sent.push(decodeFlightData(encodeFlightData(data))); });
   for (let i = 0; i < batches; i++) {
@@ -19,7 +21,7 @@ async function messagesOf(batches: number, metadataAfterFirst = false): Promise<
 }
 
 /** A source that hands out each message on a later turn, so reads overlap. */
-function slowSource(messages: FlightData[], failAt?: number): AsyncIterable<FlightData> {
+function slowSource(messages: Received[], failAt?: number): AsyncIterable<Received> {
   let i = 0;
   return {
     [Symbol.asyncIterator]: () => ({
