@@ -33,6 +33,13 @@ function framePartsBytes(parts: readonly Uint8Array[]): number {
   return n;
 }
 
+/**
+ * No `date` header (node:http2 adds one by default): gRPC does not use it, and it was one
+ * more header to copy and encode per call.
+ */
+const RESPOND_OPTIONS = { waitForTrailers: true, sendDate: false } as const;
+const TRAILERS_ONLY_OPTIONS = { endStream: true, sendDate: false } as const;
+
 /** Why reads fail once a call has ended with OK while its client still sends input. */
 const callEnded = (): FlightError => new FlightError(Status.CANCELLED, 'the call has ended');
 
@@ -176,7 +183,7 @@ export class GrpcCall {
     if (this.headersSent) throw new Error('response headers were already sent');
     if (this.finished) return;
     this.headersSent = true;
-    this.stream.respond({ ...RESPONSE_HEADERS, ...headers }, { waitForTrailers: true });
+    this.stream.respond({ ...RESPONSE_HEADERS, ...headers }, RESPOND_OPTIONS);
   }
 
   /** Sends one serialized response message. */
@@ -198,7 +205,7 @@ export class GrpcCall {
     const stream = this.stream;
     if (!this.headersSent) {
       this.headersSent = true;
-      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+      stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
     }
     if (parts.length === 1) stream.write(parts[0]!);
     else if (framePartsBytes(parts) <= SMALL_FRAME_BYTES) stream.write(Buffer.concat(parts));
@@ -255,7 +262,7 @@ export class GrpcCall {
     if (!stream.destroyed && !stream.closed) {
       if (!this.headersSent) {
         this.headersSent = true;
-        stream.respond({ ...RESPONSE_HEADERS, ...statusFields(code, details) }, { endStream: true });
+        stream.respond({ ...RESPONSE_HEADERS, ...statusFields(code, details) }, TRAILERS_ONLY_OPTIONS);
       } else {
         const trailers = code === Status.OK && details === '' ? OK_TRAILERS : statusFields(code, details);
         stream.on('wantTrailers', () => stream.sendTrailers(trailers));

@@ -51,8 +51,11 @@ export function percentEncode(message: string): string {
   return out;
 }
 
-/** The trailers of a call that ended with OK, shared by all of them. */
-export const OK_TRAILERS: Readonly<OutgoingHttpHeaders> = Object.freeze({ 'grpc-status': '0', 'grpc-message': '' });
+/**
+ * The trailers of a call that ended with OK, shared by all of them: grpc-message is
+ * optional (PROTOCOL-HTTP2.md) and an OK status has none to give.
+ */
+export const OK_TRAILERS: Readonly<OutgoingHttpHeaders> = Object.freeze({ 'grpc-status': '0' });
 
 /** Trailer (or trailers-only) fields for a final status. */
 export function statusFields(code: Status, details: string): OutgoingHttpHeaders {
