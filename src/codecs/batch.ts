@@ -2,8 +2,8 @@
  * Assembling record batches from columns: the one place that knows how apache-arrow
  * wants a batch built, so codecs and runners only deal in fields and vectors.
  */
-import { Schema, makeData, vectorFromArray, type Data, type Field, type RecordBatch, type Vector } from 'apache-arrow';
-import { recordBatchOf, rowTypeOf } from '../flight/record-batch.js';
+import { Schema, vectorFromArray, type Data, type Field, type RecordBatch, type Vector } from 'apache-arrow';
+import { batchOfColumns } from '../flight/record-batch.js';
 
 /** One Data for a vector: its only chunk, or (rarely) a copy of several chunks. */
 export function singleChunk(vector: Vector): Data {
@@ -33,5 +33,5 @@ export function batchFromSchema(schema: Schema, columns: Vector[], length: numbe
     }
   });
   const children = columns.map(singleChunk);
-  return recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length, nullCount: 0, children }));
+  return batchOfColumns(schema, length, children);
 }

@@ -5,7 +5,7 @@
  * structs are rebuilt buffer by buffer; anything rarer goes through JS values.
  */
 import { Type, makeData, makeVector, vectorFromArray, type Data, type DataType, type RecordBatch } from 'apache-arrow';
-import { recordBatchOf, rowTypeOf } from '../flight/record-batch.js';
+import { batchOfColumns } from '../flight/record-batch.js';
 
 /** One batch holding the rows of `batches`, in order (all share the first one's schema). */
 export function concatBatches(batches: RecordBatch[]): RecordBatch {
@@ -13,7 +13,7 @@ export function concatBatches(batches: RecordBatch[]): RecordBatch {
   const schema = batches[0]!.schema;
   const children = schema.fields.map((_, i) => concatData(batches.map((b) => b.data.children[i]!)));
   const length = batches.reduce((n, b) => n + b.numRows, 0);
-  return recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length, nullCount: 0, children }));
+  return batchOfColumns(schema, length, children);
 }
 
 type TypedArrayLike = { length: number; subarray(a: number, b: number): TypedArrayLike; set(a: ArrayLike<unknown>, o: number): void; constructor: { new (n: number): TypedArrayLike } };

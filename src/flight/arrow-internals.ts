@@ -10,10 +10,12 @@
  * RecordBatchReader, apache-arrow's RecordBatchWriter read by our decoder, over the type
  * matrix) say whether they still hold. No other module imports apache-arrow's internals.
  */
-import { RecordBatch, type Data, type DataType, type MetadataVersion, type Schema, type Struct, type Vector } from 'apache-arrow';
+import { Data, RecordBatch, Type, type DataType, type MetadataVersion, type Schema, type Struct, type Vector } from 'apache-arrow';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { CompressedVectorLoader, VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import * as ipc from 'apache-arrow/ipc/metadata/message';
+import { truncateBitmap } from 'apache-arrow/util/bit';
+import { toArrayBufferView } from 'apache-arrow/util/buffer';
 
 /** IPC metadata classes: field nodes, buffer regions, record and dictionary batch headers. */
 export { ipc };
@@ -42,21 +44,106 @@ export interface AssembledBody {
   bufferRegions: ipc.BufferRegion[];
   buffers: ArrayBufferView[];
   variadicBufferCounts: number[];
+  /**
+   * Every column is a number or tensor column (see isFlatType) and no node has nulls:
+   * the nodes and regions then follow from the schema and the row count alone.
+   */
+  plain?: boolean;
 }
 
 /** Lays out the IPC body of a batch's columns (or of a dictionary's data). */
 export function assembleBody(columns: RecordBatch | Vector): AssembledBody {
+  const datas = columns instanceof RecordBatch ? columns.data.children : columns.data;
+  if (datas.every(isFlat)) return assembleFlat(datas);
   const assembler = new ViewSafeAssembler();
-  assembler.visitMany(columns instanceof RecordBatch ? columns.data.children : columns.data);
+  assembler.visitMany(datas);
   const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembler;
   return { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts };
+}
+
+/**
+ * Whether a type is one the direct paths below handle: numbers, and fixed-size lists of
+ * them (tensor columns), the columns of nearly every model call. apache-arrow's visitors
+ * find the method for each node by a chain of type checks, which for a one-row call cost
+ * more than the rest of its decode or encode; these paths do what those visitors do
+ * for these types (the same nodes, buffers and Data), without the dispatch.
+ */
+function isFlatType(type: DataType): boolean {
+  switch (type.typeId) {
+    case Type.Int: case Type.Float: return true;
+    case Type.FixedSizeList: return isFlatType(type.children[0]!.type);
+    default: return false;
+  }
+}
+
+/** A column the direct path takes: Data (apache-arrow leaves a Vector among an empty table's children) of a flat type. */
+function isFlat(data: Data): boolean {
+  return data instanceof Data && isFlatType(data.type);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** VectorAssembler's layout for flat columns (see isFlatType): the same nodes, regions and buffers. */
+function assembleFlat(datas: readonly Data[]): AssembledBody {
+  const body: AssembledBody = { byteLength: 0, nodes: [], bufferRegions: [], buffers: [], variadicBufferCounts: [], plain: true };
+  const addBuffer = (values: ArrayBufferView) => {
+    const byteLength = (values.byteLength + 7) & ~7;
+    body.buffers.push(values);
+    body.bufferRegions.push(new ipc.BufferRegion(body.byteLength, byteLength));
+    body.byteLength += byteLength;
+  };
+  const visit = (data: Data) => {
+    const { length } = data;
+    if (length > 2147483647) throw new RangeError('Cannot write arrays larger than 2^31 - 1 in length');
+    const { nullCount } = data;
+    if (nullCount !== 0) body.plain = false;
+    addBuffer(nullCount <= 0 ? EMPTY : truncateBitmap(data.offset, length, data.nullBitmap));
+    body.nodes.push(new ipc.FieldNode(length, nullCount));
+    if (data.typeId === Type.FixedSizeList) visit(data.children[0]!);
+    else addBuffer((data.values as Uint8Array).subarray(0, length * data.stride));
+  };
+  for (const data of datas) visit(data);
+  return body;
 }
 
 /** Column data of `types` read from an uncompressed body, as views into it. */
 export function loadColumns(
   body: Uint8Array, header: ipc.RecordBatch, types: DataType[], dictionaries: Map<number, Vector>, version: MetadataVersion,
 ): Data[] {
-  return new VectorLoader(body, header.nodes, header.buffers, dictionaries, version, header.variadicBufferCounts ?? []).visitMany(types);
+  return (types.every(isFlatType) && loadFlat(body, header, types))
+    || new VectorLoader(body, header.nodes, header.buffers, dictionaries, version, header.variadicBufferCounts ?? []).visitMany(types);
+}
+
+/**
+ * VectorLoader's reading of flat columns (see isFlatType): the same Data, views into
+ * `body`. Undefined when the header has fewer nodes or buffers than the types need: the
+ * VectorLoader then fails as it always did, with its own message.
+ */
+function loadFlat(body: Uint8Array, header: ipc.RecordBatch, types: DataType[]): Data[] | undefined {
+  const { nodes, buffers } = header;
+  let node = 0;
+  let buffer = 0;
+  const need = (type: DataType): boolean => {
+    node++;
+    buffer += type.typeId === Type.FixedSizeList ? 1 : 2;
+    return type.typeId !== Type.FixedSizeList || need(type.children[0]!.type);
+  };
+  for (const type of types) need(type);
+  if (nodes.length < node || buffers.length < buffer) return undefined;
+  node = 0;
+  buffer = 0;
+  const read = () => {
+    const { offset, length } = buffers[buffer++]!;
+    return body.subarray(offset, offset + length);
+  };
+  const load = (type: DataType): Data => {
+    const { length, nullCount } = nodes[node++]!;
+    const validity = read();
+    const nullBitmap = nullCount > 0 ? toArrayBufferView(Uint8Array, validity) : new Uint8Array(0);
+    if (type.typeId === Type.FixedSizeList) return new Data(type, 0, length, nullCount, [undefined, undefined, nullBitmap], [load(type.children[0]!.type)]);
+    return new Data(type, 0, length, nullCount, [undefined, toArrayBufferView(type.ArrayType, read()), nullBitmap]);
+  };
+  return types.map(load);
 }
 
 /** Column data of `types` read from decompressed buffers (one per buffer region of `header`). */
@@ -64,6 +151,15 @@ export function loadDecompressedColumns(
   buffers: Uint8Array[], header: ipc.RecordBatch, types: DataType[], dictionaries: Map<number, Vector>, version: MetadataVersion,
 ): Data[] {
   return new CompressedVectorLoader(buffers, header.nodes, header.buffers, dictionaries, version, header.variadicBufferCounts ?? []).visitMany(types);
+}
+
+/**
+ * The Data of a batch's rows: a Struct of `children`, no validity bitmap. What
+ * `makeData({ type, length, nullCount: 0, children })` makes, without its visitor's
+ * dispatch (a few percent of a one-row call, made several times per call).
+ */
+export function structData(type: Struct, length: number, children: Data[]): Data<Struct> {
+  return new Data(type, 0, length, 0, [undefined, undefined, new Uint8Array(0)], children);
 }
 
 /**

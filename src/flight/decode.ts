@@ -7,7 +7,7 @@
  * dictionary, batch, or metadata only); stream helpers on top yield batches only.
  */
 import {
-  Message, MessageHeader, MetadataVersion, type Schema, Vector, makeData, type DataType, type RecordBatch,
+  Message, MessageHeader, MetadataVersion, type Schema, Vector, type DataType, type RecordBatch,
 } from 'apache-arrow';
 import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
 import { DECOMPRESS_AT_ONCE_BYTES, checkDecompressedTotal, decompressBuffer, decompressBufferInSteps } from './compression.js';
@@ -15,7 +15,7 @@ import type { FlightDescriptor } from './descriptor.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 import { HeaderCache, type DecodedHeader } from './header-cache.js';
-import { recordBatchOf, rowTypeOf } from './record-batch.js';
+import { batchOfColumns } from './record-batch.js';
 import { validateColumns } from './validate.js';
 import type { ReceivedFlightData } from './flight-data.js';
 
@@ -39,7 +39,10 @@ export type FlightMessage =
  */
 export class FlightDataDecoder {
   private currentSchema?: Schema;
-  private readonly dictionaries = new Map<number, Vector>();
+  /** Dictionaries by id; the shared empty map until the stream's first dictionary batch (most streams have none). */
+  private dictionaries: Map<number, Vector> = NO_DICTIONARIES;
+  /** The header decompressAhead() last decoded, for decode() of the same message. */
+  private lastHeader?: { bytes: Uint8Array; decoded: DecodedHeader };
 
   /** The stream's schema, once its schema message has arrived. */
   get schema(): Schema | undefined {
@@ -55,6 +58,7 @@ export class FlightDataDecoder {
     const header = data.dataHeader;
     if (!header?.byteLength || !data.dataBody) return undefined;
     const message = decodeHeader(header);
+    this.lastHeader = { bytes: header, decoded: message };
     const dictionary = message.headerType === MessageHeader.DictionaryBatch ? message.header as ipc.DictionaryBatch : undefined;
     const batch = dictionary ? dictionary.data : message.headerType === MessageHeader.RecordBatch ? message.header as ipc.RecordBatch : undefined;
     if (!batch || batch.compression == null) return undefined;
@@ -83,7 +87,9 @@ export class FlightDataDecoder {
       }
       return { kind: 'metadata', ...extra };
     }
-    const message = decodeHeader(header);
+    const last = this.lastHeader;
+    this.lastHeader = undefined;
+    const message = last?.bytes === header ? last.decoded : decodeHeader(header);
     const body = aligned(data.dataBody ?? new Uint8Array(0));
     if (body.byteLength < message.bodyLength) {
       throw FlightError.invalidArgument(
@@ -112,6 +118,7 @@ export class FlightDataDecoder {
         if (dict.isDelta && !previous) {
           throw FlightError.invalidArgument(`delta dictionary batch for id ${dict.id} before any dictionary for it`);
         }
+        if (this.dictionaries === NO_DICTIONARIES) this.dictionaries = new Map();
         this.dictionaries.set(dict.id, guard(`dictionary ${dict.id}`,
           () => (dict.isDelta && previous ? previous.concat(vector).memoize() : vector.memoize())));
         return { kind: 'dictionary', id: dict.id, isDelta: dict.isDelta, ...extra };
@@ -124,11 +131,11 @@ export class FlightDataDecoder {
             throw FlightError.invalidArgument(`record batch uses dictionary id ${id} before its dictionary batch`);
           }
         }
-        const types = schema.fields.map((f) => f.type);
-        const children = this.loadColumns(header, body, types, message.version, 'record batch', decompressed);
-        validateColumns(children, schema.fields.map((f) => f.name), this.dictionaries);
+        const children = this.loadColumns(header, body, fieldTypes(schema), message.version, 'record batch', decompressed);
+        validateColumns(children, fieldNames(schema), this.dictionaries);
         // The format requires it, and apache-arrow would otherwise pad or cut the columns.
-        for (const [i, column] of children.entries()) {
+        for (let i = 0; i < children.length; i++) {
+          const column = children[i]!;
           if (column.length !== header.length) {
             throw FlightError.invalidArgument(
               `record batch column ${i} (${JSON.stringify(schema.fields[i]?.name)}) has ${column.length} rows but the batch declares ${header.length}`,
@@ -136,7 +143,7 @@ export class FlightDataDecoder {
           }
         }
         const batch = guard('record batch', () =>
-          recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length: header.length, nullCount: 0, children })));
+          batchOfColumns(schema, header.length, children));
         return { kind: 'batch', batch, ...extra };
       }
       default:
@@ -168,14 +175,17 @@ export class FlightDataDecoder {
 
 /** Checks that a batch header's buffers lie inside its body and its field nodes are possible. */
 function checkBodyLayout(header: ipc.RecordBatch, body: Uint8Array, what: string): void {
-  for (const [i, region] of header.buffers.entries()) {
+  // Index loops: this runs for every message, and entries() makes an array per element.
+  for (let i = 0; i < header.buffers.length; i++) {
+    const region = header.buffers[i]!;
     if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
       throw FlightError.invalidArgument(
         `${what} buffer ${i} spans bytes ${region.offset}..${region.offset + region.length} of a ${body.byteLength}-byte body`,
       );
     }
   }
-  for (const [i, node] of header.nodes.entries()) {
+  for (let i = 0; i < header.nodes.length; i++) {
+    const node = header.nodes[i]!;
     if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) {
       throw FlightError.invalidArgument(`${what} field node ${i} has length ${node.length} and null count ${node.nullCount}`);
     }
@@ -185,6 +195,19 @@ function checkBodyLayout(header: ipc.RecordBatch, body: Uint8Array, what: string
     }
   }
 }
+
+/** Read, never written: a decoder replaces it with its own map before storing a dictionary. */
+const NO_DICTIONARIES: Map<number, Vector> = new Map();
+
+/** Each schema's field types and names, listed once (the decoder shares Schema objects between calls). */
+const fieldLists = new WeakMap<Schema, { types: DataType[]; names: string[] }>();
+function fieldList(schema: Schema): { types: DataType[]; names: string[] } {
+  let list = fieldLists.get(schema);
+  if (!list) fieldLists.set(schema, list = { types: schema.fields.map((f) => f.type), names: schema.fields.map((f) => f.name) });
+  return list;
+}
+const fieldTypes = (schema: Schema) => fieldList(schema).types;
+const fieldNames = (schema: Schema) => fieldList(schema).names;
 
 /** The longest array apache-arrow can build or write. */
 const MAX_ARRAY_LENGTH = 2 ** 31 - 1;

@@ -5,7 +5,7 @@
  * when it is larger than the target message size.
  */
 import { DataType, Message, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
-import { assembleBody, ipc } from './arrow-internals.js';
+import { assembleBody, ipc, type AssembledBody } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
 import type { FlightData } from './flight-data.js';
 
@@ -35,7 +35,7 @@ const encodedSchemas = new WeakMap<Schema, Uint8Array>();
 export class FlightDataEncoder {
   private readonly maxMessageBytes: number;
   /** Per dictionary id: the dictionary last sent and how many of its chunks went out. */
-  private readonly sentDictionaries = new Map<number, { dictionary: Vector; chunks: number }>();
+  private sentDictionaries?: Map<number, { dictionary: Vector; chunks: number }>;
 
   constructor(options: EncoderOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
@@ -56,9 +56,8 @@ export class FlightDataEncoder {
    */
   encodeBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData[] {
     const out = this.encodeDictionaries(batch);
-    for (const [i, slice] of this.slices(batch).entries()) {
-      out.push(encodeRecordBatch(slice, i === 0 ? appMetadata : undefined));
-    }
+    const slices = this.slices(batch);
+    for (let i = 0; i < slices.length; i++) out.push(encodeRecordBatch(slices[i]!, i === 0 ? appMetadata : undefined));
     return out;
   }
 
@@ -69,6 +68,9 @@ export class FlightDataEncoder {
 
   private encodeDictionaries(batch: RecordBatch): FlightData[] {
     const out: FlightData[] = [];
+    // RecordBatch.dictionaries walks every column into a new Map: skip it when the schema has none.
+    if (batch.schema.dictionaries.size === 0) return out;
+    this.sentDictionaries ??= new Map();
     for (const [id, dictionary] of batch.dictionaries) {
       const chunks = dictionary.data;
       const sent = this.sentDictionaries.get(id);
@@ -118,12 +120,54 @@ export function encodeSchemaBytes(schema: Schema): Uint8Array {
 const encodedBatchHeaders = new Map<string, Uint8Array>();
 const MAX_ENCODED_BATCH_HEADERS = 256;
 
+/**
+ * Headers of batches whose columns are all numbers or tensors without nulls (see
+ * assembleBody's `plain`), found without building a string key: such a header follows
+ * from the row count, the nodes' lengths and the buffers' lengths (null counts are 0,
+ * buffers lie back to back), looked up number by number in a tree of Maps, one tree per
+ * Schema (weakly held). Bounded: a tree that grows past MAX_ENCODED_BATCH_HEADERS
+ * headers starts again.
+ */
+interface PlainHeaders {
+  root: Map<number, unknown>;
+  size: number;
+}
+const plainBatchHeaders = new WeakMap<Schema, PlainHeaders>();
+
+function plainHeader(batch: RecordBatch, body: AssembledBody): Uint8Array {
+  let tree = plainBatchHeaders.get(batch.schema);
+  if (!tree) plainBatchHeaders.set(batch.schema, tree = { root: new Map(), size: 0 });
+  let level = tree.root;
+  const step = (n: number) => {
+    let next = level.get(n) as Map<number, unknown> | undefined;
+    if (!next) level.set(n, next = new Map());
+    level = next;
+  };
+  step(batch.numRows);
+  for (const node of body.nodes) step(node.length);
+  for (const region of body.bufferRegions) step(region.length);
+  let dataHeader = level.get(-1) as Uint8Array | undefined;
+  if (!dataHeader) {
+    const header = new ipc.RecordBatch(batch.numRows, body.nodes, body.bufferRegions, null, body.variadicBufferCounts);
+    dataHeader = Message.encode(Message.from(header, body.byteLength));
+    if (tree.size >= MAX_ENCODED_BATCH_HEADERS) plainBatchHeaders.set(batch.schema, tree = { root: new Map(), size: 0 });
+    else level.set(-1, dataHeader);
+    tree.size++;
+  }
+  return dataHeader;
+}
+
 function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
-  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembleBody(batch);
+  const assembled = assembleBody(batch);
+  const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembled;
+  if (assembled.plain) return { dataHeader: plainHeader(batch, assembled), appMetadata, dataBody: bodyParts(buffers, bufferRegions) };
   const fieldNodes = knownNullCounts(nodes, batch.data.children);
   // Everything the header holds: its bytes follow from these numbers alone.
-  const key = `${batch.numRows};${byteLength};${fieldNodes.map((n) => `${n.length},${n.nullCount}`).join(';')}|`
-    + `${bufferRegions.map((r) => `${r.offset},${r.length}`).join(';')}|${variadicBufferCounts.join(',')}`;
+  let key = `${batch.numRows};${byteLength}`;
+  for (const n of fieldNodes) key += `;${n.length},${n.nullCount}`;
+  key += '|';
+  for (const r of bufferRegions) key += `${r.offset},${r.length};`;
+  key += `|${variadicBufferCounts.join(',')}`;
   let dataHeader = encodedBatchHeaders.get(key);
   if (!dataHeader) {
     const header = new ipc.RecordBatch(batch.numRows, fieldNodes, bufferRegions, null, variadicBufferCounts);
@@ -149,6 +193,7 @@ function encodeDictionaryBatch(dictionary: Vector, id: number, isDelta: boolean)
  * column, then its children, depth first.
  */
 function knownNullCounts(nodes: ipc.FieldNode[], columns: readonly Data[]): ipc.FieldNode[] {
+  if (nodes.every((node) => node.nullCount >= 0)) return nodes;
   const types: DataType[] = [];
   const walk = (data: Data) => {
     types.push(data.type);
@@ -163,10 +208,10 @@ function knownNullCounts(nodes: ipc.FieldNode[], columns: readonly Data[]): ipc.
 /** The body as parts: each buffer followed by the zero padding its region reserves. */
 function bodyParts(buffers: ArrayBufferView[], regions: ipc.BufferRegion[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  for (const [i, buffer] of buffers.entries()) {
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (bytes.byteLength) parts.push(bytes);
-    const pad = regions[i]!.length - bytes.byteLength;
+  for (let i = 0; i < buffers.length; i++) {
+    const buffer = buffers[i]!;
+    if (buffer.byteLength) parts.push(buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
+    const pad = regions[i]!.length - buffer.byteLength;
     if (pad > 0) parts.push(pad <= 8 ? PADDING.subarray(0, pad) : new Uint8Array(pad));
   }
   return parts;

@@ -46,6 +46,23 @@ const FIELD_BODY = 1000;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Strict UTF-8 decoding (throws on invalid bytes). Short ASCII text, such as a
+ * descriptor's path, is read byte by byte: TextDecoder's own call costs more than that.
+ */
+function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let text = '';
+    for (let i = 0; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (byte >= 0x80) return textDecoder.decode(bytes);
+      text += String.fromCharCode(byte);
+    }
+    return text;
+  }
+  return textDecoder.decode(bytes);
+}
+
 function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
@@ -162,7 +179,7 @@ export function decodeDescriptor(bytes: Uint8Array): FlightDescriptor {
     else if (field === 2 && wire === WIRE_LEN) cmd = r.bytes();
     else if (field === 3 && wire === WIRE_LEN) {
       try {
-        path.push(textDecoder.decode(r.bytes()));
+        path.push(decodeUtf8(r.bytes()));
       } catch {
         throw r.fail('path segment is not valid UTF-8');
       }

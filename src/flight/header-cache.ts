@@ -19,31 +19,57 @@ export interface DecodedHeader {
   header: Schema | ipc.RecordBatch | ipc.DictionaryBatch;
 }
 
+/** A header's bytes (a copy the cache owns) and what they decode to. */
+interface Entry {
+  bytes: Uint8Array;
+  decoded: DecodedHeader;
+}
+
+/** Headers of one length kept at most: a lookup compares against each (see HeaderCache). */
+const MAX_SAME_LENGTH = 16;
+
 /**
  * A bounded map from header bytes to decoded headers. Bounded in entries and in the size
  * of a header it keeps, so a client sending ever-new headers costs at most
- * `maxEntries * maxHeaderBytes` of keys; the oldest entry goes first.
+ * `maxEntries * maxHeaderBytes` of copies; the oldest entry goes first.
+ *
+ * Looked up by length, then by comparing bytes (a native memcmp, no allocation): making
+ * a string key of each header, as this did before, cost ~2 us a lookup, twice per call.
+ * At most MAX_SAME_LENGTH headers of one length are kept (the oldest of that length
+ * goes first), so a lookup compares at most that many.
  *
  * @example
  * const cache = new HeaderCache();
  * const decoded = cache.get(bytes) ?? cache.set(bytes, decode(bytes));
  */
 export class HeaderCache {
-  private readonly entries = new Map<string, DecodedHeader>();
+  private readonly byLength = new Map<number, Entry[]>();
+  /** Every entry, oldest first. */
+  private readonly entries = new Set<Entry>();
 
   constructor(readonly maxEntries = 256, readonly maxHeaderBytes = 4096) {}
 
   /** The decoded header for these bytes, if it was decoded before. */
   get(bytes: Uint8Array): DecodedHeader | undefined {
-    if (bytes.byteLength > this.maxHeaderBytes || this.entries.size === 0) return undefined;
-    return this.entries.get(keyOf(bytes));
+    if (bytes.byteLength > this.maxHeaderBytes) return undefined;
+    const same = this.byLength.get(bytes.byteLength);
+    if (!same) return undefined;
+    for (const entry of same) if (Buffer.compare(entry.bytes, bytes) === 0) return entry.decoded;
+    return undefined;
   }
 
   /** Remembers `decoded` for these bytes (if small enough to keep) and returns it. */
   set(bytes: Uint8Array, decoded: DecodedHeader): DecodedHeader {
-    if (bytes.byteLength > this.maxHeaderBytes) return decoded;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(keyOf(bytes), decoded);
+    if (bytes.byteLength > this.maxHeaderBytes || this.maxEntries <= 0) return decoded;
+    if (this.entries.size >= this.maxEntries) this.remove(this.entries.values().next().value!);
+    const full = this.byLength.get(bytes.byteLength);
+    if (full && full.length >= MAX_SAME_LENGTH) this.remove(full[0]!);
+    // A copy: the bytes given are a view into a message buffer that is not the cache's.
+    const entry = { bytes: new Uint8Array(bytes), decoded };
+    const same = this.byLength.get(bytes.byteLength);
+    if (same) same.push(entry);
+    else this.byLength.set(bytes.byteLength, [entry]);
+    this.entries.add(entry);
     return decoded;
   }
 
@@ -51,9 +77,11 @@ export class HeaderCache {
   get size(): number {
     return this.entries.size;
   }
-}
 
-/** The bytes as a string key: latin1 maps each byte to one char, so equal keys mean equal bytes. */
-function keyOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  private remove(entry: Entry): void {
+    this.entries.delete(entry);
+    const same = this.byLength.get(entry.bytes.byteLength)!;
+    same.splice(same.indexOf(entry), 1);
+    if (same.length === 0) this.byLength.delete(entry.bytes.byteLength);
+  }
 }

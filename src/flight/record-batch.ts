@@ -7,7 +7,7 @@
  * here keep the schema they are given.
  */
 import { RecordBatch, Struct, type Data, type Schema } from 'apache-arrow';
-import { recordBatchKeepingSchema } from './arrow-internals.js';
+import { recordBatchKeepingSchema, structData } from './arrow-internals.js';
 
 /** The struct type of a schema's rows, made once per schema. */
 const rowTypes = new WeakMap<Schema, Struct>();
@@ -27,6 +27,11 @@ export function recordBatchOf(schema: Schema, data: Data<Struct>, metadata: Map<
   const consistent = data.children.length === schema.fields.length && data.children.every((c) => c.length === data.length);
   if (!consistent) return new RecordBatch(schema, data, metadata as never);
   return recordBatchKeepingSchema(schema, data, metadata);
+}
+
+/** A batch of `schema` with `length` rows from its columns' Data (in field order), keeping `schema`. */
+export function batchOfColumns(schema: Schema, length: number, children: Data[]): RecordBatch {
+  return recordBatchOf(schema, structData(rowTypeOf(schema), length, children));
 }
 
 /** Rows `begin` (inclusive) to `end` (exclusive) of a batch, as a view, keeping its schema. */

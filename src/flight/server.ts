@@ -158,11 +158,15 @@ export class FlightServer {
   }
 
   /** What the handler of a call gets to know about it; authenticates the caller when the server has auth. */
-  private async context(call: GrpcCall): Promise<CallContext> {
-    const ctx: CallContext = { metadata: call.metadata, peer: call.peer, signal: call.signal };
-    if (call.deadline) ctx.deadline = call.deadline;
-    if (this.options.auth) ctx.identity = await authenticateCall(this.options.auth, call.metadata);
-    return ctx;
+  private context(call: GrpcCall): CallContext | Promise<CallContext> {
+    const ctx = callContext(call);
+    const auth = this.options.auth;
+    // Without auth, no promise: a call's context is ready at once.
+    if (!auth) return ctx;
+    return authenticateCall(auth, call.metadata).then((identity) => {
+      ctx.identity = identity;
+      return ctx;
+    });
   }
 
   /** The ten Flight RPCs as methods of the gRPC server. */
@@ -171,10 +175,15 @@ export class FlightServer {
     const options = this.options;
     const missing = (rpc: string) => FlightError.unimplemented(`${rpc} is not implemented by this server`);
     const control = CONTROL_MESSAGE_MAX_BYTES;
-    const flightData = async function* (call: GrpcCall): AsyncGenerator<ReceivedFlightData | MalformedFlightData> {
-      // Each message buffer is this call's own, so the deserializer may realign in place.
-      for await (const message of call.messages()) yield deserializeFlightData(message);
-    };
+    // Each message buffer is this call's own, so the deserializer may realign in place.
+    // A plain iterator, not an async generator: each generator layer costs a message
+    // several more promise turns.
+    const flightData = (call: GrpcCall): AsyncIterable<ReceivedFlightData | MalformedFlightData> => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => call.nextMessage().then((message): IteratorResult<ReceivedFlightData | MalformedFlightData> =>
+          (message ? { done: false, value: deserializeFlightData(message) } : { done: true, value: undefined })),
+      }),
+    });
     const writer = (call: GrpcCall) => new FlightWriter((data) => call.sendFrame(encodeFlightDataFrame(data)), options);
 
     /** A unary RPC: one request, one answer. */
@@ -210,8 +219,7 @@ export class FlightServer {
             for await (const _ of call.messages()) { /* the token travels in headers; payloads are not used */ }
             return;
           }
-          const ctx: CallContext = { metadata: call.metadata, peer: call.peer, signal: call.signal };
-          if (call.deadline) ctx.deadline = call.deadline;
+          const ctx = callContext(call);
           if (login) ctx.identity = login.identity;
           const payloads = (async function* () { for await (const m of call.messages()) yield decodeHandshakeRequest(m); })();
           for await (const payload of h.handshake(payloads, ctx)) await call.sendMessage(encodeHandshakeResponse(payload));
@@ -273,7 +281,8 @@ export class FlightServer {
       DoExchange: {
         kind: 'bidi',
         handler: async (call) => {
-          const ctx = await this.context(call);
+          const context = this.context(call);
+          const ctx = context instanceof Promise ? await context : context;
           if (!h.doExchange) throw missing('DoExchange');
           const input = await new FlightReader(flightData(call)).open();
           await h.doExchange(input, writer(call), ctx);
@@ -281,6 +290,20 @@ export class FlightServer {
       },
     };
   }
+}
+
+/**
+ * What a handler knows of `call`. `signal` is read through: the call makes its
+ * AbortSignal only when someone asks for it.
+ */
+function callContext(call: GrpcCall): CallContext {
+  const ctx: CallContext = {
+    metadata: call.metadata,
+    peer: call.peer,
+    get signal() { return call.signal; },
+  };
+  if (call.deadline) ctx.deadline = call.deadline;
+  return ctx;
 }
 
 async function* mapMany<T, U>(items: Many<T>, f: (t: T) => U): AsyncIterable<U> {

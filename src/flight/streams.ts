@@ -64,21 +64,52 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   }
 
   /** The next decoded message, including schema and dictionary messages. */
-  async nextMessage(): Promise<FlightMessage | undefined> {
-    return this.pending.shift() ?? (await this.pull());
+  nextMessage(): Promise<FlightMessage | undefined> {
+    const held = this.pending.shift();
+    return held ? Promise.resolve(held) : this.pull();
   }
 
-  /** Batches and metadata-only messages, in order; schema and dictionary messages are consumed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
-    for (;;) {
-      const msg = await this.nextMessage();
-      if (!msg) return;
-      if (msg.kind === 'batch') yield { batch: msg.batch, ...(msg.appMetadata ? { appMetadata: msg.appMetadata } : {}) };
-      // app_metadata on schema and dictionary messages is not a chunk of its own: arrow-go
-      // copies a batch's app_metadata onto the schema and dictionary messages written with
-      // it, and the C++ and Go readers ignore it there, so surfacing it would duplicate it.
-      else if (msg.kind === 'metadata' && msg.appMetadata) yield { appMetadata: msg.appMetadata };
-    }
+  /**
+   * Batches and metadata-only messages, in order; schema and dictionary messages are
+   * consumed. (A plain iterator rather than an async generator: fewer promise turns per
+   * batch.)
+   */
+  [Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    let finished = false;
+    // As an async generator does, a next() called while one is pending runs after it.
+    let pending = 0;
+    let last: Promise<IteratorResult<FlightChunk>> | undefined;
+    const step = async (): Promise<IteratorResult<FlightChunk>> => {
+      try {
+        while (!finished) {
+          const msg = await this.nextMessage();
+          if (!msg) break;
+          if (msg.kind === 'batch') return { done: false, value: msg.appMetadata ? { batch: msg.batch, appMetadata: msg.appMetadata } : { batch: msg.batch } };
+          // app_metadata on schema and dictionary messages is not a chunk of its own: arrow-go
+          // copies a batch's app_metadata onto the schema and dictionary messages written with
+          // it, and the C++ and Go readers ignore it there, so surfacing it would duplicate it.
+          if (msg.kind === 'metadata' && msg.appMetadata) return { done: false, value: { appMetadata: msg.appMetadata } };
+        }
+      } catch (err) {
+        finished = true;
+        throw err;
+      } finally {
+        pending--;
+      }
+      finished = true;
+      return done;
+    };
+    return {
+      next: () => {
+        last = pending++ > 0 && last ? last.then(step, step) : step();
+        return last;
+      },
+      return: async () => {
+        finished = true;
+        return done;
+      },
+    };
   }
 
   /** Every batch, skipping metadata-only messages. */

@@ -9,6 +9,7 @@ import {
   Binary, type FixedSizeList, type Field, Schema, Type, Utf8, makeData, makeVector, vectorFromArray, type DataType, type RecordBatch, type Vector,
 } from 'apache-arrow';
 import { batchFromSchema, singleChunk } from '../codecs/batch.js';
+import { batchOfColumns } from '../flight/record-batch.js';
 import { arrowType, canWiden, convertValues, dtypeOf, type DType } from '../codecs/dtypes.js';
 import { Tensor, fixedShapeColumn, primitiveData, readPrimitiveColumn, isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError } from '../flight/index.js';
@@ -74,13 +75,24 @@ function buildPlan(runner: string, sig: MethodSignature, schema: Schema): Confor
   }
   // Batches of a stream share its schema, so the conformed schema is built once too.
   const conformedSchema = new Schema(plans.map((p) => p.field), schema.metadata);
+  const conformColumn = (batch: RecordBatch, plan: ColumnPlan): Vector => {
+    const vector = batch.getChild(plan.spec.name)!;
+    if (!plan.nullable && vector.nullCount > 0) throw nullsRefused(where, plan.spec.name, `${describePayload(plan.spec.type)} input`, vector);
+    return plan.convert(vector);
+  };
+  // Where each input sits in batches of this very schema: a column taken as it is goes
+  // over as its Data, without a Vector made to look it up by name and taken apart again.
+  const indices = plans.map((plan) => schema.fields.findIndex((f) => f.name === plan.spec.name));
   return (batch) => {
-    const columns = plans.map((plan) => {
-      const vector = batch.getChild(plan.spec.name)!;
-      if (!plan.nullable && vector.nullCount > 0) throw nullsRefused(where, plan.spec.name, `${describePayload(plan.spec.type)} input`, vector);
-      return plan.convert(vector);
+    if (batch.schema !== schema || !plans.every((plan, i) => plan.convert === identity && batch.data.children[indices[i]!]!.length === batch.numRows)) {
+      return batchFromSchema(conformedSchema, plans.map((plan) => conformColumn(batch, plan)), batch.numRows);
+    }
+    const children = plans.map((plan, i) => {
+      const data = batch.data.children[indices[i]!]!;
+      if (!plan.nullable && data.nullCount > 0) throw nullsRefused(where, plan.spec.name, `${describePayload(plan.spec.type)} input`, makeVector(data));
+      return data;
     });
-    return batchFromSchema(conformedSchema, columns, batch.numRows);
+    return batchOfColumns(conformedSchema, batch.numRows, children);
   };
 }
 

@@ -71,3 +71,14 @@ test('the cache keeps at most maxEntries headers, and none larger than maxHeader
   t.is(cache.get(new Uint8Array(17)), undefined);
   t.is(cache.get(Uint8Array.of(1, 0)), undefined, 'bytes are compared in full');
 });
+
+test('headers of one length: each lookup finds its own bytes, and at most 16 of that length are kept', (t) => {
+  const cache = new HeaderCache();
+  const decodedOf = (i: number) => ({ headerType: 1, version: 4, bodyLength: i, header: new Schema([]) }) as const;
+  const bytesOf = (i: number) => Uint8Array.of(0, i, 0, 0);
+  const kept = Array.from({ length: 20 }, (_, i) => cache.set(bytesOf(i), decodedOf(i)));
+  t.is(cache.size, 16);
+  for (let i = 0; i < 4; i++) t.is(cache.get(bytesOf(i)), undefined, `header ${i}, among the oldest of its length, went first`);
+  for (let i = 4; i < 20; i++) t.is(cache.get(bytesOf(i)), kept[i], `header ${i}`);
+  t.is(cache.get(Uint8Array.of(0, 5, 0, 1)), undefined, 'same length, other bytes');
+});

@@ -115,6 +115,31 @@ test.serial('a GOAWAY the peer sends with an error code is logged with the peer 
   });
 });
 
+test.serial("a grpc-go client's closing GOAWAY (its own last stream as last-stream-id) is logged with what it is", async (t) => {
+  // What the call-overhead benchmark's Go load generator sends at its end: grpc-go's
+  // outgoingGoAwayHandler writes GOAWAY(NO_ERROR, last stream id = its own last stream).
+  const server = new FlightServer(memoryServerHandlers([]));
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => server.close(1000));
+  await capturingLog(async (lines) => {
+    const socket: Socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const peer = `127.0.0.1:${socket.localPort}`;
+    socket.on('error', () => { /* the server may reset once the session is gone */ });
+    socket.resume();
+    const closed = once(socket, 'close');
+    const goaway = Buffer.alloc(8);
+    goaway.writeUInt32BE(1, 0); // the client's own stream 1: a server's last-stream-id is even
+    goaway.writeUInt32BE(0, 4); // NO_ERROR
+    socket.write(Buffer.concat([PREFACE, frame(TYPE_SETTINGS, 0, 0), frame(TYPE_GOAWAY, 0, 0, goaway)]));
+    await closed;
+    const logged = lines.filter((l) => l['peer'] === peer);
+    t.is(logged.length, 1, JSON.stringify(lines));
+    t.like(logged[0], { level: 'warn', msg: 'HTTP/2 connection ended with an error', peer, code: 'ERR_HTTP2_ERROR', error: 'Protocol error' });
+    t.regex(String(logged[0]!['hint']), /grpc-go clients do so when they close a connection/);
+  });
+});
+
 test("the reset counter has nghttp2's limits: 1000 at once, then 33 a second", (t) => {
   const bucket = new ResetBucket(RAPID_RESET_BURST, RAPID_RESET_RATE, 50);
   let taken = 0;

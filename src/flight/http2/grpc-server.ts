@@ -11,9 +11,9 @@ import {
 import { FlightError, Status } from '../errors.js';
 import type { ReceiveBudget } from '../receive-budget.js';
 import { STREAM_WINDOW_BYTES, serverConnectionWindowBytes } from '../transport-options.js';
-import { GrpcCall, type MethodKind } from './call.js';
+import { GrpcCall, type CallOptions, type MethodKind } from './call.js';
 import { watchSession } from './session-watch.js';
-import { responseHeaders, statusFields } from './wire.js';
+import { RESPONSE_HEADERS, statusFields } from './wire.js';
 
 /** One method of a service: its kind and what serves a call. */
 export interface GrpcMethod {
@@ -45,6 +45,7 @@ export class GrpcHttp2Server {
   private readonly servers: (Http2Server | Http2SecureServer)[] = [];
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly calls = new Set<GrpcCall>();
+  private readonly methodCallOptions = new Map<GrpcMethod, CallOptions>();
   private closing = false;
 
   constructor(private readonly options: GrpcServerOptions) {}
@@ -137,6 +138,8 @@ export class GrpcHttp2Server {
 
   /** Answers what is not a gRPC call as gRPC servers do, and hands the rest to its method. */
   private route(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    // Every stream has one: an 'error' with no listener would end the process. A call's
+    // failure reaches it through 'close' (and the reader); the error itself says nothing more.
     stream.on('error', () => { /* reported by 'close' */ });
     if (headers[constants.HTTP2_HEADER_METHOD] !== 'POST') {
       stream.respond({ [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_METHOD_NOT_ALLOWED, allow: 'POST' }, { endStream: true });
@@ -152,22 +155,37 @@ export class GrpcHttp2Server {
     const path = String(headers[constants.HTTP2_HEADER_PATH]);
     const method = this.methods.get(path);
     if (!method) {
-      stream.respond({ ...responseHeaders(), ...statusFields(Status.UNIMPLEMENTED, this.unknownMethod(path)) }, { endStream: true });
+      stream.respond({ ...RESPONSE_HEADERS, ...statusFields(Status.UNIMPLEMENTED, this.unknownMethod(path)) }, { endStream: true });
       stream.resume();
       return;
     }
-    const limit = Math.min(this.options.maxReceiveMessageBytes, method.maxRequestBytes ?? Infinity);
-    const call = new GrpcCall(stream, headers, {
-      kind: method.kind, maxReceiveMessageBytes: limit, ...(this.options.budget ? { budget: this.options.budget } : {}),
-    });
+    const call = new GrpcCall(stream, headers, this.callOptions(method));
     this.calls.add(call);
+    const finish = (err?: unknown) => {
+      try {
+        call.end(err);
+      } finally {
+        this.calls.delete(call);
+      }
+    };
     let served: Promise<void>;
     try {
       served = method.handler(call);
     } catch (err) {
       served = Promise.reject(err);
     }
-    served.then(() => call.end(), (err: unknown) => call.end(err)).finally(() => this.calls.delete(call));
+    served.then(() => finish(), finish);
+  }
+
+  /** The options of each call of `method` (the same for all of them). */
+  private callOptions(method: GrpcMethod): CallOptions {
+    let options = this.methodCallOptions.get(method);
+    if (!options) {
+      const limit = Math.min(this.options.maxReceiveMessageBytes, method.maxRequestBytes ?? Infinity);
+      options = { kind: method.kind, maxReceiveMessageBytes: limit, ...(this.options.budget ? { budget: this.options.budget } : {}) };
+      this.methodCallOptions.set(method, options);
+    }
+    return options;
   }
 
   private unknownMethod(path: string): string {

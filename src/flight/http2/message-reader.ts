@@ -35,6 +35,8 @@ const QUEUE_BYTES = 4 * 1024 * 1024;
 const MAX_STAGED_BYTES = 64 * 1024;
 /** Output chunk of the inflater: few event-loop callbacks per megabyte, small enough to stop a bomb early. */
 const INFLATE_CHUNK_BYTES = 256 * 1024;
+/** Largest message placed straight from the chunk that holds all of it (see takeWhole). */
+const WHOLE_MESSAGE_BYTES = 64 * 1024;
 /** FlightData.data_body's field number. */
 const FIELD_BODY = 1000;
 
@@ -105,7 +107,12 @@ interface Received {
  * (a Buffer of exactly its bytes), or undefined once the client half-closed.
  */
 export class GrpcMessageReader {
-  private readonly prefix = Buffer.alloc(5);
+  /**
+   * A message's 5-byte prefix, gathered here when a chunk ends inside it. Made on first
+   * need, from Node's pool: Buffer.alloc(5) per call was a fresh ArrayBuffer each time,
+   * most of a reader's construction cost, for a buffer small calls never use.
+   */
+  private prefixBytes?: Buffer;
   private prefixFilled = 0;
   private messageLength = 0;
   private compressed = false;
@@ -132,8 +139,20 @@ export class GrpcMessageReader {
 
   constructor(private readonly stream: ServerHttp2Stream, private readonly options: MessageReaderOptions) {
     // Nothing thrown here may reach the stream's emitter: it would end the process.
-    stream.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    stream.on('end', () => this.guard(() => this.onEnd()));
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        this.failed(err);
+      }
+    });
+    stream.on('end', () => {
+      try {
+        this.onEnd();
+      } catch (err) {
+        this.failed(err);
+      }
+    });
   }
 
   /** The next message, or undefined at the end of the stream. Rejects once the input failed or the call ended. */
@@ -194,8 +213,12 @@ export class GrpcMessageReader {
     try {
       run();
     } catch (err) {
-      this.error(err instanceof FlightError ? err : FlightError.internal(`failed reading the request: ${(err as Error).message}`, err));
+      this.failed(err);
     }
+  }
+
+  private failed(err: unknown): void {
+    this.error(err instanceof FlightError ? err : FlightError.internal(`failed reading the request: ${(err as Error).message}`, err));
   }
 
   private maybeResume(): void {
@@ -211,9 +234,14 @@ export class GrpcMessageReader {
     }
     let off = 0;
     while (off < chunk.length && !this.discarding && !this.inflating) {
+      if (this.prefixFilled === 0 && this.takeWhole(chunk, off)) {
+        off += 5 + this.messageLength;
+        continue;
+      }
       if (this.prefixFilled < 5) {
         const take = Math.min(5 - this.prefixFilled, chunk.length - off);
-        chunk.copy(this.prefix, this.prefixFilled, off, off + take);
+        this.prefixBytes ??= Buffer.allocUnsafe(5);
+        chunk.copy(this.prefixBytes, this.prefixFilled, off, off + take);
         this.prefixFilled += take;
         off += take;
         if (this.prefixFilled === 5) this.startMessage();
@@ -238,9 +266,47 @@ export class GrpcMessageReader {
     if (!this.discarding && (this.inflating || this.queue.length >= QUEUE_MESSAGES || this.queuedBytes >= QUEUE_BYTES)) this.stream.pause();
   }
 
+  /**
+   * The common case of small messages: the whole message, prefix included, lies in
+   * `chunk` from `off`. It is then placed at once (one copy, into pooled memory, its body
+   * 8-byte aligned), without staging its start first. False (nothing consumed) for
+   * anything else, which the general path takes byte by byte.
+   */
+  private takeWhole(chunk: Buffer, off: number): boolean {
+    if (chunk.length - off < 5 || chunk[off] !== 0) return false;
+    const length = chunk.readUInt32BE(off + 1);
+    if (length === 0 || length > WHOLE_MESSAGE_BYTES || chunk.length - off - 5 < length) return false;
+    this.messageLength = length;
+    this.compressed = false;
+    this.checkLength();
+    const start = off + 5;
+    this.scan.pos = 0;
+    const found = findBodyOffset(chunk.subarray(start, start + length), length, length, this.scan);
+    // Small sizes come from Node's Buffer pool (no ArrayBuffer of their own, unlike
+    // tryPlace's); the message starts where its body falls on an 8-byte boundary.
+    const backing = Buffer.allocUnsafe(length + 7);
+    const at = typeof found === 'number' ? (8 - ((backing.byteOffset + found) % 8)) % 8 : 0;
+    const message = backing.subarray(at, at + length);
+    chunk.copy(message, 0, start, start + length);
+    this.message = message;
+    this.filled = length;
+    this.complete();
+    return true;
+  }
+
+  /** Checks a new message's length against the limit and reserves it from the budget. */
+  private checkLength(): void {
+    if (this.messageLength > this.options.maxMessageBytes) {
+      throw FlightError.resourceExhausted(`Received message larger than max (${this.messageLength} vs. ${this.options.maxMessageBytes})`);
+    }
+    this.options.budget?.reserve(this.messageLength);
+    this.reserved = this.messageLength;
+  }
+
   private startMessage(): void {
-    const flag = this.prefix[0]!;
-    this.messageLength = this.prefix.readUInt32BE(1);
+    const prefix = this.prefixBytes!;
+    const flag = prefix[0]!;
+    this.messageLength = prefix.readUInt32BE(1);
     if (flag > 1) throw new FlightError(Status.INTERNAL, `invalid gRPC message flag ${flag} (must be 0 or 1)`);
     this.compressed = flag === 1;
     if (this.compressed) {
@@ -252,11 +318,7 @@ export class GrpcMessageReader {
         throw new FlightError(Status.UNIMPLEMENTED, `received a message compressed with unsupported encoding "${encoding}" (accepted: identity, deflate, gzip)`);
       }
     }
-    if (this.messageLength > this.options.maxMessageBytes) {
-      throw FlightError.resourceExhausted(`Received message larger than max (${this.messageLength} vs. ${this.options.maxMessageBytes})`);
-    }
-    this.options.budget?.reserve(this.messageLength);
-    this.reserved = this.messageLength;
+    this.checkLength();
     this.filled = 0;
     this.stagedLength = 0;
     this.scan.pos = 0;

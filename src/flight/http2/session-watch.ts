@@ -44,6 +44,16 @@ const ERROR_CODE_NAMES: Record<number, string> = {
   [constants.NGHTTP2_HTTP_1_1_REQUIRED]: 'HTTP_1_1_REQUIRED',
 };
 
+/**
+ * What nghttp2's "Protocol error" on a session usually is. grpc-go clients end every
+ * connection with a GOAWAY whose last-stream-id is their own last (odd) stream, where
+ * RFC 9113 section 6.8 wants the highest stream the receiver (the server) opened; nghttp2
+ * refuses such a frame as a protocol error. A raw node:http2 server gets the same
+ * session error (it just does not log it).
+ */
+export const PROTOCOL_ERROR_HINT = 'the peer sent a frame HTTP/2 forbids; grpc-go clients do so when they close a connection '
+  + '(their GOAWAY names their own last stream), which is harmless: the connection was ending anyway';
+
 /** The name of an HTTP/2 error code, or the number when it has none. */
 export function http2ErrorName(code: number): string {
   return ERROR_CODE_NAMES[code] ?? String(code);
@@ -136,10 +146,11 @@ export function watchSession(session: ServerHttp2Session): void {
       peerReset();
     };
     // Closed by the peer before the server finished the response.
-    stream.once('aborted', count);
+    // Each fires at most once per stream: plain listeners, no once() wrapper per call.
+    stream.on('aborted', count);
     // Finished by the server while the peer was still sending: a gRPC client resets it
     // when it reads the status, unless its own END_STREAM was already on the way.
-    stream.once('finish', () => {
+    stream.on('finish', () => {
       if (!stream.destroyed && !stream.closed && stream.state.remoteClose === 0) watchForReset(stream, count);
     });
   });
@@ -156,6 +167,9 @@ export function watchSession(session: ServerHttp2Session): void {
     if (peerGoaway && err.code === 'ERR_HTTP2_SESSION_ERROR') return;
     // Node destroys the session: a GOAWAY (INTERNAL_ERROR for an nghttp2 or socket error)
     // goes out if the socket still works, and every stream of the connection ends.
-    log('warn', 'HTTP/2 connection ended with an error', { peer, code: err.code ?? 'unknown', error: err.message });
+    log('warn', 'HTTP/2 connection ended with an error', {
+      peer, code: err.code ?? 'unknown', error: err.message,
+      ...(err.code === 'ERR_HTTP2_ERROR' && err.message === 'Protocol error' ? { hint: PROTOCOL_ERROR_HINT } : {}),
+    });
   });
 }

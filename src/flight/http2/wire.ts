@@ -9,15 +9,17 @@ import type { Status } from '../errors.js';
 /** Encodings a request message may be compressed with (gRPC message compression). */
 export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
 
-/** Response headers of every call: answers are never compressed (identity); requests may be. */
-export function responseHeaders(): OutgoingHttpHeaders {
-  return {
-    [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_OK,
-    [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
-    'grpc-accept-encoding': ACCEPTED_ENCODINGS,
-    'grpc-encoding': 'identity',
-  };
-}
+/**
+ * Response headers of every call: answers are never compressed (identity); requests may be.
+ * One frozen object for all calls (node:http2 copies the headers it is given).
+ */
+export const RESPONSE_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
+  [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_OK,
+  [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
+  'grpc-accept-encoding': ACCEPTED_ENCODINGS,
+  'grpc-encoding': 'identity',
+});
+
 
 /** Request headers that are transport, not application metadata (grpc-js drops the same). */
 export const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
@@ -48,6 +50,12 @@ export function percentEncode(message: string): string {
   }
   return out;
 }
+
+/**
+ * The trailers of a call that ended with OK, shared by all of them: grpc-message is
+ * optional (PROTOCOL-HTTP2.md) and an OK status has none to give.
+ */
+export const OK_TRAILERS: Readonly<OutgoingHttpHeaders> = Object.freeze({ 'grpc-status': '0' });
 
 /** Trailer (or trailers-only) fields for a final status. */
 export function statusFields(code: Status, details: string): OutgoingHttpHeaders {
