@@ -140,6 +140,8 @@ export class Batcher {
   /** This method's backend calls now running: their rows and start (performance.now()). */
   private readonly running = new Set<{ rows: number; started: number }>();
   private draining = false;
+  /** `drain()` callers waiting for the queue to empty. */
+  private readonly drained: (() => void)[] = [];
 
   constructor(
     readonly runner: string,
@@ -198,7 +200,7 @@ export class Batcher {
         call.onAbort = () => this.fail(call, new FlightError(Status.CANCELLED, `${name}: call cancelled`));
         ctx.signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      this.observer.queueDepth?.(this.queuedRows);
+      this.queueChanged();
       this.pump();
     });
   }
@@ -235,7 +237,16 @@ export class Batcher {
   /** Stops taking calls; waits until the queue is empty. */
   async drain(): Promise<void> {
     this.draining = true;
-    while (this.queuedRows > 0) await new Promise((r) => setTimeout(r, 10));
+    if (this.queuedRows === 0) return;
+    await new Promise<void>((resolve) => this.drained.push(resolve));
+  }
+
+  /** Reports the queue's depth; wakes `drain()` callers once it is empty. */
+  private queueChanged(): void {
+    this.observer.queueDepth?.(this.queuedRows);
+    if (this.queuedRows === 0 && this.drained.length) {
+      for (const resolve of this.drained.splice(0)) resolve();
+    }
   }
 
   /** Dispatches while an instance is idle and the queue holds a batch worth sending. */
@@ -297,7 +308,7 @@ export class Batcher {
     if (!this.options.enabled) {
       this.queue.shift();
       this.queuedRows -= first.batch.numRows;
-      this.observer.queueDepth?.(this.queuedRows);
+      this.queueChanged();
       return [first];
     }
     const taken: Piece[] = [];
@@ -319,7 +330,7 @@ export class Batcher {
     // skipped pieces stay at the front, in their order.
     this.queue.splice(0, scanned, ...skipped);
     this.queuedRows -= rows;
-    this.observer.queueDepth?.(this.queuedRows);
+    this.queueChanged();
     return taken;
   }
 
@@ -389,7 +400,7 @@ export class Batcher {
         this.queue.splice(i, 1);
       }
     }
-    this.observer.queueDepth?.(this.queuedRows);
+    this.queueChanged();
     call.reject(err);
   }
 
@@ -427,7 +438,7 @@ export class Batcher {
       else this.queue[kept++] = piece;
     }
     this.queue.length = kept;
-    this.observer.queueDepth?.(this.queuedRows);
+    this.queueChanged();
     for (const [call, err] of dropped) {
       settle(call);
       call.reject(err);

@@ -136,3 +136,21 @@ test('a settled call leaves nothing on its signal: a long stream shares one sign
   backend.open();
   t.deepEqual(await blocker, [-2]);
 });
+
+test('close() drains: it waits for queued calls, refuses new ones, and settles once the queue is empty', async (t) => {
+  const { backend, scheduled, call } = await setup(t, 1, { maxBatchRows: 1, maxQueueDelayMs: 0 });
+  backend.close();
+  const blocker = call([1]);
+  await waitFor('the first call to reach the backend', () => backend.seen.length === 1);
+  const queued = call([2]);
+  let closed = false;
+  const closing = scheduled.close().then(() => { closed = true; });
+  await new Promise((r) => setImmediate(r));
+  t.false(closed, 'close() waits while a call is queued');
+  await t.throwsAsync(call([3]), { message: /draining/ }, 'a call after close() is refused');
+  backend.open();
+  t.deepEqual(await blocker, [2]);
+  t.deepEqual(await queued, [4]);
+  await closing;
+  t.true(closed);
+});
