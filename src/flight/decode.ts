@@ -12,6 +12,7 @@ import {
 import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
 import { DECOMPRESS_AT_ONCE_BYTES, checkDecompressedTotal, decompressBuffer, decompressBufferInSteps } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
+import { rememberEncodedBatch } from './encoded-batch.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 import { HeaderCache, type DecodedHeader } from './header-cache.js';
@@ -137,6 +138,10 @@ export class FlightDataDecoder {
         }
         const batch = guard('record batch', () =>
           recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length: header.length, nullCount: 0, children })));
+        // A message that stands alone (see encoded-batch.ts) may be passed on as it came.
+        if (header.compression == null && schema.dictionaries.size === 0) {
+          rememberEncodedBatch(batch, { dataHeader: data.dataHeader!, dataBody: body, ours: false });
+        }
         return { kind: 'batch', batch, ...extra };
       }
       default:
