@@ -139,8 +139,11 @@ export class FlightDataDecoder {
         const batch = guard('record batch', () =>
           recordBatchOf(schema, makeData({ type: rowTypeOf(schema), length: header.length, nullCount: 0, children })));
         // A message that stands alone (see encoded-batch.ts) may be passed on as it came.
+        // (When the body had to be copied to align it, the header is copied too: a view
+        // would keep the whole receive buffer alive as long as the batch.)
         if (header.compression == null && schema.dictionaries.size === 0) {
-          rememberEncodedBatch(batch, { dataHeader: data.dataHeader!, dataBody: body, ours: false });
+          const dataHeader = body === data.dataBody ? data.dataHeader! : new Uint8Array(data.dataHeader!);
+          rememberEncodedBatch(batch, { dataHeader, dataBody: body, ours: false });
         }
         return { kind: 'batch', batch, ...extra };
       }

@@ -4,16 +4,14 @@
  */
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import test from 'ava';
-import { Field, Float64, tableFromArrays, type RecordBatch } from 'apache-arrow';
+import { tableFromArrays, type RecordBatch } from 'apache-arrow';
 import { batchFromColumns } from '../../src/codecs/batch.js';
 import { valuesToBatch } from '../../src/codecs/columns.js';
 import { Tensor, fixedShapeColumn } from '../../src/codecs/tensor.js';
 import { fieldFor, types } from '../../src/codecs/payload.js';
 import { FlightDataDecoder } from '../../src/flight/decode.js';
 import { FlightDataEncoder } from '../../src/flight/encode.js';
-import { encodedBatchOf } from '../../src/flight/encoded-batch.js';
 import { decodeFlightData, encodeFlightData, type FlightData } from '../../src/flight/flight-data.js';
-import { sliceBatch } from '../../src/flight/record-batch.js';
 import { FlightReader, FlightWriter } from '../../src/flight/streams.js';
 import { planConform } from '../../src/runner/conform.js';
 import type { MethodSignature } from '../../src/runner/signature.js';
@@ -153,11 +151,4 @@ test('a peer\'s message is never sent back to a peer as it came: the writer enco
   const batchMessage = sent.at(-1)!;
   t.deepEqual(Array.from(batchMessage.dataHeader!), Array.from(header), 'same layout, so the same header');
   t.is(concatParts(batchMessage.dataBody!).byteLength, 8, 'our body: the two values, without the peer\'s extra bytes');
-});
-
-test('a batch rebuilt from a crossed batch\'s rows keeps its message; a slice of it does not', (t) => {
-  const decoded = batchFromBytes(batchToBytes(tableFromArrays({ a: Float64Array.from([1, 2, 3]) }).batches[0]!));
-  t.truthy(encodedBatchOf(decoded));
-  t.truthy(encodedBatchOf(batchFromColumns([new Field('renamed', new Float64())], [decoded.getChildAt(0)!], 3)));
-  t.is(encodedBatchOf(sliceBatch(decoded, 1, 3)), undefined);
 });
