@@ -4,7 +4,8 @@
  * between two checkouts on a busy machine (call-overhead.ts's (w) server measures the
  * whole call, but its noise is larger than this work). Per request, in one thread: the
  * request decoded off the wire and conformed; the batch sent to the instance
- * (batchToBytes), read there, run (an echo JS runner), the answer sent back and read; the
+ * (batchToBytes), read there, run (an echo JS runner), the answer encoded as the instance
+ * does (instance-host.ts's encodeAnswer, or batchToBytes before it) and read back; the
  * answer checked and encoded for the wire. With `--rows-per-batch N` (default 1, 64)
  * N such requests are merged into one backend call and the answer is sliced back, as the
  * batcher does under load.
@@ -68,6 +69,9 @@ async function measureCheckout(dir: string, n: number, requests: number): Promis
   const { Tensor, fixedShapeColumn } = await load('codecs/tensor.ts');
   const { fieldFor, types } = await load('codecs/payload.ts');
   const { batchFromBytes, batchToBytes } = await load('scheduling/batch-transfer.ts');
+  // How the instance encodes its answer: instance-host's encodeAnswer where the checkout has it.
+  const host = await load('scheduling/instance-host.ts');
+  const encodeAnswer = host.encodeAnswer ?? ((_sig: unknown, batch: unknown) => batchToBytes(batch));
   const { FlightDataEncoder } = await load('flight/encode.ts');
   const { FlightDataDecoder } = await load('flight/decode.ts');
   const { sliceBatch } = await load('flight/record-batch.ts');
@@ -101,7 +105,7 @@ async function measureCheckout(dir: string, n: number, requests: number): Promis
   const round = async () => {
     const inputs = Array.from({ length: n }, receive);
     const toInstance = batchToBytes(concatBatches(inputs));
-    const answer = batchToBytes(await method.invoke(batchFromBytes(toInstance), {}, {}));
+    const answer = encodeAnswer(sig, await method.invoke(batchFromBytes(toInstance), {}, {}));
     const back = batchFromBytes(answer);
     for (let i = 0; i < n; i++) {
       const piece = n === 1 ? back : sliceBatch(back, i, i + 1);

@@ -16,6 +16,7 @@ import { FlightReader, FlightWriter } from '../../src/flight/streams.js';
 import { planConform } from '../../src/runner/conform.js';
 import type { MethodSignature } from '../../src/runner/signature.js';
 import { batchFromBytes, batchToBytes } from '../../src/scheduling/batch-transfer.js';
+import { encodeAnswer } from '../../src/scheduling/instance-host.js';
 
 test('a sliced batch of tensors, strings and JSON round-trips, with its schema metadata', (t) => {
   const specs = [
@@ -151,4 +152,17 @@ test('a peer\'s message is never sent back to a peer as it came: the writer enco
   const batchMessage = sent.at(-1)!;
   t.deepEqual(Array.from(batchMessage.dataHeader!), Array.from(header), 'same layout, so the same header');
   t.is(concatParts(batchMessage.dataBody!).byteLength, 8, 'our body: the two values, without the peer\'s extra bytes');
+});
+
+test('an instance\'s answer crosses under the declared output schema when it has its content, and as it is otherwise', (t) => {
+  const sig: MethodSignature = {
+    name: 'm', batchable: true, inputs: [], outputs: [{ name: 'a', type: types.scalar('float64') }, { name: 'b', type: types.scalar('int32') }],
+  };
+  const declared = valuesToBatch(sig.outputs, { a: Float64Array.from([1]), b: Int32Array.from([2]) });
+  const same = batchFromBytes(encodeAnswer(sig, declared));
+  t.deepEqual(same.schema.fields.map(String), declared.schema.fields.map(String));
+  t.deepEqual(same.toArray().map((r) => r.toJSON()), [{ a: 1, b: 2 }]);
+  // Out of order: passed on as the runner made it, for the server's check to name.
+  const swapped = valuesToBatch([sig.outputs[1]!, sig.outputs[0]!], { a: Float64Array.from([1]), b: Int32Array.from([2]) });
+  t.deepEqual(batchFromBytes(encodeAnswer(sig, swapped)).schema.fields.map((f) => f.name), ['b', 'a']);
 });
