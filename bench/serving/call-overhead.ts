@@ -7,16 +7,22 @@
  *   (f) call-overhead/flight-server.ts: our FlightServer reading the stream as a runner
  *       does and answering a canned batch: (f) - (r) is what src/flight adds;
  *   (b) flight-runner serving mlp_small with batching on, as bench:serving's (b):
- *       (b) - (f) is what runners, scheduling and the model add.
+ *       (b) - (f) is what runners, scheduling and the model add;
+ *   (w) flight-runner, from the sources, serving a JS runner that echoes its input
+ *       (call-overhead/echo-runner.mjs) in worker threads (`isolation: worker`, the JS
+ *       default), batching on: (w) - (f) is what runners, scheduling and the crossing to
+ *       a worker and back add. `--baseline DIR` also starts (w0), the same server from
+ *       another checkout (e.g. `git archive BASE | tar -x -C DIR` and a node_modules
+ *       symlink), measured in the same repetitions, for a same-run before/after.
  * Reported per server: requests/s and its CPU time per request (all threads, /proc),
  * medians over repetitions that rotate which server goes first.
  *
  * Flags: --reps N (5), --duration S (3), --warmup S (1), --concurrency 1,64 (64),
- * --only r,f,b (which servers).
+ * --only r,f,b,w (which servers; default r,f,b), --baseline DIR (adds w0).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   buildLoadgen, here, measure, median, root, runnerConfig, startServer, stopServer,
@@ -30,6 +36,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '64' },
     only: { type: 'string', default: 'r,f,b' },
+    baseline: { type: 'string' },
   },
 });
 const reps = Number(values.reps);
@@ -42,18 +49,27 @@ async function main(): Promise<void> {
     const loadgen = await buildLoadgen(work);
     const model = join(root, 'examples/models/mlp_small.onnx');
     writeFileSync(join(work, 'on.yaml'), runnerConfig(model, 2, 'in-process', { enabled: true, maxBatchRows: 64, maxQueueDelayMs: 2 }));
+    writeFileSync(join(work, 'echo.yaml'), echoConfig());
     const tsx = (script: string) => ['--import', 'tsx', join(here, 'call-overhead', script)];
     const only = new Set(values.only.split(','));
     if (only.has('r')) servers.push(await startServer('r', '(r) raw node:http2, canned answer', process.execPath, tsx('raw-http2-server.ts')));
     if (only.has('f')) servers.push(await startServer('f', '(f) FlightServer, canned answer', process.execPath, tsx('flight-server.ts')));
     if (only.has('b')) servers.push(await startServer('b', '(b) flight-runner, mlp_small', process.execPath,
       [join(root, 'bin/flight-runner.js'), 'serve', join(work, 'on.yaml'), '--port', '0', '--log-level', 'warn']));
+    // From the sources (tsx), so a checkout needs no build, and a baseline checkout is run alike.
+    const fromSources = (checkout: string) => ['--import', 'tsx', join(checkout, 'src/cli/main.ts'), 'serve', join(work, 'echo.yaml'),
+      '--port', '0', '--log-level', 'warn'];
+    if (only.has('w') && values.baseline) {
+      servers.push(await startServer('w0', '(w0) baseline, JS echo in a worker', process.execPath, fromSources(resolve(values.baseline))));
+    }
+    if (only.has('w')) servers.push(await startServer('w', '(w) flight-runner, JS echo in a worker', process.execPath, fromSources(root)));
 
     const results = new Map<string, Measurement[]>(); // key `${server}:${concurrency}`
     for (let rep = 0; rep < reps; rep++) {
       for (const c of concurrencies) {
         for (const server of servers.map((_, i) => servers[(i + rep) % servers.length]!)) {
-          const m = await measure(loadgen, server, { path: 'mlp_small', width: 32, concurrency: c, warmup: Number(values.warmup), duration: Number(values.duration) });
+          const path = server.key.startsWith('w') ? 'echo' : 'mlp_small';
+          const m = await measure(loadgen, server, { path, width: 32, concurrency: c, warmup: Number(values.warmup), duration: Number(values.duration) });
           process.stderr.write(`rep ${rep + 1}/${reps} c=${c} ${server.label}: ${m.rps.toFixed(0)} req/s, ${m.cpu_us_per_request.toFixed(0)} cpu us/req\n`);
           results.set(`${server.key}:${c}`, [...(results.get(`${server.key}:${c}`) ?? []), m]);
         }
@@ -66,6 +82,20 @@ async function main(): Promise<void> {
   }
 }
 
+/** The (w) servers' config: the echo runner, 2 worker-thread instances, batching as (b). */
+function echoConfig(): string {
+  return [
+    'server: { host: 127.0.0.1 }',
+    'runners:',
+    `  - path: ${JSON.stringify(join(here, 'call-overhead', 'echo-runner.mjs'))}`,
+    '    scheduling:',
+    '      instances: { count: 2 }',
+    '      isolation: worker',
+    `      batching: ${JSON.stringify({ enabled: true, maxBatchRows: 64, maxQueueDelayMs: 2 })}`,
+    '',
+  ].join('\n');
+}
+
 function report(servers: Server[], results: Map<string, Measurement[]>): void {
   const pad = (s: string, n: number) => s.padStart(n);
   const lines = [
@@ -74,18 +104,27 @@ function report(servers: Server[], results: Map<string, Measurement[]>): void {
     `${'server'.padEnd(40)}${pad('conc', 5)}${pad('req/s', 9)}${pad('cpu us/req', 12)}${pad('added', 9)}`,
   ];
   for (const c of concurrencies) {
-    let below: number | undefined;
-    for (const key of ['r', 'f', 'b']) {
+    const cpuOf = new Map<string, number>();
+    for (const key of ['r', 'f', 'b', 'w0', 'w']) {
       const ms = results.get(`${key}:${c}`);
       if (!ms) continue;
       const cpu = median(ms.map((m) => m.cpu_us_per_request));
+      cpuOf.set(key, cpu);
+      // The runner servers are each measured against the Flight layer alone.
+      const base = key === 'f' ? cpuOf.get('r') : key === 'r' ? undefined : cpuOf.get('f');
       const label = servers.find((s) => s.key === key)!.label;
       lines.push(`${label.padEnd(40)}${pad(String(c), 5)}${pad(median(ms.map((m) => m.rps)).toFixed(0), 9)}`
-        + `${pad(cpu.toFixed(0), 12)}${pad(below === undefined ? '' : `+${(cpu - below).toFixed(0)}`, 9)}`);
-      below = cpu;
+        + `${pad(cpu.toFixed(0), 12)}${pad(base === undefined ? '' : `+${(cpu - base).toFixed(0)}`, 9)}`);
+    }
+    const w = results.get(`w:${c}`);
+    const w0 = results.get(`w0:${c}`);
+    if (w && w0) {
+      // Per repetition (the two ran seconds apart), then the median.
+      const ratios = w.map((m, i) => m.cpu_us_per_request / w0[i]!.cpu_us_per_request);
+      lines.push(`${'(w) / (w0) cpu us/req, median of per-repetition ratios'.padEnd(60)}${median(ratios).toFixed(2)}`);
     }
   }
-  lines.push('', "'added': cpu us/req over the server above it (same concurrency).");
+  lines.push('', "'added': cpu us/req over (r) for (f), over (f) for the runner servers (same concurrency).");
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

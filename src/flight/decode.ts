@@ -12,6 +12,7 @@ import {
 import { loadColumns, loadDecompressedColumns, type ipc } from './arrow-internals.js';
 import { DECOMPRESS_AT_ONCE_BYTES, checkDecompressedTotal, decompressBuffer, decompressBufferInSteps } from './compression.js';
 import type { FlightDescriptor } from './descriptor.js';
+import { rememberEncodedBatch } from './encoded-batch.js';
 import { FlightError } from './errors.js';
 import { checkMessageFlatbuffer } from './flatbuffer-check.js';
 import { HeaderCache, type DecodedHeader } from './header-cache.js';
@@ -144,6 +145,13 @@ export class FlightDataDecoder {
         }
         const batch = guard('record batch', () =>
           batchOfColumns(schema, header.length, children));
+        // A message that stands alone (see encoded-batch.ts) may be passed on as it came.
+        // (When the body had to be copied to align it, the header is copied too: a view
+        // would keep the whole receive buffer alive as long as the batch.)
+        if (header.compression == null && schema.dictionaries.size === 0) {
+          const dataHeader = body === data.dataBody ? data.dataHeader! : new Uint8Array(data.dataHeader!);
+          rememberEncodedBatch(batch, { dataHeader, dataBody: body, ours: false });
+        }
         return { kind: 'batch', batch, ...extra };
       }
       default:

@@ -7,6 +7,7 @@
 import { DataType, Message, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
 import { assembleBody, ipc, type AssembledBody } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
+import { encodedBatchOf } from './encoded-batch.js';
 import type { FlightData } from './flight-data.js';
 
 /** Options for {@link FlightDataEncoder}. */
@@ -53,8 +54,14 @@ export class FlightDataEncoder {
   /**
    * The messages for one batch: changed dictionaries, then the batch (one message, or
    * several slices when over `maxMessageBytes`). `appMetadata` rides on the first slice.
+   * A batch decoded from our own encoder's message (a worker's answer) is that message
+   * again, not encoded a second time (encoded-batch.ts).
    */
   encodeBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData[] {
+    const known = encodedBatchOf(batch);
+    if (known?.ours && known.dataBody.byteLength <= this.maxMessageBytes) {
+      return [{ dataHeader: known.dataHeader, dataBody: known.dataBody, appMetadata }];
+    }
     const out = this.encodeDictionaries(batch);
     const slices = this.slices(batch);
     for (let i = 0; i < slices.length; i++) out.push(encodeRecordBatch(slices[i]!, i === 0 ? appMetadata : undefined));

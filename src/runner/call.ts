@@ -71,12 +71,17 @@ const equalSchemas = new WeakMap<Schema, Schema>();
 /** Whether `a` has exactly the fields (names, types, nullability, metadata) and metadata of `b`. */
 function sameSchema(a: Schema, b: Schema): boolean {
   if (a === b || equalSchemas.get(a) === b) return true;
+  const equal = sameSchemaContent(a, b);
+  if (equal) equalSchemas.set(a, b);
+  return equal;
+}
+
+/** sameSchema's comparison itself, remembering nothing (for schemas made per batch). */
+export function sameSchemaContent(a: Schema, b: Schema): boolean {
   const sameMetadata = (x: Map<string, string>, y: Map<string, string>) => x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
-  const equal = a.fields.length === b.fields.length && sameMetadata(a.metadata, b.metadata)
+  return a.fields.length === b.fields.length && sameMetadata(a.metadata, b.metadata)
     && a.fields.every((f, i) => {
       const g = b.fields[i]!;
       return f.name === g.name && f.nullable === g.nullable && String(f.type) === String(g.type) && sameMetadata(f.metadata, g.metadata);
     });
-  if (equal) equalSchemas.set(a, b);
-  return equal;
 }

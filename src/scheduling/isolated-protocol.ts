@@ -1,6 +1,6 @@
 /**
  * The messages between a scheduler and an isolated instance (worker thread or child
- * process). Batches travel as Arrow IPC bytes (batch-transfer.ts); the runner's
+ * process). Batches travel as FlightData bytes (batch-transfer.ts); the runner's
  * signatures travel as their JSON form, plus the Arrow schema of any typed table
  * parameter, whose column types the JSON form does not keep.
  */

@@ -2,8 +2,8 @@
  * Instances in child processes (isolation `process`): each loads its own runner in a
  * forked Node process, so a native crash (a segfault in a model library, an abort)
  * kills that instance only; the pool sees the exit code or signal and restarts it.
- * Batches cross the IPC channel as Arrow IPC bytes ('advanced' serialization sends
- * them as binary, not JSON).
+ * Batches cross the IPC channel as FlightData bytes (batch-transfer.ts); 'advanced'
+ * serialization sends them as binary, not JSON.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -2,7 +2,7 @@
  * Instances in worker threads (isolation `worker`): each loads its own runner in a
  * node:worker_threads Worker, so a runner's JS work runs off the server's event loop,
  * and a runner that calls process.exit or throws an uncaught exception takes down its
- * thread only. Batches cross as Arrow IPC bytes moved by transfer, not copied.
+ * thread only. Batches cross as FlightData bytes (batch-transfer.ts) moved by transfer, not copied.
  */
 import { Worker } from 'node:worker_threads';
 import type { InstanceStarter } from './instance-pool.js';
