@@ -43,7 +43,7 @@ interface Setup { maxBatchRows: number; server: RunnerServer; client: FlightClie
 
 async function setup(maxBatchRows: number): Promise<Setup> {
   const scheduled = await ScheduledRunner.start('mlp_small', Number(values.instances),
-    inProcessStarter(() => loadRunnerSpec({ kind: 'onnx', path: MLP, options: { intraOpNumThreads: 1 } })), { batching: { maxBatchRows } });
+    inProcessStarter(() => loadRunnerSpec({ backend: 'onnx', entry: { path: MLP, options: { intraOpNumThreads: 1 } }, runner: 'mlp_small', instance: { index: 0, threads: 1 } })), { batching: { maxBatchRows } });
   const server = await startRunnerServer({ runners: [scheduled] });
   const client = await FlightClient.connect(server.location);
   const inputs = scheduled.methods[0]!.signature.inputs;

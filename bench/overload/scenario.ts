@@ -88,7 +88,7 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
   writeFileSync(runsFile, '');
   process.env['OVERLOAD_MODEL_MS'] = String(options.modelMs);
   process.env['OVERLOAD_RUNS_FILE'] = runsFile;
-  const spec: RunnerSpec = { kind: 'js', path: SLOW_RUNNER, name: 'slow' };
+  const spec: RunnerSpec = { backend: 'js', entry: { path: SLOW_RUNNER, options: {} }, runner: 'slow', instance: { index: 0, threads: 1 } };
   const starter = options.isolation === 'worker' ? workerStarter(() => spec) : inProcessStarter(() => loadRunnerSpec(spec));
   const scheduled = await ScheduledRunner.start('slow', options.instances ?? 1, starter, {
     batching: options.batching ?? { enabled: false },

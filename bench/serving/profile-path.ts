@@ -33,7 +33,7 @@ const method = runner.methods[0]!;
 const load = () => loadOnnxRunner(path, { intraOpNumThreads: 1 });
 const off = await ScheduledRunner.start('mlp_small', 2, inProcessStarter(load), { batching: { enabled: false } });
 const on = await ScheduledRunner.start('mlp_small', 2, inProcessStarter(load), { batching: { enabled: true, maxBatchRows: 64, maxQueueDelayMs: 2 } });
-const inWorkers = await ScheduledRunner.start('mlp_small', 2, workerStarter(() => ({ kind: 'onnx', path, options: { intraOpNumThreads: 1 } })), { batching: { enabled: false } });
+const inWorkers = await ScheduledRunner.start('mlp_small', 2, workerStarter(() => ({ backend: 'onnx', entry: { path, options: { intraOpNumThreads: 1 } }, runner: 'mlp_small', instance: { index: 0, threads: 1 } })), { batching: { enabled: false } });
 
 const x = new Float32Array(32).map((_, i) => Math.sin(i));
 const spec = method.signature.inputs[0]!;

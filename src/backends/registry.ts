@@ -1,32 +1,38 @@
 /**
- * Backends by name. A runner config names one, or the first that accepts the path is
- * used. New backends plug in with `registerBackend`.
+ * The backends, by name: the one list config checking, `serve`, and isolated instances
+ * (worker threads, child processes) read. Adding a backend is its folder and one line in
+ * BACKENDS. Order matters only for paths several backends accept: the first wins.
+ *
+ * The list is static on purpose: a worker thread or child process imports this module
+ * afresh, so a backend added at run time would exist in the server and not in its instances.
  */
-import type { Runner } from '../runner/runner.js';
-import type { Backend, BackendOptions } from './backend.js';
+import type { AnyBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { onnxBackend } from './onnx/index.js';
 
-const backends = new Map<string, Backend>([[onnxBackend.name, onnxBackend], [jsBackend.name, jsBackend]]);
+const BACKENDS: readonly AnyBackend[] = [
+  onnxBackend,
+  jsBackend,
+];
 
-/** Adds (or replaces) a backend. */
-export function registerBackend(backend: Backend): void {
-  backends.set(backend.name, backend);
+/** Every backend, in registration order. */
+export function backends(): readonly AnyBackend[] {
+  return BACKENDS;
 }
 
-/** The backend named, or the first that accepts `path`; an error lists the choices. */
-export function backendFor(path: string, name?: string): Backend {
-  if (name) {
-    const backend = backends.get(name);
-    if (!backend) throw new Error(`unknown backend '${name}'; backends: ${[...backends.keys()].join(', ')}`);
-    return backend;
-  }
-  const found = [...backends.values()].find((b) => b.accepts(path));
-  if (!found) throw new Error(`no backend serves ${path}: expected a .onnx model or a JS/TS module (.js, .mjs, .ts)`);
-  return found;
+/** The backend named `name`; an error lists the backends there are. */
+export function backendNamed(name: string): AnyBackend {
+  const backend = BACKENDS.find((b) => b.name === name);
+  if (!backend) throw new Error(`unknown backend '${name}'; backends: ${BACKENDS.map((b) => b.name).join(', ')}`);
+  return backend;
 }
 
-/** Loads the runners of one path. */
-export function loadRunners(path: string, backend?: string, options: BackendOptions = {}): Promise<Runner[]> {
-  return backendFor(path, backend).load(path, options);
+/** The first backend that accepts `path`, if any. */
+export function backendOfPath(path: string): AnyBackend | undefined {
+  return BACKENDS.find((b) => b.paths.accepts(path));
+}
+
+/** What the backends serve, for "no backend serves ..." messages: `a .onnx model or a JS/TS module (...)`. */
+export function acceptedPaths(): string {
+  return BACKENDS.map((b) => b.paths.description).join(' or ');
 }

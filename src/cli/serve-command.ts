@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { RunnerListing } from '../backends/backend.js';
+import { backendNamed } from '../backends/registry.js';
 import { loadCredentials } from '../config/credentials.js';
 import { checkMethodOverrides, runnerMethodsOf } from '../config/method-overrides.js';
 import { checkRunnerPaths, configFromTargets, type RunnerConfig } from '../config/serve-config.js';
@@ -56,14 +58,19 @@ function metricsUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
 }
 
-/** One warning per JS runner configured in process: JS runners default to worker threads for a reason. */
-function warnIfJsInProcess(entry: RunnerConfig, runners: string[]): void {
-  if (entry.backend !== 'js' || entry.scheduling?.isolation !== 'in-process') return;
+/**
+ * One warning per runner configured in process whose backend warns against it (JS: user
+ * code on the server's thread). Such backends default to another isolation for a reason.
+ */
+function warnIfInProcess(entry: RunnerConfig, runners: string[]): void {
+  const backend = backendNamed(entry.backend);
+  if (!backend.inProcessWarning || entry.scheduling?.isolation !== 'in-process') return;
+  const where = backend.defaultIsolation === 'process' ? 'child processes' : 'worker threads';
   for (const runner of runners) {
-    log('warn', 'JS runner configured in process', {
+    log('warn', `${backend.title} runner configured in process`, {
       runner,
-      why: 'a busy loop or long synchronous code in it stops the server from serving other calls and from handling SIGTERM',
-      fix: 'remove isolation: in-process to run it in worker threads (the default)',
+      why: backend.inProcessWarning,
+      fix: `remove isolation: in-process to run it in ${where} (the default)`,
       ...(entry.source ? { config: entry.source.file, at: `${entry.source.path}.scheduling.isolation` } : {}),
     });
   }
@@ -113,7 +120,12 @@ export async function serveCommand(argv: string[]): Promise<void> {
   checkSocketWithoutTls(socket, Boolean(credentials.tls));
   // Method names are known before any model loads: a per-method override naming no
   // method is a config error now, not a surprise later.
-  for (const entry of config.runners) checkMethodOverrides(entry, await runnerMethodsOf(entry));
+  const listed: [RunnerConfig, RunnerListing[]][] = [];
+  for (const entry of config.runners) {
+    const runners = await runnerMethodsOf(entry);
+    checkMethodOverrides(entry, runners);
+    listed.push([entry, runners]);
+  }
 
   const registry = new RunnerRegistry();
   const stats = new StatsRegistry();
@@ -122,9 +134,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const observe = (runner: string, method: string) => (metrics
     ? combineObservers(statsObserver(stats, runner, method), metrics.observer(runner, method))
     : statsObserver(stats, runner, method));
-  for (const entry of config.runners) {
-    const pending = await scheduledRunnersOf(entry, observe);
-    warnIfJsInProcess(entry, pending.map((p) => p.name));
+  for (const [entry, runners] of listed) {
+    const pending = scheduledRunnersOf(entry, runners, observe);
+    warnIfInProcess(entry, pending.map((p) => p.name));
     for (const p of pending) registry.add(p.name, p.load);
   }
   const locations: string[] = [];

@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { jsOptionsSchema, onnxOptionsSchema, serveConfigSchema } from './schema.js';
+import { backends } from '../backends/registry.js';
+import { serveConfigSchema } from './schema.js';
 
 /** One documented key. */
 export interface ReferenceRow {
@@ -85,21 +86,18 @@ function table(rows: ReferenceRow[]): string {
   ].join('\n');
 }
 
-/** The generated reference, as it stands in docs/configuration.md. */
+/** The generated reference, as it stands in docs/configuration.md: the config file, then each backend's options. */
 export function configReference(): string {
-  return [
-    '### The config file',
-    '',
-    table(referenceRows(serveConfigSchema)),
-    '',
-    '### `runners[].options` for the onnx backend',
-    '',
-    table(referenceRows(onnxOptionsSchema, 'runners[].options')),
-    '',
-    '### `runners[].options` for the js backend',
-    '',
-    `${unwrap(jsOptionsSchema).description} Any key here is an error.`,
-  ].join('\n');
+  const backendSections = backends().flatMap((backend) => {
+    const rows = referenceRows(backend.options, 'runners[].options');
+    return [
+      '',
+      `### \`runners[].options\` for the ${backend.name} backend`,
+      '',
+      rows.length ? table(rows) : `${unwrap(backend.options).description} Any key here is an error.`,
+    ];
+  });
+  return ['### The config file', '', table(referenceRows(serveConfigSchema)), ...backendSections].join('\n');
 }
 
 /** The markers around the generated part of docs/configuration.md. */

@@ -5,10 +5,8 @@
  * so the three cannot disagree. A key the schema does not know is an error.
  */
 import { z } from 'zod';
-import { backendFor } from '../backends/registry.js';
-import { DTYPES, type DType } from '../codecs/dtypes.js';
-import type { PayloadType } from '../codecs/payload.js';
-import { bool, integer, list, mapOf, number, oneOf, strictObject, text } from './schema-helpers.js';
+import { acceptedPaths, backendNamed, backendOfPath, backends } from '../backends/registry.js';
+import { bool, integer, list, mapOf, number, oneOf, strictObject, text } from '../util/schema-helpers.js';
 
 // ---------------------------------------------------------------- server
 
@@ -106,102 +104,44 @@ export const schedulingSchema = strictObject({
   }
 }).describe('Scheduling of the runner\'s calls (docs/scheduling.md).');
 
-// ---------------------------------------------------------------- backend options
-
-const PAYLOAD_KINDS = ['tensor', 'scalar', 'string', 'bytes', 'json', 'table'] as const;
-
-/** A payload type written in YAML, e.g. `{ kind: tensor, dtype: float32, shape: [4] }`. */
-export const payloadTypeSchema = strictObject({
-  kind: oneOf(PAYLOAD_KINDS).describe('What one example is: a tensor, a scalar, a string, bytes, a JSON object, or (table) a whole batch as a table.'),
-  dtype: oneOf(DTYPES as unknown as [DType, ...DType[]]).optional().describe('Element type (tensor, scalar).'),
-  shape: list(integer(-1)).optional().describe('Per-example shape, without the batch dimension; -1 is a free dimension (tensor).'),
-}).transform((t, ctx): PayloadType => {
-  const needsDtype = t.kind === 'tensor' || t.kind === 'scalar';
-  if (needsDtype && !t.dtype) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['dtype'], message: `required for kind ${t.kind}` });
-  if (!needsDtype && t.dtype) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['dtype'], message: `only tensor and scalar take a dtype, not ${t.kind}` });
-  if (t.kind === 'tensor' && !t.shape) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shape'], message: 'required for kind tensor' });
-  if (t.kind !== 'tensor' && t.shape) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shape'], message: `only tensor takes a shape, not ${t.kind}` });
-  switch (t.kind) {
-    case 'tensor': return { kind: 'tensor', dtype: t.dtype!, shape: t.shape ?? [] };
-    case 'scalar': return { kind: 'scalar', dtype: t.dtype! };
-    default: return { kind: t.kind };
-  }
-});
-
-/** One method of an ONNX runner (`options.methods.<name>`). */
-export const onnxMethodSchema = strictObject({
-  outputs: list(text()).optional().describe('Model outputs this method returns. Default: all.'),
-  batchable: bool().optional().describe('Force batchable or not. Default: derived from the model\'s shapes (a free first dimension everywhere).'),
-  types: mapOf(payloadTypeSchema).optional().describe('Payload types of inputs/outputs by name, overriding the derived ones.'),
-  default: bool().optional().describe('The method `[runner]` alone addresses.'),
-  doc: text().optional().describe('Description shown by `list`.'),
-}).describe('One method of an ONNX runner.');
-
-/** `options` of an ONNX runner. */
-export const onnxOptionsSchema = strictObject({
-  intraOpNumThreads: integer(1).optional().describe('onnxruntime intra-op threads. Default: the placement\'s threadsPerInstance.'),
-  interOpNumThreads: integer(1).optional().describe('onnxruntime inter-op threads. Default: onnxruntime\'s.'),
-  graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all']).optional().describe('Default `all`.'),
-  executionProviders: list(text()).optional().describe('In order of preference, e.g. [cuda, cpu]; providers this build lacks are skipped with a warning. Default [cpu].'),
-  deviceId: integer(0).optional().describe('GPU device for the providers (placement sets it per instance on kind gpu).'),
-  methods: mapOf(onnxMethodSchema).optional().describe('The runner\'s methods by name. Default: one method `predict` returning every output.'),
-  version: z.union([text(), z.number().finite()], { errorMap: () => ({ message: 'expected a version string' }) })
-    .transform(String).optional().describe('Model version reported by model-metadata. Default "1".'),
-}).describe('Options of the `onnx` backend.');
-
-/** `options` of a JS runner: none today (runner behaviour is in the module). */
-export const jsOptionsSchema = strictObject({}).describe('Options of the `js` backend: none (a JS runner is configured in its module).');
-
-/** Options of an ONNX runner, as the code uses them. */
-export type OnnxOptions = z.output<typeof onnxOptionsSchema>;
-/** Options of a JS runner (none). */
-export type JsOptions = z.output<typeof jsOptionsSchema>;
-
 // ---------------------------------------------------------------- runners
 
-const BACKENDS = ['onnx', 'js'] as const;
-/** A backend a config can name. */
-export type BackendName = (typeof BACKENDS)[number];
+/** The backends a config can name (src/backends/registry.ts). */
+const BACKEND_NAMES = backends().map((b) => b.name) as [string, ...string[]];
 
-/** The backend a path implies, as the backends themselves decide (by extension). */
-function backendOfPath(path: string): BackendName | undefined {
-  try {
-    const name = backendFor(path).name;
-    return (BACKENDS as readonly string[]).includes(name) ? name as BackendName : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** One entry of `runners`. Its `backend` is resolved (from the path if not given) and its `options` checked for it. */
+/**
+ * One entry of `runners`. Its `backend` is resolved (from the path if not given) and its
+ * `options` checked by that backend's own schema, so this file names no backend.
+ */
 export const runnerEntrySchema = strictObject({
-  path: text().describe('Model file (`.onnx`) or JS/TS module exporting runners (defineRunner). Relative to the config file.'),
-  backend: oneOf(BACKENDS).optional().describe('`onnx` or `js`. Default: from the path\'s extension.'),
-  name: text().optional().describe('Runner name. onnx: default the file\'s base name. js: serve only the module\'s runner of this name (default: all of them).'),
-  options: z.unknown().optional().describe('Backend options: see `runners[].options` for onnx and for js below.'),
+  path: text().describe(
+    `What to serve, by backend: ${backends().map((b) => `${b.name}, ${b.paths.description}`).join('; ')}. `
+    + 'A file is relative to the config file.',
+  ),
+  backend: oneOf(BACKEND_NAMES).optional().describe('The backend. Default: the first that accepts the path (by its extension).'),
+  name: text().optional().describe(`Runner name. ${backends().map((b) => `${b.name}: ${b.entryName}.`).join(' ')}`),
+  options: z.unknown().optional().describe('Backend options: see `runners[].options` for each backend below.'),
   scheduling: schedulingSchema.optional(),
 }, 'expected a runner: a mapping with "path"', (entry, ctx) => {
   // Options are checked against the backend's schema here, on the raw entry, so that
   // their problems are reported along with those of the other keys.
   if (typeof entry['path'] !== 'string') return;
-  const named = (BACKENDS as readonly unknown[]).includes(entry['backend']) ? entry['backend'] as BackendName : undefined;
+  const named = BACKEND_NAMES.includes(entry['backend'] as string) ? backendNamed(entry['backend'] as string) : undefined;
   if (entry['backend'] !== undefined && !named) return;
   const backend = named ?? backendOfPath(entry['path']);
   if (!backend) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: `no backend serves ${JSON.stringify(entry['path'])}: expected a .onnx model or a JS/TS module (.js, .mjs, .cjs, .ts, .mts, .cts), or set "backend"` });
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: `no backend serves ${JSON.stringify(entry['path'])}: expected ${acceptedPaths()}, or set "backend"` });
     return;
   }
-  const parsed = (backend === 'onnx' ? onnxOptionsSchema : jsOptionsSchema).safeParse(entry['options'] ?? {});
+  const parsed = backend.options.safeParse(entry['options'] ?? {});
   if (!parsed.success) {
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['options', ...issue.path] } as z.IssueData);
   }
 }).transform((entry) => {
   // Checked by the refinement above: the backend is known and the options fit it.
   const { options, ...rest } = entry;
-  const backend = entry.backend ?? backendOfPath(entry.path)!;
-  return backend === 'onnx'
-    ? { ...rest, backend, options: onnxOptionsSchema.parse(options ?? {}) }
-    : { ...rest, backend, options: jsOptionsSchema.parse(options ?? {}) };
+  const backend = entry.backend ? backendNamed(entry.backend) : backendOfPath(entry.path)!;
+  return { ...rest, backend: backend.name, options: backend.options.parse(options ?? {}) };
 }).describe('A runner to serve.');
 
 /** The whole serve config file. */
@@ -223,7 +163,10 @@ export interface ConfigSource {
   file: string;
   path: string;
 }
-/** One runner entry, checked, with its backend resolved and (in configs) its source. */
+/**
+ * One runner entry, checked, with its backend resolved and (in configs) its source. Its
+ * `options` are what the backend's schema made of them: only that backend reads them.
+ */
 export type RunnerConfig = z.output<typeof runnerEntrySchema> & { source?: ConfigSource };
 /** A whole serve config. */
 export interface ServeConfig {

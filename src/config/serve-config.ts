@@ -7,6 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
+import type { BackendEntry } from '../backends/backend.js';
+import { backendNamed } from '../backends/registry.js';
 import { ConfigError, configErrorFromZod } from './config-error.js';
 import { runnerEntrySchema, serveConfigSchema, type RunnerConfig, type ServeConfig, type ServerConfig } from './schema.js';
 
@@ -23,6 +25,16 @@ const CONFIG_EXTENSIONS = /\.ya?ml$/i;
 /** True if a target is a YAML config rather than a model or module. */
 export function isConfigFile(target: string): boolean {
   return CONFIG_EXTENSIONS.test(target);
+}
+
+/** True if the entry's backend reads `path` as a local file (not, say, a remote model's URL). */
+function isFile(entry: RunnerConfig): boolean {
+  return backendNamed(entry.backend).paths.kind === 'file';
+}
+
+/** The entry's path made absolute against `base` if it names a file; a URL stays as written. */
+function resolvePath(entry: RunnerConfig, base: string): string {
+  return isFile(entry) ? resolve(base, entry.path) : entry.path;
 }
 
 /** Server settings with their file paths made absolute (relative to the config's folder). */
@@ -61,8 +73,13 @@ export function readConfig(file: string): ServeConfig {
   const base = dirname(resolve(file));
   return {
     server: resolveServerPaths(checked.data.server ?? {}, base),
-    runners: checked.data.runners.map((r, i) => ({ ...r, path: resolve(base, r.path), source: { file, path: `runners[${i}]` } })),
+    runners: checked.data.runners.map((r, i) => ({ ...r, path: resolvePath(r, base), source: { file, path: `runners[${i}]` } })),
   };
+}
+
+/** What an entry's backend reads of it: plain data, also what isolated instances receive. */
+export function backendEntryOf(entry: RunnerConfig): BackendEntry {
+  return { path: entry.path, ...(entry.name !== undefined ? { name: entry.name } : {}), options: entry.options };
 }
 
 /** Turns command-line targets into a config: YAML files are read, other targets become runners. */
@@ -75,20 +92,21 @@ export function configFromTargets(targets: string[]): LoadedServeConfig {
       for (const key of Object.keys(c.server) as (keyof ServerConfig)[]) config.serverSources[key] = target;
       config.runners.push(...c.runners);
     } else {
-      const checked = runnerEntrySchema.safeParse({ path: resolve(target) });
+      const checked = runnerEntrySchema.safeParse({ path: target });
       if (!checked.success) throw new ConfigError(undefined, [{ path: `target ${JSON.stringify(target)}`, message: checked.error.issues[0]!.message }]);
-      config.runners.push(checked.data as RunnerConfig);
+      config.runners.push({ ...checked.data, path: resolvePath(checked.data, process.cwd()) });
     }
   }
   return config;
 }
 
 /**
- * Throws a ConfigError naming every runner whose model or module file does not exist, so
+ * Throws a ConfigError naming every runner whose model or module file does not exist (for
+ * backends whose path is a file), so
  * that a mistyped path stops `serve` at once instead of serving without that runner.
  */
 export function checkRunnerPaths(config: ServeConfig): void {
-  const missing = config.runners.filter((r) => !existsSync(r.path));
+  const missing = config.runners.filter((r) => isFile(r) && !existsSync(r.path));
   if (!missing.length) return;
   const files = new Set(missing.map((r) => r.source?.file));
   const line = (r: RunnerConfig) => ({

@@ -10,15 +10,14 @@ import { fileURLToPath } from 'node:url';
 import type { InstanceStarter } from './instance-pool.js';
 import { startIsolatedInstance, type ChildHandle, type IsolatedInstanceOptions } from './isolated-instance.js';
 import type { FromInstance } from './isolated-protocol.js';
-import type { IsolatedStarterFactory } from './runner-loader.js';
-import { specOf, type RunnerSpec } from './runner-spec.js';
+import type { RunnerSpec } from './runner-spec.js';
 import { childExecArgv, entryUrl } from './typescript-support.js';
 
 /**
  * A starter that runs instance `index` in a new child process loading `specFor(index)`.
  *
  * @example
- * const pool = new InstancePool('mlp', 2, processStarter(() => ({ kind: 'onnx', path: 'mlp_small.onnx', options: {} })));
+ * const pool = new InstancePool('mlp', 2, processStarter((index) => specOf(entry, 'mlp_small', placement, index)));
  */
 export function processStarter(specFor: (index: number) => RunnerSpec, options: IsolatedInstanceOptions = {}): InstanceStarter {
   return (index) => {
@@ -26,10 +25,6 @@ export function processStarter(specFor: (index: number) => RunnerSpec, options: 
     return startIsolatedInstance(startProcess(spec), spec, options);
   };
 }
-
-/** The `process` isolation for runner-loader (config `scheduling.isolation: process`). */
-export const processIsolation: IsolatedStarterFactory = (entry, runnerName, placement) =>
-  processStarter((index) => specOf(entry, runnerName, placement, index));
 
 function startProcess(spec: RunnerSpec): ChildHandle {
   const entry = entryUrl('process-entry');

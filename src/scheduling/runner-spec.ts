@@ -1,48 +1,40 @@
 /**
- * What an isolated instance (worker thread or child process) loads: a plain,
- * structured-clonable description of one runner, since a Runner object cannot cross
- * the boundary. The child loads it the same way an in-process instance would.
+ * What an instance loads: a plain, structured-clonable description of one instance of
+ * one runner (a Runner object cannot cross to a worker thread or child process). Every
+ * instance, in process or isolated, loads through loadRunnerSpec, which asks the backend
+ * registry by name: no backend is special here.
  */
-import { importRunnerDefinitions, loadJsRunner } from '../backends/js/index.js';
-import { loadOnnxRunner, type OnnxRunnerOptions } from '../backends/onnx/index.js';
-import type { RunnerConfig } from '../config/serve-config.js';
+import type { BackendEntry, InstanceSettings } from '../backends/backend.js';
+import { backendNamed } from '../backends/registry.js';
+import { backendEntryOf, type RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
 import type { Placement } from './placement.js';
 
-/** One runner to load: a named runner of a JS/TS module, or an ONNX model file. */
-export type RunnerSpec =
-  | { kind: 'js'; path: string; name: string }
-  | { kind: 'onnx'; path: string; options: OnnxRunnerOptions };
-
-/** Loads the runner a spec describes (in whichever thread or process calls it). */
-export async function loadRunnerSpec(spec: RunnerSpec): Promise<Runner> {
-  if (spec.kind === 'onnx') return loadOnnxRunner(spec.path, spec.options);
-  const definitions = await importRunnerDefinitions(spec.path);
-  const definition = definitions.find((d) => d.name === spec.name);
-  if (!definition) {
-    throw new Error(`${spec.path} exports no runner '${spec.name}'; it exports ${definitions.map((d) => `'${d.name}'`).join(', ')}`);
-  }
-  return loadJsRunner(definition);
+/** One instance of one runner: the backend by name, the checked entry, the runner, the instance. */
+export interface RunnerSpec {
+  backend: string;
+  entry: BackendEntry;
+  runner: string;
+  instance: InstanceSettings;
 }
 
-/**
- * The spec of instance `index` of runner `runnerName` from a config entry: ONNX options
- * get the placement's threads and, on GPU, the instance's device (as in-process
- * instances do in runner-loader).
- */
-export function specOf(entry: RunnerConfig, runnerName: string, placement: Placement, index: number): RunnerSpec {
-  // The config resolved the backend and checked the options against it (config/schema.ts).
-  if (entry.backend !== 'onnx') return { kind: 'js', path: entry.path, name: runnerName };
-  const options = entry.options;
-  const device = placement.devices[index];
+/** Loads the runner a spec describes (in whichever thread or process calls it). */
+export function loadRunnerSpec(spec: RunnerSpec): Promise<Runner> {
+  return backendNamed(spec.backend).load(spec.entry, spec.runner, spec.instance);
+}
+
+/** What placement decided for instance `index`: its threads and, on a GPU, its device. */
+export function instanceOf(placement: Placement, index: number): InstanceSettings {
+  const device = placement.kind === 'gpu' ? placement.devices[index] : undefined;
+  return { index, threads: placement.threadsPerInstance, ...(device !== undefined ? { device } : {}) };
+}
+
+/** The spec of instance `index` of runner `runner` of a (checked) config entry. */
+export function specOf(entry: RunnerConfig, runner: string, placement: Placement, index: number): RunnerSpec {
   return {
-    kind: 'onnx',
-    path: entry.path,
-    options: {
-      ...options,
-      name: runnerName,
-      intraOpNumThreads: options.intraOpNumThreads ?? placement.threadsPerInstance,
-      ...(placement.kind === 'gpu' && device !== undefined ? { executionProviders: ['cuda', 'cpu'], deviceId: device } : {}),
-    },
+    backend: entry.backend,
+    entry: backendEntryOf(entry),
+    runner,
+    instance: instanceOf(placement, index),
   };
 }

@@ -19,15 +19,15 @@ export function entryUrl(name: string): URL {
   return new URL(`./${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 }
 
-/** True when a child must compile TypeScript: the entry or the runner module is a .ts file. */
+/** True when a child must compile TypeScript: the entry or the runner's path is a .ts file (whatever the backend). */
 export function needsTypeScript(entry: URL, spec: RunnerSpec): boolean {
-  return isTypeScriptPath(entry.pathname) || (spec.kind === 'js' && isTypeScriptPath(spec.path));
+  return isTypeScriptPath(entry.pathname) || isTypeScriptPath(spec.entry.path);
 }
 
 /** tsx's URLs for a child, if it needs tsx; the sources (the tests, a checkout) always run through tsx. */
 function tsxFor(entry: URL, spec: RunnerSpec): TsxUrls | undefined {
   if (!needsTypeScript(entry, spec)) return undefined;
-  const what = spec.kind === 'js' ? spec.path : entry.pathname;
+  const what = isTypeScriptPath(spec.entry.path) ? spec.entry.path : entry.pathname;
   const support = typeScriptSupport(what);
   if (support.kind === 'tsx') return support;
   if (support.kind === 'native') return undefined;

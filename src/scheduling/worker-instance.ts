@@ -7,15 +7,14 @@
 import { Worker } from 'node:worker_threads';
 import type { InstanceStarter } from './instance-pool.js';
 import { startIsolatedInstance, type ChildHandle, type IsolatedInstanceOptions } from './isolated-instance.js';
-import type { IsolatedStarterFactory } from './runner-loader.js';
-import { specOf, type RunnerSpec } from './runner-spec.js';
+import type { RunnerSpec } from './runner-spec.js';
 import { entryUrl, workerBootstrap } from './typescript-support.js';
 
 /**
  * A starter that runs instance `index` in a new worker thread loading `specFor(index)`.
  *
  * @example
- * const pool = new InstancePool('mlp', 2, workerStarter(() => ({ kind: 'onnx', path: 'mlp_small.onnx', options: {} })));
+ * const pool = new InstancePool('mlp', 2, workerStarter((index) => specOf(entry, 'mlp_small', placement, index)));
  */
 export function workerStarter(specFor: (index: number) => RunnerSpec, options: IsolatedInstanceOptions = {}): InstanceStarter {
   return (index) => {
@@ -23,10 +22,6 @@ export function workerStarter(specFor: (index: number) => RunnerSpec, options: I
     return startIsolatedInstance(startWorker(spec), spec, options);
   };
 }
-
-/** The `worker` isolation for runner-loader (config `scheduling.isolation: worker`). */
-export const workerIsolation: IsolatedStarterFactory = (entry, runnerName, placement) =>
-  workerStarter((index) => specOf(entry, runnerName, placement, index));
 
 function startWorker(spec: RunnerSpec): ChildHandle {
   const entry = entryUrl('worker-entry');

@@ -1,34 +1,48 @@
 /**
  * The backend contract: what every backend (js, onnx, ...) must do, checked the same way
- * for each. A backend loads its target into runners; each method exposes a signature
- * whose output schema is exactly what the method returns; a batch runs with the right
- * row count and dtypes; bad input is INVALID_ARGUMENT from the runner pipeline (before
- * the backend sees it); and runners close.
+ * for each, through the path `serve` takes: a config entry checked by the config schema,
+ * its runners listed by the backend registry, each run as a ScheduledRunner (batcher and
+ * instance pool) whose instances load through the registry, in process and in worker
+ * threads. A backend lists its entry's runners; each method exposes a signature whose
+ * output schema is exactly what the method returns; a batch runs with the right row
+ * count and dtypes; bad input is INVALID_ARGUMENT from the runner pipeline (before the
+ * backend sees it); and runners close.
  *
  * Inputs are generated from each method's signature, so a new backend or model needs no
  * hand-written sample.
  */
 import test from 'ava';
+import { resolve } from 'node:path';
 import { Binary, Field, Int32, Float64, RecordBatch, Schema, Struct, Type, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
-import type { Backend, BackendOptions } from '../../src/backends/backend.js';
+import type { Isolation } from '../../src/backends/backend.js';
+import { backendOfPath } from '../../src/backends/registry.js';
 import { valuesToBatch } from '../../src/codecs/columns.js';
 import { dtypeOf } from '../../src/codecs/dtypes.js';
+import { runnerMethodsOf } from '../../src/config/method-overrides.js';
+import { runnerEntrySchema } from '../../src/config/schema.js';
+import type { RunnerConfig } from '../../src/config/serve-config.js';
 import { FlightError, Status, Tensor, local, type Runner } from '../../src/index.js';
 import { planConform } from '../../src/runner/conform.js';
 import type { PayloadType } from '../../src/codecs/payload.js';
 import { NAME_PATTERN, inputSchema, outputSchema, tableInput, tableOutput, type MethodSignature, type ParamSpec } from '../../src/runner/signature.js';
+import { scheduledRunnersOf } from '../../src/scheduling/runner-loader.js';
+import { ScheduledRunner } from '../../src/scheduling/scheduled-runner.js';
 
 /** One target a backend loads. */
 export interface BackendCase {
   /** Shown in test titles. */
   title: string;
   target: string;
-  options?: BackendOptions;
+  /** The entry's `options`, as a config would write them. */
+  options?: Record<string, unknown>;
   /** Runner names the target must yield (in any order). */
   runners: string[];
   /** `runner.method` names not to run (methods that fail on purpose). */
   skip?: string[];
 }
+
+/** The isolations the contract runs each case in: the in-process path and the worker-thread path. */
+const ISOLATIONS: Isolation[] = ['in-process', 'worker'];
 
 const ROWS = 5;
 
@@ -116,99 +130,123 @@ function expectedDtype(spec: ParamSpec): string | undefined {
   return spec.type.kind === 'tensor' || spec.type.kind === 'scalar' ? spec.type.dtype : undefined;
 }
 
+/** The case as serve reads it: a config entry, checked by the config schema. */
+function entryOf(backend: string, c: BackendCase, isolation: Isolation): RunnerConfig {
+  const entry = runnerEntrySchema.parse({
+    path: c.target,
+    backend,
+    ...(c.options ? { options: c.options } : {}),
+    scheduling: { isolation, instances: { count: 1, threadsPerInstance: 1 } },
+  });
+  return { ...entry, path: resolve(entry.path) };
+}
+
+/** The runners `serve` would register for the entry, loaded: listed by the registry, each a ScheduledRunner. */
+async function serveRunners(entry: RunnerConfig): Promise<ScheduledRunner[]> {
+  const pending = scheduledRunnersOf(entry, await runnerMethodsOf(entry), () => ({}));
+  return (await Promise.all(pending.map((p) => p.load()))) as ScheduledRunner[];
+}
+
 /**
- * Registers the backend contract for `backend` over the given targets. Every method of
- * every runner is exercised, except those a case skips.
+ * Registers the backend contract for the backend named `backend` over the given targets,
+ * in each isolation. Every method of every runner is exercised, except those a case skips.
  */
-export function backendContract(backend: Backend, cases: BackendCase[]): void {
+export function backendContract(backend: string, cases: BackendCase[]): void {
   for (const c of cases) {
-    const title = (what: string) => `${backend.name} backend, ${c.title}: ${what}`;
-    let runners: Runner[] = [];
-    const methods = () => runners.flatMap((runner) => runner.methods
-      .filter((m) => !c.skip?.includes(`${runner.name}.${m.signature.name}`))
-      .map((method) => ({ runner, method, sig: method.signature })));
-
-    test.before(async () => {
-      runners = await backend.load(c.target, c.options ?? {});
-    });
-    test.after.always(async () => {
-      await Promise.all(runners.map((r) => r.close?.()));
-    });
-
-    test(title('accepts and loads its target into named runners with methods'), (t) => {
-      t.true(backend.accepts(c.target));
-      // A module's exports come in no particular order: compare the sets.
-      t.deepEqual(runners.map((r) => r.name).sort(), [...c.runners].sort());
-      for (const runner of runners) {
-        t.true(runner.methods.length > 0, runner.name);
-        t.true(runner.versions.length > 0, runner.name);
-        t.is(typeof runner.platform, 'string');
-        for (const m of runner.methods) {
-          t.regex(m.signature.name, NAME_PATTERN);
-          t.true(m.signature.outputs.length > 0, `${runner.name}.${m.signature.name} has outputs`);
-        }
-      }
-      t.true(methods().length > 0);
-    });
-
-    test(title('what each method returns is exactly its declared output schema'), async (t) => {
-      for (const { runner, method, sig } of methods()) {
-        const where = `${runner.name}.${sig.name}`;
-        const input = sampleBatch(sig);
-        // The backend's own result, before the pipeline's checks could mask a mismatch.
-        const conformed = planConform(runner.name, sig, input.schema)(input);
-        const raw = await method.invoke(conformed, {}, {});
-        if (tableOutput(sig)) {
-          t.true(raw.numCols > 0, where);
-          continue;
-        }
-        const declared = outputSchema(sig).fields;
-        t.deepEqual(raw.schema.fields.map((f) => f.name), declared.map((f) => f.name), where);
-        t.deepEqual(raw.schema.fields.map((f) => String(f.type)), declared.map((f) => String(f.type)), where);
-        if (sig.batchable) t.is(raw.numRows, ROWS, where);
-      }
-    });
-
-    test(title('a batch runs through the pipeline with the right row count and dtypes'), async (t) => {
-      const client = await local(runners);
-      for (const { runner, sig } of methods()) {
-        const where = `${runner.name}.${sig.name}`;
-        const out = await client.caller.call(runner.name, sig.name, sampleBatch(sig));
-        if (sig.batchable) t.is(out.numRows, ROWS, where);
-        else t.true(out.numRows >= 1, where);
-        for (const spec of tableOutput(sig) ? [] : sig.outputs) {
-          const column = out.getChild(spec.name);
-          t.truthy(column, `${where} output ${spec.name}`);
-          t.is(column!.nullCount, 0, `${where} output ${spec.name}`);
-          const want = expectedDtype(spec);
-          if (want) t.is(columnDtype(column!.type), want, `${where} output ${spec.name}`);
-        }
-      }
-    });
-
-    test(title('bad input is INVALID_ARGUMENT from the pipeline, naming runner, method and column'), async (t) => {
-      const client = await local(runners);
-      let checked = 0;
-      for (const { runner, sig } of methods()) {
-        const column = declaredColumns(sig)[0];
-        if (!column) continue; // a table of any columns: no input is malformed
-        const where = `runner '${runner.name}' method '${sig.name}'`;
-        const input = sampleBatch(sig);
-        for (const how of ['drop', 'retype'] as const) {
-          const err = await t.throwsAsync(client.caller.call(runner.name, sig.name, alter(input, column, how)), { instanceOf: FlightError });
-          t.is(err?.code, Status.INVALID_ARGUMENT, err?.message);
-          t.true(err?.message.startsWith(where), err?.message);
-          t.true(err?.message.includes(`'${column}'`), err?.message);
-        }
-        checked++;
-      }
-      t.true(checked > 0);
-    });
-
-    test(title('runners close'), async (t) => {
-      const fresh = await backend.load(c.target, c.options ?? {});
-      t.deepEqual(fresh.map((r) => r.name).sort(), [...c.runners].sort());
-      await t.notThrowsAsync(Promise.all(fresh.map((r) => r.close?.())));
-    });
+    for (const isolation of ISOLATIONS) {
+      caseContract(backend, c, isolation);
+    }
   }
+}
+
+function caseContract(backend: string, c: BackendCase, isolation: Isolation): void {
+  const title = (what: string) => `${backend} backend, ${c.title}, ${isolation}: ${what}`;
+  let runners: ScheduledRunner[] = [];
+  const methods = () => runners.flatMap((runner) => runner.methods
+    .filter((m) => !c.skip?.includes(`${runner.name}.${m.signature.name}`))
+    .map((method) => ({ runner: runner as Runner, method, sig: method.signature })));
+
+  test.before(async () => {
+    runners = await serveRunners(entryOf(backend, c, isolation));
+  });
+  test.after.always(async () => {
+    await Promise.all(runners.map((r) => r.close()));
+  });
+
+  test(title('accepts its target and serves it as scheduled runners with methods'), (t) => {
+    t.is(backendOfPath(c.target)?.name, backend);
+    // A module's exports come in no particular order: compare the sets.
+    t.deepEqual(runners.map((r) => r.name).sort(), [...c.runners].sort());
+    for (const runner of runners) {
+      t.true(runner instanceof ScheduledRunner, runner.name);
+      t.true(runner.methods.length > 0, runner.name);
+      t.true(runner.versions.length > 0, runner.name);
+      t.is(typeof runner.platform, 'string');
+      for (const m of runner.methods) {
+        t.regex(m.signature.name, NAME_PATTERN);
+        t.true(m.signature.outputs.length > 0, `${runner.name}.${m.signature.name} has outputs`);
+      }
+    }
+    t.true(methods().length > 0);
+  });
+
+  test(title('what each method returns is exactly its declared output schema'), async (t) => {
+    for (const { runner, method, sig } of methods()) {
+      const where = `${runner.name}.${sig.name}`;
+      const input = sampleBatch(sig);
+      // The scheduled runner's own result, before the pipeline's checks could mask a mismatch.
+      const conformed = planConform(runner.name, sig, input.schema)(input);
+      const raw = await method.invoke(conformed, {}, {});
+      if (tableOutput(sig)) {
+        t.true(raw.numCols > 0, where);
+        continue;
+      }
+      const declared = outputSchema(sig).fields;
+      t.deepEqual(raw.schema.fields.map((f) => f.name), declared.map((f) => f.name), where);
+      t.deepEqual(raw.schema.fields.map((f) => String(f.type)), declared.map((f) => String(f.type)), where);
+      if (sig.batchable) t.is(raw.numRows, ROWS, where);
+    }
+  });
+
+  test(title('a batch runs through the pipeline with the right row count and dtypes'), async (t) => {
+    const client = await local(runners);
+    for (const { runner, sig } of methods()) {
+      const where = `${runner.name}.${sig.name}`;
+      const out = await client.caller.call(runner.name, sig.name, sampleBatch(sig));
+      if (sig.batchable) t.is(out.numRows, ROWS, where);
+      else t.true(out.numRows >= 1, where);
+      for (const spec of tableOutput(sig) ? [] : sig.outputs) {
+        const column = out.getChild(spec.name);
+        t.truthy(column, `${where} output ${spec.name}`);
+        t.is(column!.nullCount, 0, `${where} output ${spec.name}`);
+        const want = expectedDtype(spec);
+        if (want) t.is(columnDtype(column!.type), want, `${where} output ${spec.name}`);
+      }
+    }
+  });
+
+  test(title('bad input is INVALID_ARGUMENT from the pipeline, naming runner, method and column'), async (t) => {
+    const client = await local(runners);
+    let checked = 0;
+    for (const { runner, sig } of methods()) {
+      const column = declaredColumns(sig)[0];
+      if (!column) continue; // a table of any columns: no input is malformed
+      const where = `runner '${runner.name}' method '${sig.name}'`;
+      const input = sampleBatch(sig);
+      for (const how of ['drop', 'retype'] as const) {
+        const err = await t.throwsAsync(client.caller.call(runner.name, sig.name, alter(input, column, how)), { instanceOf: FlightError });
+        t.is(err?.code, Status.INVALID_ARGUMENT, err?.message);
+        t.true(err?.message.startsWith(where), err?.message);
+        t.true(err?.message.includes(`'${column}'`), err?.message);
+      }
+      checked++;
+    }
+    t.true(checked > 0);
+  });
+
+  test(title('runners close'), async (t) => {
+    const fresh = await serveRunners(entryOf(backend, c, isolation));
+    t.deepEqual(fresh.map((r) => r.name).sort(), [...c.runners].sort());
+    await t.notThrowsAsync(Promise.all(fresh.map((r) => r.close())));
+  });
 }

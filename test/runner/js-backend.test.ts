@@ -1,8 +1,7 @@
 /** The backend contract for the js backend: the test runners and the example runners. */
-import { jsBackend } from '../../src/backends/js/index.js';
 import { backendContract } from './backend-contract.js';
 
-backendContract(jsBackend, [
+backendContract('js', [
   {
     title: 'test/helpers/runners.ts',
     target: 'test/helpers/runners.ts',

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Float32 } from 'apache-arrow';
-import { loadOnnxRunner, onnxBackend } from '../../src/backends/onnx/index.js';
+import { loadOnnxRunner } from '../../src/backends/onnx/index.js';
 import { halfToFloat, type DType } from '../../src/codecs/dtypes.js';
 import {
   FlightError, Status, Tensor, connect, local, startRunnerServer, type RunnerClient, type RunnerServer, type Runner,
@@ -40,7 +40,7 @@ const numericModels = models.filter(([, m]) => isNumeric(m));
 /** iris with one method per output, as examples/serve.yaml serves it. */
 const IRIS_METHODS = { predict: { outputs: ['label'], default: true }, predict_proba: { outputs: ['probabilities'] } };
 
-backendContract(onnxBackend, [
+backendContract('onnx', [
   ...models.map(([name, m]) => ({ title: m.file, target: join(MODELS, m.file), runners: [name] })),
   { title: 'iris.onnx with predict and predict_proba', target: join(MODELS, 'iris.onnx'), options: { methods: IRIS_METHODS }, runners: ['iris'] },
 ]);

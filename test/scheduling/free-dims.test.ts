@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { Tensor } from '../../src/codecs/tensor.js';
 import type { MethodStatsJSON } from '../../src/runner/stats.js';
-import { outcome, serveScheduled, starterFor } from './fixtures/helpers.js';
+import { outcome, serveScheduled, specFor, starterFor } from './fixtures/helpers.js';
 
 const PYTHON = fileURLToPath(new URL('../../.venv/bin/python', import.meta.url));
 const MAKE_MODEL = `
@@ -54,7 +54,7 @@ function meanOverT(x: Float32Array, rows: number, t: number): number[] {
 }
 
 test('four concurrent callers with sequences of different lengths T all get their right means; same-T calls still merge', async (t) => {
-  const served = await serveScheduled('sequence_mean', 1, starterFor('in-process', { kind: 'onnx', path: MODEL, options: { intraOpNumThreads: 1 } }), {
+  const served = await serveScheduled('sequence_mean', 1, starterFor('in-process', specFor('onnx', MODEL, 'sequence_mean', { intraOpNumThreads: 1 })), {
     batching: { maxBatchRows: 64, maxQueueDelayMs: 20 },
   });
   t.teardown(() => served.close());
@@ -85,7 +85,7 @@ test('four concurrent callers with sequences of different lengths T all get thei
 });
 
 test('a batch whose own rows have different lengths T is INVALID_ARGUMENT naming the input, and the server keeps serving', async (t) => {
-  const served = await serveScheduled('sequence_mean', 1, starterFor('in-process', { kind: 'onnx', path: MODEL, options: { intraOpNumThreads: 1 } }));
+  const served = await serveScheduled('sequence_mean', 1, starterFor('in-process', specFor('onnx', MODEL, 'sequence_mean', { intraOpNumThreads: 1 })));
   t.teardown(() => served.close());
   const model = served.client.runner('sequence_mean');
   const a = sequences(0, 0, 1, 2);

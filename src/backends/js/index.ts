@@ -4,8 +4,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { Backend } from '../backend.js';
-import type { Runner } from '../../runner/runner.js';
+import { defineBackend, EntryError, type BackendEntry } from '../backend.js';
+import { strictObject, suggestion } from '../../util/schema-helpers.js';
 import { isRunnerDefinition, type JsRunnerDefinition } from './define.js';
 import { loadJsRunner } from './js-runner.js';
 import { enableTypeScript, isTypeScriptPath } from './typescript-loader.js';
@@ -31,12 +31,42 @@ export async function importRunnerDefinitions(path: string): Promise<JsRunnerDef
   return found;
 }
 
-/** The js backend. */
-export const jsBackend: Backend = {
+/** `options` of a JS runner: none (runner behaviour is in the module). */
+export const jsOptionsSchema = strictObject({}).describe('Options of the `js` backend: none (a JS runner is configured in its module).');
+
+/** The definitions an entry serves: all the module's, or the one its `name` names. */
+async function servedDefinitions(entry: BackendEntry<unknown>): Promise<JsRunnerDefinition[]> {
+  const definitions = await importRunnerDefinitions(entry.path);
+  const served = definitions.filter((d) => !entry.name || d.name === entry.name);
+  if (!served.length) {
+    throw new EntryError('name', `${entry.path} exports no runner ${JSON.stringify(entry.name)}; ${suggestion(entry.name!, definitions.map((d) => d.name))}`);
+  }
+  return served;
+}
+
+/**
+ * The js backend. Each instance runs the definition's own setup; the module itself is
+ * imported once per thread or process (the module cache), so instances in one thread
+ * share its top-level state.
+ */
+export const jsBackend = defineBackend<Record<string, never>>({
   name: 'js',
-  accepts: (target) => /\.(m?[jt]s|cjs|mts|cts)$/.test(target),
-  async load(target): Promise<Runner[]> {
-    const definitions = await importRunnerDefinitions(target);
-    return Promise.all(definitions.map((d) => loadJsRunner(d)));
+  title: 'JS',
+  paths: { kind: 'file', description: 'a JS/TS module (.js, .mjs, .cjs, .ts, .mts, .cts)', accepts: (path) => /\.(m?[jt]s|cjs|mts|cts)$/.test(path) },
+  options: jsOptionsSchema,
+  entryName: 'serve only the module\'s runner of this name (default: all of them)',
+  // User code: in worker threads, it runs in parallel with the server's I/O and cannot block it.
+  defaultIsolation: 'worker',
+  inProcessWarning: 'a busy loop or long synchronous code in it stops the server from serving other calls and from handling SIGTERM',
+  async list(entry) {
+    return (await servedDefinitions(entry)).map((d) => ({ name: d.name, methods: Object.keys(d.methods) }));
   },
-};
+  async load(entry, runner) {
+    const definitions = await importRunnerDefinitions(entry.path);
+    const definition = definitions.find((d) => d.name === runner);
+    if (!definition) {
+      throw new Error(`${entry.path} exports no runner '${runner}'; it exports ${definitions.map((d) => `'${d.name}'`).join(', ')}`);
+    }
+    return loadJsRunner(definition);
+  },
+});
