@@ -4,7 +4,7 @@ Started with this folder on PYTHONPATH:
     PYTHONPATH=test/interop/kserve/peers/mlserver MLSERVER_HTTP_PORT=8080 MLSERVER_GRPC_PORT=8081 \
       .venv-mlserver/bin/mlserver start test/interop/kserve/peers/mlserver/test
 
-- TypesModel: x FP32[-1,3] -> y = x * 2 + 1; f16 FP16[-1,2] -> f16_out = f16 * 2 (FP16);
+- TypesModel: x FP32[-1,3] -> y = x * 2 + 1 (an x holding -999 fails the call); f16 FP16[-1,2] -> f16_out = f16 * 2 (FP16);
   text BYTES[-1] -> text_out = text upper-cased + b"!"; rows INT32[-1] = the rows it ran.
 - OnnxModel: the ONNX model in the model's `parameters.uri` run with onnxruntime (one
   intra-op thread); input x, output y.
@@ -32,6 +32,9 @@ class TypesModel(MLModel):
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         x = _inputs(payload)
+        if (x["x"] == -999).any():
+            # For the tests: a model error, which the peer reports as a failed call.
+            raise ValueError("mtypes refuses -999")
         rows = x["x"].shape[0]
         text = [bytes(t).upper() + b"!" for t in x["text"]]
         outputs = [
