@@ -49,7 +49,9 @@ export function encodeStrings(texts: readonly string[]): Buffer {
  */
 export function decodeBytes(raw: Uint8Array, count: number, utf8: boolean): Vector {
   const offsets = new Int32Array(count + 1);
-  const data = new Uint8Array(Math.max(0, raw.length - 4 * count));
+  // Sized for what the buffer could hold, not for what `count` says: a hostile count
+  // must not decide an allocation, nor run the copy past its end.
+  const data = new Uint8Array(raw.length);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   let pos = 0;
   let out = 0;
