@@ -18,6 +18,12 @@ if [ ! -x .venv/bin/python ] || ! cmp -s test/interop/python/requirements.txt .v
 fi
 export FLIGHT_RUNNER_PYTHON="$root/.venv/bin/python"
 
+step "V2 test environment (test/interop/oip/requirements.txt: tritonclient)"
+if [ ! -x .venv-oip/bin/python ] || ! cmp -s test/interop/oip/requirements.txt .venv-oip/.requirements 2>/dev/null; then
+  python3 -m venv .venv-oip && .venv-oip/bin/pip install -q --disable-pip-version-check -r test/interop/oip/requirements.txt \
+    && cp test/interop/oip/requirements.txt .venv-oip/.requirements || { echo "V2 python setup failed"; failed=$((failed + 1)); }
+fi
+
 step "Build (dist/, what bin/flight-runner.js and the package run)"
 if npm run -s build ; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
@@ -67,6 +73,16 @@ if [ -d test/interop/kserve ]; then
   else
     p=0; f=1
   fi
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
+if [ -d test/interop/oip ] && ls test/interop/oip/test_*.py >/dev/null 2>&1; then
+  step "pytest V2 (real tritonclient gRPC and HTTP clients)"
+  .venv-oip/bin/python -m pytest -q -p no:cacheprovider test/interop/oip 2>&1 | tee "$logs/pytest-oip.log" | tail -15
+  p=$(grep -oE '[0-9]+ passed' "$logs/pytest-oip.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '[0-9]+ (failed|errors?)' "$logs/pytest-oip.log" | awk '{s+=$1} END {print s+0}')
+  [ -z "$f" ] && f=0
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "pytest V2 ran no test"; fi
   passed=$((passed + p)); failed=$((failed + f))
 fi
 

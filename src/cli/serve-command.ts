@@ -5,6 +5,10 @@ import { loadCredentials } from '../config/credentials.js';
 import { checkMethodOverrides, runnerMethodsOf } from '../config/method-overrides.js';
 import { checkRunnerPaths, configFromTargets, type RunnerConfig } from '../config/serve-config.js';
 import { FlightServer } from '../flight/index.js';
+import { OIP_SERVICE_NAME } from '../oip/messages.js';
+import { oipGrpcMethods } from '../oip/grpc-service.js';
+import { OipHttpServer } from '../oip/http-server.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../flight/receive-budget.js';
 import { RunnerRegistry } from '../runner/registry.js';
 import { runnerService } from '../runner/service.js';
 import { StatsRegistry } from '../runner/stats.js';
@@ -30,6 +34,9 @@ Options:
                       a non-loopback address without auth logs a warning
   --port P            TCP port; 0 picks a free one and prints it (default 8815)
   --socket PATH       also serve grpc+unix://PATH for same-host clients (not with TLS)
+  --http-port P       also serve the Open Inference Protocol (KServe V2) over HTTP/REST on
+                      port P of the same host, same auth and TLS (0: a free port, logged);
+                      V2 over gRPC is always served on --port (docs/oip.md)
   --metrics-port P    serve Prometheus metrics at http://HOST:P/metrics (0: a free port, logged)
   --metrics-host HOST address of the metrics endpoint (default 127.0.0.1, whatever --host is:
                       metrics have no auth)
@@ -87,6 +94,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       socket: { type: 'string' },
       'log-level': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'http-port': { type: 'string' },
       'metrics-host': { type: 'string' },
       ...credentialOptions,
       ...receiveLimitOptions,
@@ -108,6 +116,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const port = parsePort(values.port, config.server.port ?? 8815);
   const limits = receiveLimits(values, config.server);
   const metricsPort = values['metrics-port'] !== undefined ? parsePort(values['metrics-port'], 0) : config.server.metricsPort;
+  const httpPort = values['http-port'] !== undefined ? parsePort(values['http-port'], 0) : config.server.httpPort;
   const metricsHost = values['metrics-host'] ?? config.server.metricsHost ?? '127.0.0.1';
   const host = values.host ?? config.server.host ?? '127.0.0.1';
   const credentials = loadCredentials(credentialFlags(values), process.env['FLIGHT_RUNNER_TOKEN'], {
@@ -140,13 +149,17 @@ export async function serveCommand(argv: string[]): Promise<void> {
     for (const p of pending) registry.add(p.name, p.load);
   }
   const locations: string[] = [];
-  const server = new FlightServer(runnerService(registry, {
+  const handlers = runnerService(registry, {
     locations, stats, ...(metrics ? { onCall: metrics.recordCall.bind(metrics) } : {}),
-  }), {
+  });
+  const server = new FlightServer(handlers, {
     ...limits,
     ...(credentials.auth ? { auth: credentials.auth } : {}),
     ...(credentials.tls ? { tls: credentials.tls } : {}),
   });
+  // The Open Inference Protocol (KServe V2) on the same port, with the same credentials.
+  const oip = { registry, handlers, stats };
+  server.addService(OIP_SERVICE_NAME, oipGrpcMethods(oip, credentials.auth ? { auth: credentials.auth } : {}));
   if (metrics && metricsPort !== undefined) {
     const { port: bound } = await metrics.listen(metricsPort, metricsHost);
     log('info', 'metrics', { url: metricsUrl(metricsHost, bound) });
@@ -156,6 +169,15 @@ export async function serveCommand(argv: string[]): Promise<void> {
       });
     }
   }
+  // V2 over REST, when asked for: started before the listening line, so a client that
+  // waits for it finds both ports open.
+  const rest = httpPort === undefined ? undefined : await OipHttpServer.start(oip, {
+    maxBodyBytes: limits.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    budget: server.receiveBudget,
+    ...(credentials.auth ? { auth: credentials.auth } : {}),
+    ...(credentials.tls ? { tls: credentials.tls } : {}),
+  }, { host, port: httpPort });
+  if (rest) log('info', 'V2 REST endpoint', { url: `${credentials.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${rest.port}/v2` });
   if (credentials.tokens || credentials.tls) {
     log('info', 'credentials', { tokens: credentials.tokens, tls: Boolean(credentials.tls), mutualTls: credentials.mutualTls });
   }
@@ -164,7 +186,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
     port,
     ...(socket ? { socket } : {}),
     authenticated: credentials.tokens > 0 || credentials.mutualTls,
-  }, () => registry.close());
+  }, async () => {
+    await rest?.close();
+    await registry.close();
+  });
   locations.push(...server.locations);
   void registry.ready().then(async () => {
     const failed = registry.errors();

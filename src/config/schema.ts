@@ -39,6 +39,10 @@ export const serverSchema = strictObject({
   host: text().optional().describe('Address to bind. Default `127.0.0.1`. Binding a non-loopback address without auth logs a warning.'),
   port: integer(0, 65535).optional().describe('TCP port; 0 picks a free one. Default 8815.'),
   socket: text().optional().describe('Also serve `grpc+unix://` on this unix socket path, for same-host clients. Relative to the config file. Not with TLS (the socket would speak TLS, which `grpc+unix://` clients do not dial).'),
+  httpPort: integer(0, 65535).optional().describe(
+    'Serve the Open Inference Protocol (KServe V2) over HTTP/REST on this port (0: a free one, logged), at the same host, with the same '
+    + 'auth, TLS and message limit as the gRPC port (docs/oip.md). Default: no REST endpoint (V2 over gRPC is always on the main port). Same as `--http-port`.',
+  ),
   metricsPort: integer(0, 65535).optional().describe('Serve Prometheus metrics at `http://<metricsHost>:<metricsPort>/metrics` (0: a free port, logged). Default: no metrics endpoint.'),
   metricsHost: text().optional().describe(
     'Address the metrics endpoint binds. Default `127.0.0.1`, whatever `host` is: metrics have no authentication, so '

@@ -87,10 +87,28 @@ export interface MessageCodec<T> {
 function codec<T>(name: string): MessageCodec<T> {
   const type = root.lookupType(`inference.${name}`);
   return {
-    decode: (bytes) => type.decode(bytes) as unknown as T,
+    decode: (bytes) => type.decode(strictReader(bytes)) as unknown as T,
     // fromObject turns enum names and nested plain objects into the type's own messages.
     encode: (value) => type.encode(type.fromObject(value as Record<string, unknown>)).finish(),
   };
+}
+
+/**
+ * A protobufjs reader that refuses a string field running past the end of the message:
+ * protobufjs's own reads what is there and goes on, which would take a truncated (or
+ * forged) message as a shorter name instead of an error.
+ */
+function strictReader(bytes: Uint8Array): protobuf.Reader {
+  const reader = protobuf.Reader.create(bytes);
+  const decoder = new TextDecoder();
+  reader.string = function string(this: protobuf.Reader): string {
+    const length = this.uint32();
+    if (length > this.len - this.pos) throw new Error(`a string field of ${length} bytes runs past the end of the message (${this.len - this.pos} bytes left)`);
+    const text = decoder.decode(this.buf.subarray(this.pos, this.pos + length));
+    this.pos += length;
+    return text;
+  };
+  return reader;
 }
 
 /** Request and answer codecs of every method this server serves. */

@@ -12,7 +12,11 @@ export interface TensorMetadata {
   name: string;
   /** KServe V2 datatype: BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES. */
   datatype: string;
-  /** V2 shape: -1 for the batch dimension (batchable) and free dimensions. */
+  /**
+   * V2 shape: the rows of a call first (-1: the batch dimension of a batchable method, the
+   * rows one call of a method that is not batchable takes together), then the example's
+   * dimensions (-1 where free).
+   */
   shape: number[];
   /** The Arrow type the column travels as. */
   arrowType: string;
@@ -21,9 +25,11 @@ export interface TensorMetadata {
   kind: PayloadType['kind'];
 }
 
-function describe(p: ParamSpec, batchable: boolean): TensorMetadata[] {
+/** The V2 tensors of one input or output: one, or one per declared column of a table. */
+export function describe(p: ParamSpec): TensorMetadata[] {
   const t = p.type;
-  const batch = batchable ? [-1] : [];
+  // Every call is a batch of rows, batchable or not: the first dimension is always the rows.
+  const batch = [-1];
   switch (t.kind) {
     case 'tensor':
       return [{ name: p.name, datatype: kserveDatatype(t.dtype), shape: [...batch, ...t.shape], arrowType: String(fieldFor(p.name, t).type), exampleShape: t.shape, kind: 'tensor' }];
@@ -45,8 +51,8 @@ export function modelMetadata(runner: Runner): Record<string, unknown> {
   const main = runner.methods.find((m) => m.signature.isDefault) ?? runner.methods[0];
   const io = (m: typeof main) => (m
     ? {
-      inputs: m.signature.inputs.flatMap((p) => describe(p, m.signature.batchable)),
-      outputs: m.signature.outputs.flatMap((p) => describe(p, m.signature.batchable)),
+      inputs: m.signature.inputs.flatMap((p) => describe(p)),
+      outputs: m.signature.outputs.flatMap((p) => describe(p)),
     }
     : { inputs: [], outputs: [] });
   return {

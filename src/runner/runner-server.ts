@@ -3,6 +3,8 @@
  * server wired together, as `flight-runner serve` and the tests start it.
  */
 import { FlightServer, type FlightServerOptions, type ListenAddress } from '../flight/index.js';
+import { oipGrpcMethods } from '../oip/grpc-service.js';
+import { OIP_SERVICE_NAME } from '../oip/messages.js';
 import { RunnerRegistry } from './registry.js';
 import type { Runner } from './runner.js';
 import { runnerService, type InvokerFactory } from './service.js';
@@ -41,6 +43,8 @@ export async function startRunnerServer(options: RunnerServerOptions): Promise<R
   const locations: string[] = [];
   const handlers = runnerService(registry, { locations, ...(options.invoker ? { invoker: options.invoker } : {}) });
   const server = new FlightServer(handlers, options);
+  // The Open Inference Protocol (KServe V2) on the same port, with the same credentials.
+  server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, handlers, stats: handlers.stats }, options.auth ? { auth: options.auth } : {}));
   for (const address of options.listen ?? [{ host: '127.0.0.1', port: 0 }]) {
     const { location } = await server.listen(address);
     locations.push(location);

@@ -22,6 +22,11 @@ export class MethodStats {
   rows = 0;
   errors = 0;
   batches = 0;
+  /** Total milliseconds of calls that succeeded, and of calls that failed (V2 statistics report sums). */
+  okMs = 0;
+  failedMs = 0;
+  /** When the last call finished, ms since the epoch; 0 before any. */
+  lastCallAt = 0;
   private batchRowsTotal = 0;
   private batchRowsMax = 0;
   private readonly latencies = new Float64Array(WINDOW);
@@ -31,7 +36,13 @@ export class MethodStats {
   recordCall(rows: number, ms: number, failed: boolean): void {
     this.calls++;
     this.rows += rows;
-    if (failed) this.errors++;
+    if (failed) {
+      this.errors++;
+      this.failedMs += ms;
+    } else {
+      this.okMs += ms;
+    }
+    this.lastCallAt = Date.now();
     this.latencies[this.latencyCount++ % WINDOW] = ms;
   }
 
