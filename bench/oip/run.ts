@@ -1,0 +1,293 @@
+/**
+ * `npm run bench:oip`: the Open Inference Protocol (KServe V2) path under perf_analyzer
+ * (tritonclient 2.41.1's binary, the same client for every server), one-row and 64-row
+ * requests at concurrency 1, 8 and 64, all in one run:
+ *   ours      flight-runner serving examples/models/mlp_small.onnx, V2 gRPC on its Flight port
+ *             (2 in-process instances x 1 thread, batching maxBatchRows 64, maxQueueDelayMs 2);
+ *   triton    NVIDIA Triton (nvidia-pytriton) whose Python model calls onnxruntime on the same
+ *             file (1 thread), dynamic batching up to 64 rows, 2 ms queue delay;
+ *   via-mls   flight-runner whose kserve runner relays to MLServer serving the same file with
+ *             adaptive batching (64 rows, 2 ms). perf_analyzer cannot drive MLServer itself:
+ *             it asks for ModelConfig first, which MLServer lacks over gRPC ("Method not
+ *             found") and over HTTP (404), so MLServer is measured behind our kserve backend.
+ * Per run: req/s (perf_analyzer's inferences/s over the batch size), p50/p99 latency, and
+ * the server's CPU per request: CPU time of the server's whole process tree (from /proc)
+ * over the perf_analyzer run, over the requests it served (at the measured rate).
+ *
+ * Flags: --concurrency 1,8,64, --batch 1,64, --only ours,triton,via-mls, --window-ms 2000,
+ * --windows 3 (at least 3), --json FILE.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { root, run, startServer, stopServer, type Server } from '../serving/harness.js';
+
+const { values } = parseArgs({
+  options: {
+    concurrency: { type: 'string', default: '1,8,64' },
+    batch: { type: 'string', default: '1,64' },
+    only: { type: 'string', default: 'ours,triton,via-mls' },
+    'window-ms': { type: 'string', default: '2000' },
+    windows: { type: 'string', default: '3' },
+    json: { type: 'string' },
+  },
+});
+
+const MODEL = join(root, 'examples/models/mlp_small.onnx');
+const PEERS = join(root, 'test/interop/kserve/peers');
+
+/** One perf_analyzer run against one server. */
+interface Result {
+  server: string;
+  batch: number;
+  concurrency: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_us_per_request: number;
+  error?: string;
+}
+
+/** A running server: where perf_analyzer calls it and the root of its process tree. */
+interface Target {
+  key: string;
+  label: string;
+  grpc: string;
+  /** Roots of the process trees whose CPU the server uses. */
+  pids: number[];
+  stop: () => Promise<void>;
+}
+
+/** A venv made from a requirements file, reinstalled when the file changes (as test/run-all.sh does). */
+async function venv(dir: string, requirements: string): Promise<void> {
+  const marker = join(root, dir, '.requirements');
+  if (existsSync(join(root, dir, 'bin/python')) && existsSync(marker) && readFileSync(marker, 'utf8') === readFileSync(requirements, 'utf8')) return;
+  process.stderr.write(`installing ${dir} from ${requirements}...\n`);
+  await run('python3', ['-m', 'venv', join(root, dir)]);
+  await run(join(root, dir, 'bin/pip'), ['install', '-q', '--disable-pip-version-check', '-r', requirements]);
+  writeFileSync(marker, readFileSync(requirements, 'utf8'));
+}
+
+/**
+ * perf_analyzer needs libcudart.so.12 (no GPU is used). nvidia-pytriton bundles it under
+ * an auditwheel name; a folder with the soname pointing at it goes on LD_LIBRARY_PATH.
+ */
+function cudartDir(work: string): string {
+  const libs = join(root, '.venv-triton/lib/python3.11/site-packages/nvidia_pytriton.libs');
+  const lib = readdirSync(libs).find((f) => f.startsWith('libcudart'));
+  if (!lib) throw new Error(`no libcudart in ${libs}`);
+  const dir = join(work, 'cudart');
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(join(libs, lib), join(dir, 'libcudart.so.12'));
+  return dir;
+}
+
+/** CPU seconds of a process and all its descendants (utime + stime, /proc). */
+function treeCpuSeconds(rootPid: number): number {
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // After the command: ppid is field 4, utime and stime fields 14 and 15 (1-based).
+      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 });
+    } catch { /* exited meanwhile */ }
+  }
+  let total = 0;
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    total += stats.get(pid)?.cpu ?? 0;
+    for (const [child, s] of stats) if (s.ppid === pid) stack.push(child);
+  }
+  return total;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns a peer in its own process group and waits for `ready()` (a line or an HTTP probe). */
+async function startPeer(label: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyLine?: RegExp, readyUrl?: string): Promise<ChildProcess> {
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { log = (log + s).slice(-4000); });
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} not ready in 180 s; log:\n${log}`)), 180_000);
+    child.once('exit', (code) => reject(new Error(`${label} exited with ${code}; log:\n${log}`)));
+    const done = () => { clearTimeout(timer); resolve(); };
+    lines.on('line', (line) => { log = (log + line + '\n').slice(-4000); if (readyLine?.test(line)) done(); });
+    if (readyUrl) {
+      const poll = () => fetch(readyUrl).then((r) => (r.ok ? done() : setTimeout(poll, 300)), () => setTimeout(poll, 300));
+      poll();
+    }
+  });
+  return child;
+}
+
+async function stopPeer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  process.kill(-child.pid!, 'SIGTERM');
+  await exited;
+}
+
+function ourTarget(server: Server, key: string, label: string): Target {
+  return { key, label, grpc: server.address, pids: [server.child.pid!], stop: () => stopServer(server) };
+}
+
+async function startTargets(work: string, only: Set<string>): Promise<Target[]> {
+  const targets: Target[] = [];
+  const node = (config: string) => ['bin/flight-runner.js', 'serve', config, '--port', '0'];
+  if (only.has('ours')) {
+    const config = join(work, 'ours.yaml');
+    writeFileSync(config, [
+      'server: { host: 127.0.0.1 }',
+      'runners:',
+      `  - path: ${JSON.stringify(MODEL)}`,
+      '    options: { intraOpNumThreads: 1 }',
+      '    scheduling:',
+      '      instances: { count: 2, threadsPerInstance: 1 }',
+      '      batching: { maxBatchRows: 64, maxQueueDelayMs: 2 }',
+      '',
+    ].join('\n'));
+    targets.push(ourTarget(await startServer('ours', 'flight-runner V2', 'node', node(config)), 'ours', 'flight-runner (onnx)'));
+  }
+  if (only.has('triton')) {
+    const [grpc, http] = [await freePort(), await freePort()];
+    const child = await startPeer('Triton', join(root, '.venv-triton/bin/python'), [
+      join(PEERS, 'triton_peer.py'), '--grpc-port', String(grpc), '--http-port', String(http), '--models', 'bench', '--onnx', MODEL,
+      '--max-queue-delay-us', '2000',
+    ], process.env, /^READY$/);
+    targets.push({ key: 'triton', label: 'Triton (pytriton + onnxruntime)', grpc: `127.0.0.1:${grpc}`, pids: [child.pid!], stop: () => stopPeer(child) });
+  }
+  if (only.has('via-mls')) {
+    const [grpc, http] = [await freePort(), await freePort()];
+    const child = await startPeer('MLServer', join(root, '.venv-mlserver/bin/mlserver'), ['start', join(PEERS, 'mlserver/bench')],
+      { ...process.env, PYTHONPATH: join(PEERS, 'mlserver'), MLSERVER_GRPC_PORT: String(grpc), MLSERVER_HTTP_PORT: String(http) },
+      undefined, `http://127.0.0.1:${http}/v2/models/mlp_small/ready`);
+    const config = join(work, 'via-mls.yaml');
+    writeFileSync(config, [
+      'server: { host: 127.0.0.1 }',
+      'runners:',
+      `  - path: grpc://127.0.0.1:${grpc}`,
+      '    backend: kserve',
+      '    options: { model: mlp_small }',
+      '    scheduling:',
+      // Several ModelInfer calls in flight to MLServer, as its adaptive batcher expects.
+      '      instances: { count: 4 }',
+      '      batching: { maxBatchRows: 64, maxQueueDelayMs: 2 }',
+      '',
+    ].join('\n'));
+    const server = await startServer('via-mls', 'flight-runner -> MLServer', 'node', node(config));
+    await waitReady(server);
+    targets.push({
+      // The CPU of both: our relay and MLServer.
+      key: 'via-mls', label: 'flight-runner kserve -> MLServer', grpc: server.address, pids: [server.child.pid!, child.pid!],
+      stop: async () => { await stopServer(server); await stopPeer(child); },
+    });
+  }
+  return targets;
+}
+
+/** Waits until the server's runners loaded (a kserve runner loads after `listening`). */
+async function waitReady(server: Server): Promise<void> {
+  const { FlightClient } = await import('../../src/flight/client.js');
+  const client = new FlightClient(`grpc://${server.address}`);
+  try {
+    for (let i = 0; i < 300; i++) {
+      for await (const body of client.doAction('health')) {
+        const health = JSON.parse(Buffer.from(body).toString()) as { ready: boolean; errors: unknown };
+        if (health.ready) return;
+        if (Object.keys(health.errors as object).length) throw new Error(`runner failed: ${JSON.stringify(health.errors)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('runners not ready in 60 s');
+  } finally {
+    client.close();
+  }
+}
+
+async function perfAnalyzer(target: Target, batch: number, concurrency: number, work: string, env: NodeJS.ProcessEnv): Promise<Result> {
+  const csv = join(work, `${target.key}-${batch}-${concurrency}.csv`);
+  const cpu = () => target.pids.reduce((s, p) => s + treeCpuSeconds(p), 0);
+  const cpuBefore = cpu();
+  const started = performance.now();
+  const base = { server: target.label, batch, concurrency };
+  try {
+    // -x 1: perf_analyzer's own lookup of the unversioned model in ModelStatistics fails on
+    // our server ("failed to find the requested model version"); every server here has version 1.
+    // -s 1000: no stability requirement (a shared 2-core machine rarely holds 10% for 3 windows);
+    // the numbers are then perf_analyzer's average over the windows.
+    await run(join(root, '.venv-oip/bin/perf_analyzer'), [
+      '-m', 'mlp_small', '-x', '1', '-u', target.grpc, '-i', 'grpc', '-b', String(batch), '--concurrency-range', String(concurrency),
+      '-p', values['window-ms'], '--max-trials', values.windows, '-s', '1000', '-f', csv,
+    ], root, env);
+  } catch (err) {
+    return { ...base, rps: NaN, p50_ms: NaN, p99_ms: NaN, cpu_us_per_request: NaN, error: (err as Error).message };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const [header, row] = readFileSync(csv, 'utf8').trim().split('\n').map((l) => l.split(','));
+  const col = (name: string) => Number(row![header!.indexOf(name)]);
+  const rps = col('Inferences/Second') / batch;
+  return {
+    ...base,
+    rps,
+    p50_ms: col('p50 latency') / 1000,
+    p99_ms: col('p99 latency') / 1000,
+    cpu_us_per_request: ((cpu() - cpuBefore) * 1e6) / (rps * seconds),
+  };
+}
+
+function table(results: Result[]): string {
+  const lines = [`${'server'.padEnd(34)} ${'rows'.padStart(4)} ${'conc'.padStart(4)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/req'.padStart(10)}`];
+  for (const r of results) {
+    if (r.error) { lines.push(`${r.server.padEnd(34)} ${String(r.batch).padStart(4)} ${String(r.concurrency).padStart(4)}  failed: ${r.error}`); continue; }
+    lines.push(`${r.server.padEnd(34)} ${String(r.batch).padStart(4)} ${String(r.concurrency).padStart(4)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.cpu_us_per_request.toFixed(0).padStart(10)}`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  // perf_analyzer judges stability over the last 3 windows: with fewer it never reports.
+  if (Number(values.windows) < 3) throw new Error('--windows must be at least 3 (perf_analyzer needs 3 windows to report)');
+  const only = new Set(values.only.split(','));
+  await venv('.venv-oip', join(root, 'test/interop/oip/requirements.txt'));
+  if (only.has('triton') || only.has('ours') || only.has('via-mls')) await venv('.venv-triton', join(root, 'test/interop/kserve/requirements-triton.txt'));
+  if (only.has('via-mls')) await venv('.venv-mlserver', join(root, 'test/interop/kserve/requirements-mlserver.txt'));
+  const work = mkdtempSync(join(tmpdir(), 'bench-oip-'));
+  const env = { ...process.env, LD_LIBRARY_PATH: [cudartDir(work), process.env['LD_LIBRARY_PATH']].filter(Boolean).join(':') };
+  const targets = await startTargets(work, only);
+  const results: Result[] = [];
+  try {
+    for (const batch of values.batch.split(',').map(Number)) {
+      for (const concurrency of values.concurrency.split(',').map(Number)) {
+        for (const target of targets) {
+          const r = await perfAnalyzer(target, batch, concurrency, work, env);
+          process.stderr.write(`${r.server} rows=${batch} c=${concurrency}: ${r.error ?? `${r.rps.toFixed(0)} req/s`}\n`);
+          results.push(r);
+        }
+      }
+    }
+  } finally {
+    for (const t of targets) await t.stop().catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+  }
+  results.sort((a, b) => a.batch - b.batch || a.server.localeCompare(b.server) || a.concurrency - b.concurrency);
+  process.stdout.write(`mlp_small.onnx (MLP 32-64-64-8), perf_analyzer (tritonclient 2.41.1) over gRPC, ${values.windows} windows of ${values['window-ms']} ms\n\n${table(results)}\n`);
+  if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
+}
+
+await main();
