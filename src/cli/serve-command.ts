@@ -144,7 +144,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ? combineObservers(statsObserver(stats, runner, method), metrics.observer(runner, method))
     : statsObserver(stats, runner, method));
   for (const [entry, runners] of listed) {
-    const pending = scheduledRunnersOf(entry, runners, observe);
+    const pending = await scheduledRunnersOf(entry, observe, runners);
     warnIfInProcess(entry, pending.map((p) => p.name));
     for (const p of pending) registry.add(p.name, p.load);
   }

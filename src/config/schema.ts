@@ -87,7 +87,7 @@ export const instancesSchema = strictObject({
     .optional().describe('Number of instances, or `auto`: min(cores, 4) on CPU, one per device on GPU. Default 1 (GPU: one per device).'),
   kind: oneOf(['cpu', 'gpu']).optional().describe('Where instances run. Default `cpu`. `gpu` needs a GPU (`/dev/nvidia<N>`).'),
   devices: list(integer(0)).optional().describe('GPU device ids to use (kind `gpu`). Default: every GPU found.'),
-  threadsPerInstance: integer(1).optional().describe('Intra-op threads per instance (onnx). Default floor(cores / count) on CPU, 1 on GPU.'),
+  threadsPerInstance: integer(1).optional().describe('Threads per instance, handed to the backend (onnx: intra-op threads). Default floor(cores / count) on CPU, 1 on GPU.'),
 }, 'expected a mapping such as { count: auto } or { count: 2 }').describe('How many loaded copies of the runner serve calls, and where.');
 
 /** `scheduling`: batching, instances, isolation, supervision. */
@@ -95,8 +95,8 @@ export const schedulingSchema = strictObject({
   instances: instancesSchema.optional(),
   isolation: oneOf(['in-process', 'worker', 'process']).optional().describe(
     'Where instances run: `in-process` (the server\'s thread), `worker` (worker threads), `process` (child processes). '
-    + 'Default `worker` for JS runners, `in-process` for ONNX. A JS runner in process logs a warning: a busy loop in it '
-    + 'stops the server from serving and from handling SIGTERM.',
+    + `Default: the backend's, ${backends().map((b) => `\`${b.defaultIsolation}\` for ${b.name}`).join(', ')}.`
+    + backends().filter((b) => b.inProcessWarning).map((b) => ` A ${b.title} runner in process logs a warning: ${b.inProcessWarning}.`).join(''),
   ),
   hangTimeoutMs: integer(1).optional().describe('A batch running longer than this marks its instance hung: it is stopped and restarted, its calls fail UNAVAILABLE. Default: no limit.'),
   minBackoffMs: integer(1).optional().describe('First restart delay after an instance fails; doubles per consecutive failure. Default 100.'),

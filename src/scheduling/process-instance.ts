@@ -17,7 +17,9 @@ import { childExecArgv, entryUrl } from './typescript-support.js';
  * A starter that runs instance `index` in a new child process loading `specFor(index)`.
  *
  * @example
- * const pool = new InstancePool('mlp', 2, processStarter((index) => specOf(entry, 'mlp_small', placement, index)));
+ * const pool = new InstancePool('mlp', 2, processStarter((index) => ({
+ *   backend: 'onnx', entry: { path: 'mlp_small.onnx', options: {} }, runner: 'mlp_small', instance: { index, threads: 1 },
+ * }))));
  */
 export function processStarter(specFor: (index: number) => RunnerSpec, options: IsolatedInstanceOptions = {}): InstanceStarter {
   return (index) => {

@@ -4,16 +4,17 @@
  * served is scheduled, so every queue is bounded. What the runners are and how an
  * instance loads is the backend's (backends/registry.ts); nothing here names one.
  */
-import type { Isolation, RunnerListing } from '../backends/backend.js';
+import type { InstanceSettings, Isolation, RunnerListing } from '../backends/backend.js';
 import { backendNamed } from '../backends/registry.js';
-import type { RunnerConfig } from '../config/serve-config.js';
+import { runnerMethodsOf } from '../config/method-overrides.js';
+import { backendEntryOf, type RunnerConfig } from '../config/serve-config.js';
 import type { Runner } from '../runner/runner.js';
 import type { BatcherObserver } from './batcher.js';
 import { inProcessStarter } from './in-process-instance.js';
 import type { InstanceStarter } from './instance-pool.js';
-import { decidePlacement } from './placement.js';
+import { decidePlacement, type Placement } from './placement.js';
 import { processStarter } from './process-instance.js';
-import { loadRunnerSpec, specOf, type RunnerSpec } from './runner-spec.js';
+import { loadRunnerSpec, type RunnerSpec } from './runner-spec.js';
 import { ScheduledRunner, type SchedulingOptions } from './scheduled-runner.js';
 import { workerStarter } from './worker-instance.js';
 
@@ -27,6 +28,17 @@ export type ObserverFactory = (runner: string, method: string) => BatcherObserve
 export interface PendingRunner {
   name: string;
   load: () => Promise<Runner>;
+}
+
+/** What placement decided for instance `index`: its threads and, on a GPU, its device. */
+export function instanceOf(placement: Placement, index: number): InstanceSettings {
+  const device = placement.kind === 'gpu' ? placement.devices[index] : undefined;
+  return { index, threads: placement.threadsPerInstance, ...(device !== undefined ? { device } : {}) };
+}
+
+/** The spec of instance `index` of runner `runner` of a (checked) config entry. */
+export function specOf(entry: RunnerConfig, runner: string, placement: Placement, index: number): RunnerSpec {
+  return { backend: entry.backend, entry: backendEntryOf(entry), runner, instance: instanceOf(placement, index) };
 }
 
 /** A starter loading instance N of a runner from `specFor(N)`, in the given isolation. */
@@ -44,10 +56,12 @@ export function isolationOf(entry: RunnerConfig): Isolation {
 }
 
 /**
- * The runners one config entry serves, each scheduled. `runners` is the backend's
- * listing of the entry (config/method-overrides.ts `runnerMethodsOf`), made once.
+ * The runners one config entry serves, each scheduled. `runners` is the backend's listing
+ * of the entry (config/method-overrides.ts `runnerMethodsOf`), if the caller has made it
+ * already (serve lists each entry once, to check it); otherwise it is made here.
  */
-export function scheduledRunnersOf(entry: RunnerConfig, runners: RunnerListing[], observe: ObserverFactory): PendingRunner[] {
+export async function scheduledRunnersOf(entry: RunnerConfig, observe: ObserverFactory, runners?: RunnerListing[]): Promise<PendingRunner[]> {
+  const listed = runners ?? await runnerMethodsOf(entry);
   const scheduling = entry.scheduling ?? {};
   const placement = decidePlacement(scheduling.instances);
   const options: SchedulingOptions = {
@@ -57,7 +71,7 @@ export function scheduledRunnersOf(entry: RunnerConfig, runners: RunnerListing[]
     ...(scheduling.maxBackoffMs ? { maxBackoffMs: scheduling.maxBackoffMs } : {}),
   };
   const isolation = isolationOf(entry);
-  return runners.map(({ name }) => {
+  return listed.map(({ name }) => {
     const starter = starterFor(isolation, (index) => specOf(entry, name, placement, index));
     return { name, load: () => ScheduledRunner.start(name, placement.count, starter, options, (method) => observe(name, method)) };
   });

@@ -14,7 +14,9 @@ import { entryUrl, workerBootstrap } from './typescript-support.js';
  * A starter that runs instance `index` in a new worker thread loading `specFor(index)`.
  *
  * @example
- * const pool = new InstancePool('mlp', 2, workerStarter((index) => specOf(entry, 'mlp_small', placement, index)));
+ * const pool = new InstancePool('mlp', 2, workerStarter((index) => ({
+ *   backend: 'onnx', entry: { path: 'mlp_small.onnx', options: {} }, runner: 'mlp_small', instance: { index, threads: 1 },
+ * }))));
  */
 export function workerStarter(specFor: (index: number) => RunnerSpec, options: IsolatedInstanceOptions = {}): InstanceStarter {
   return (index) => {

@@ -3,10 +3,10 @@
  * for each, through the path `serve` takes: a config entry checked by the config schema,
  * its runners listed by the backend registry, each run as a ScheduledRunner (batcher and
  * instance pool) whose instances load through the registry, in process and in worker
- * threads. A backend lists its entry's runners; each method exposes a signature whose
- * output schema is exactly what the method returns; a batch runs with the right row
- * count and dtypes; bad input is INVALID_ARGUMENT from the runner pipeline (before the
- * backend sees it); and runners close.
+ * threads. A backend lists its entry's runners and their methods, and the loaded runners
+ * have exactly those; each method exposes a signature whose output schema is exactly what
+ * the method returns; a batch runs with the right row count and dtypes; bad input is
+ * INVALID_ARGUMENT from the runner pipeline (before the backend sees it); and runners close.
  *
  * Inputs are generated from each method's signature, so a new backend or model needs no
  * hand-written sample.
@@ -14,7 +14,7 @@
 import test from 'ava';
 import { resolve } from 'node:path';
 import { Binary, Field, Int32, Float64, RecordBatch, Schema, Struct, Type, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
-import type { Isolation } from '../../src/backends/backend.js';
+import type { Isolation, RunnerListing } from '../../src/backends/backend.js';
 import { backendOfPath } from '../../src/backends/registry.js';
 import { valuesToBatch } from '../../src/codecs/columns.js';
 import { dtypeOf } from '../../src/codecs/dtypes.js';
@@ -142,8 +142,8 @@ function entryOf(backend: string, c: BackendCase, isolation: Isolation): RunnerC
 }
 
 /** The runners `serve` would register for the entry, loaded: listed by the registry, each a ScheduledRunner. */
-async function serveRunners(entry: RunnerConfig): Promise<ScheduledRunner[]> {
-  const pending = scheduledRunnersOf(entry, await runnerMethodsOf(entry), () => ({}));
+async function serveRunners(entry: RunnerConfig, listed: RunnerListing[]): Promise<ScheduledRunner[]> {
+  const pending = await scheduledRunnersOf(entry, () => ({}), listed);
   return (await Promise.all(pending.map((p) => p.load()))) as ScheduledRunner[];
 }
 
@@ -161,24 +161,31 @@ export function backendContract(backend: string, cases: BackendCase[]): void {
 
 function caseContract(backend: string, c: BackendCase, isolation: Isolation): void {
   const title = (what: string) => `${backend} backend, ${c.title}, ${isolation}: ${what}`;
+  const entry = entryOf(backend, c, isolation);
+  let listed: RunnerListing[] = [];
   let runners: ScheduledRunner[] = [];
   const methods = () => runners.flatMap((runner) => runner.methods
     .filter((m) => !c.skip?.includes(`${runner.name}.${m.signature.name}`))
     .map((method) => ({ runner: runner as Runner, method, sig: method.signature })));
 
   test.before(async () => {
-    runners = await serveRunners(entryOf(backend, c, isolation));
+    listed = await runnerMethodsOf(entry);
+    runners = await serveRunners(entry, listed);
   });
   test.after.always(async () => {
     await Promise.all(runners.map((r) => r.close()));
   });
 
-  test(title('accepts its target and serves it as scheduled runners with methods'), (t) => {
+  test(title('accepts its target and serves it as scheduled runners with the methods it listed'), (t) => {
     t.is(backendOfPath(c.target)?.name, backend);
     // A module's exports come in no particular order: compare the sets.
+    t.deepEqual(listed.map((r) => r.name).sort(), [...c.runners].sort());
     t.deepEqual(runners.map((r) => r.name).sort(), [...c.runners].sort());
     for (const runner of runners) {
       t.true(runner instanceof ScheduledRunner, runner.name);
+      // The methods a loaded instance has are those the backend listed before loading
+      // (serve checks per-method overrides against the listing).
+      t.deepEqual(runner.methods.map((m) => m.signature.name).sort(), [...listed.find((l) => l.name === runner.name)!.methods].sort(), runner.name);
       t.true(runner.methods.length > 0, runner.name);
       t.true(runner.versions.length > 0, runner.name);
       t.is(typeof runner.platform, 'string');
@@ -245,7 +252,7 @@ function caseContract(backend: string, c: BackendCase, isolation: Isolation): vo
   });
 
   test(title('runners close'), async (t) => {
-    const fresh = await serveRunners(entryOf(backend, c, isolation));
+    const fresh = await serveRunners(entry, await runnerMethodsOf(entry));
     t.deepEqual(fresh.map((r) => r.name).sort(), [...c.runners].sort());
     await t.notThrowsAsync(Promise.all(fresh.map((r) => r.close())));
   });
