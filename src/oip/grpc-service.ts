@@ -98,7 +98,7 @@ export function oipGrpcMethods(backend: OipBackend, options: OipGrpcOptions = {}
 }
 
 /** A request message decoded, or INVALID_ARGUMENT saying it is not one. */
-function decode<T>(codec: MessageCodec<T>, bytes: Uint8Array, path: string): T {
+export function decode<T>(codec: MessageCodec<T>, bytes: Uint8Array, path: string): T {
   try {
     return codec.decode(bytes);
   } catch (err) {
@@ -124,8 +124,8 @@ export function parameterValue(p: InferParameter): unknown {
   return undefined;
 }
 
-/** The protocol-neutral request of a ModelInferRequest. */
-function inferRequest(req: ModelInferRequest): InferRequest {
+/** The protocol-neutral request of a ModelInferRequest (INVALID_ARGUMENT for what cannot be one). */
+export function inferRequest(req: ModelInferRequest): InferRequest {
   const raw = req.raw_input_contents;
   if (raw.length && raw.length !== req.inputs.length) {
     throw FlightError.invalidArgument(`raw_input_contents has ${raw.length} entries for ${req.inputs.length} inputs: give one per input, in the order of inputs, or none`);

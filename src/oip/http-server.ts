@@ -235,7 +235,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * outputs are wanted as binary: `parameters.binary_data_output` for all, an output's
  * `parameters.binary_data` for itself.
  */
-function parseInfer(model: string, version: string, headerLength: string | string[] | undefined, body: Buffer): {
+export function parseInfer(model: string, version: string, headerLength: string | string[] | undefined, body: Buffer): {
   request: InferRequest; binaryOutputs: boolean; perOutput: Map<string, boolean>;
 } {
   let jsonEnd = body.byteLength;

@@ -377,6 +377,8 @@ def test_v2_calls_count_in_stats_and_statistics(server, grpc, http):
     after = http.get_inference_statistics("mlp_small")["model_stats"][0]
     assert after["inference_count"] - before["inference_count"] == 10
     assert after["inference_stats"]["success"]["count"] - before["inference_stats"]["success"]["count"] == 2
+    # perf_analyzer finds the version it measures by the queue count rising.
+    assert after["inference_stats"]["queue"]["count"] - before["inference_stats"]["queue"]["count"] == 2
     grpc_stats = grpc.get_inference_statistics("mlp_small", as_json=True)["model_stats"][0]
     assert int(grpc_stats["inference_count"]) == after["inference_count"]
     after_flight = flight_stats(server.location)["runners"]["mlp_small"]["predict"]
