@@ -6,6 +6,7 @@
  *             (2 in-process instances x 1 thread, batching maxBatchRows 64, maxQueueDelayMs 2);
  *   triton    NVIDIA Triton (nvidia-pytriton) whose Python model calls onnxruntime on the same
  *             file (1 thread), dynamic batching up to 64 rows, 2 ms queue delay;
+ *   via-triton flight-runner whose kserve runner relays to that Triton (the backend's cost);
  *   via-mls   flight-runner whose kserve runner relays to MLServer serving the same file with
  *             adaptive batching (64 rows, 2 ms). perf_analyzer cannot drive MLServer itself:
  *             it asks for ModelConfig first, which MLServer lacks over gRPC ("Method not
@@ -14,7 +15,7 @@
  * the server's CPU per request: CPU time of the server's whole process tree (from /proc)
  * over the perf_analyzer run, over the requests it served (at the measured rate).
  *
- * Flags: --concurrency 1,8,64, --batch 1,64, --only ours,triton,via-mls, --window-ms 2000,
+ * Flags: --concurrency 1,8,64, --batch 1,64, --only ours,triton,via-triton,via-mls, --window-ms 2000,
  * --windows 3 (at least 3), --json FILE.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +32,7 @@ const { values } = parseArgs({
   options: {
     concurrency: { type: 'string', default: '1,8,64' },
     batch: { type: 'string', default: '1,64' },
-    only: { type: 'string', default: 'ours,triton,via-mls' },
+    only: { type: 'string', default: 'ours,triton,via-triton,via-mls' },
     'window-ms': { type: 'string', default: '2000' },
     windows: { type: 'string', default: '3' },
     json: { type: 'string' },
@@ -117,8 +118,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Spawns a peer in its own process group and waits for `ready()` (a line or an HTTP probe). */
-async function startPeer(label: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyLine?: RegExp, readyUrl?: string): Promise<ChildProcess> {
+/** Spawns a peer in its own process group and waits until `readyUrl` answers 200. */
+async function startPeer(label: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<ChildProcess> {
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => { log = (log + s).slice(-4000); });
@@ -127,11 +128,9 @@ async function startPeer(label: string, command: string, args: string[], env: No
     const timer = setTimeout(() => reject(new Error(`${label} not ready in 180 s; log:\n${log}`)), 180_000);
     child.once('exit', (code) => reject(new Error(`${label} exited with ${code}; log:\n${log}`)));
     const done = () => { clearTimeout(timer); resolve(); };
-    lines.on('line', (line) => { log = (log + line + '\n').slice(-4000); if (readyLine?.test(line)) done(); });
-    if (readyUrl) {
-      const poll = () => fetch(readyUrl).then((r) => (r.ok ? done() : setTimeout(poll, 300)), () => setTimeout(poll, 300));
-      poll();
-    }
+    lines.on('line', (line) => { log = (log + line + '\n').slice(-4000); });
+    const poll = () => fetch(readyUrl).then((r) => (r.ok ? done() : setTimeout(poll, 300)), () => setTimeout(poll, 300));
+    poll();
   });
   return child;
 }
@@ -147,9 +146,8 @@ function ourTarget(server: Server, key: string, label: string): Target {
   return { key, label, grpc: server.address, pids: [server.child.pid!], stop: () => stopServer(server) };
 }
 
-async function startTargets(work: string, only: Set<string>): Promise<Target[]> {
-  const targets: Target[] = [];
-  const node = (config: string) => ['bin/flight-runner.js', 'serve', config, '--port', '0'];
+/** Starts the servers `only` names, each pushed to `targets` once up (so a failure still stops the others). */
+async function startTargets(work: string, only: Set<string>, targets: Target[]): Promise<void> {
   if (only.has('ours')) {
     const config = join(work, 'ours.yaml');
     writeFileSync(config, [
@@ -162,43 +160,52 @@ async function startTargets(work: string, only: Set<string>): Promise<Target[]> 
       '      batching: { maxBatchRows: 64, maxQueueDelayMs: 2 }',
       '',
     ].join('\n'));
-    targets.push(ourTarget(await startServer('ours', 'flight-runner V2', 'node', node(config)), 'ours', 'flight-runner (onnx)'));
+    targets.push(ourTarget(await startServer('ours', 'flight-runner V2', 'node', ['bin/flight-runner.js', 'serve', config, '--port', '0']), 'ours', 'flight-runner (onnx)'));
   }
-  if (only.has('triton')) {
+  if (only.has('triton') || only.has('via-triton')) {
     const [grpc, http] = [await freePort(), await freePort()];
     const child = await startPeer('Triton', join(root, '.venv-triton/bin/python'), [
       join(PEERS, 'triton_peer.py'), '--grpc-port', String(grpc), '--http-port', String(http), '--models', 'bench', '--onnx', MODEL,
       '--max-queue-delay-us', '2000',
-    ], process.env, /^READY$/);
-    targets.push({ key: 'triton', label: 'Triton (pytriton + onnxruntime)', grpc: `127.0.0.1:${grpc}`, pids: [child.pid!], stop: () => stopPeer(child) });
+      // Its READY line can share a line with tritonserver's own output: ask over HTTP instead.
+    ], process.env, `http://127.0.0.1:${http}/v2/models/mlp_small/ready`);
+    const peer: Target = { key: 'triton', label: 'Triton (pytriton + onnxruntime)', grpc: `127.0.0.1:${grpc}`, pids: [child.pid!], stop: () => stopPeer(child) };
+    if (only.has('triton')) targets.push(peer);
+    // Stopped last: the relay in front of it stops first.
+    else targets.push({ ...peer, key: 'peer-only' });
+    if (only.has('via-triton')) targets.unshift(await relay(work, 'via-triton', 'flight-runner kserve -> Triton', peer.grpc, peer.pids));
   }
   if (only.has('via-mls')) {
     const [grpc, http] = [await freePort(), await freePort()];
     const child = await startPeer('MLServer', join(root, '.venv-mlserver/bin/mlserver'), ['start', join(PEERS, 'mlserver/bench')],
       { ...process.env, PYTHONPATH: join(PEERS, 'mlserver'), MLSERVER_GRPC_PORT: String(grpc), MLSERVER_HTTP_PORT: String(http) },
-      undefined, `http://127.0.0.1:${http}/v2/models/mlp_small/ready`);
-    const config = join(work, 'via-mls.yaml');
-    writeFileSync(config, [
-      'server: { host: 127.0.0.1 }',
-      'runners:',
-      `  - path: grpc://127.0.0.1:${grpc}`,
-      '    backend: kserve',
-      '    options: { model: mlp_small }',
-      '    scheduling:',
-      // Several ModelInfer calls in flight to MLServer, as its adaptive batcher expects.
-      '      instances: { count: 4 }',
-      '      batching: { maxBatchRows: 64, maxQueueDelayMs: 2 }',
-      '',
-    ].join('\n'));
-    const server = await startServer('via-mls', 'flight-runner -> MLServer', 'node', node(config));
-    await waitReady(server);
-    targets.push({
-      // The CPU of both: our relay and MLServer.
-      key: 'via-mls', label: 'flight-runner kserve -> MLServer', grpc: server.address, pids: [server.child.pid!, child.pid!],
-      stop: async () => { await stopServer(server); await stopPeer(child); },
-    });
+      `http://127.0.0.1:${http}/v2/models/mlp_small/ready`);
+    targets.push({ key: 'peer-only', label: 'MLServer', grpc: `127.0.0.1:${grpc}`, pids: [child.pid!], stop: () => stopPeer(child) });
+    targets.unshift(await relay(work, 'via-mls', 'flight-runner kserve -> MLServer', `127.0.0.1:${grpc}`, [child.pid!]));
   }
-  return targets;
+}
+
+/**
+ * flight-runner serving the peer's mlp_small through the kserve backend. Its CPU is the
+ * relay's and the peer's together (`peerPids`).
+ */
+async function relay(work: string, key: string, label: string, peer: string, peerPids: number[]): Promise<Target> {
+  const config = join(work, `${key}.yaml`);
+  writeFileSync(config, [
+    'server: { host: 127.0.0.1 }',
+    'runners:',
+    `  - path: grpc://${peer}`,
+    '    backend: kserve',
+    '    options: { model: mlp_small }',
+    '    scheduling:',
+    // Several ModelInfer calls in flight, as the peers' batchers expect.
+    '      instances: { count: 4 }',
+    '      batching: { maxBatchRows: 64, maxQueueDelayMs: 2 }',
+    '',
+  ].join('\n'));
+  const server = await startServer(key, label, 'node', ['bin/flight-runner.js', 'serve', config, '--port', '0']);
+  await waitReady(server).catch(async (err: unknown) => { await stopServer(server); throw err; });
+  return { key, label, grpc: server.address, pids: [server.child.pid!, ...peerPids], stop: () => stopServer(server) };
 }
 
 /** Waits until the server's runners loaded (a kserve runner loads after `listening`). */
@@ -227,12 +234,10 @@ async function perfAnalyzer(target: Target, batch: number, concurrency: number, 
   const started = performance.now();
   const base = { server: target.label, batch, concurrency };
   try {
-    // -x 1: perf_analyzer's own lookup of the unversioned model in ModelStatistics fails on
-    // our server ("failed to find the requested model version"); every server here has version 1.
     // -s 1000: no stability requirement (a shared 2-core machine rarely holds 10% for 3 windows);
     // the numbers are then perf_analyzer's average over the windows.
     await run(join(root, '.venv-oip/bin/perf_analyzer'), [
-      '-m', 'mlp_small', '-x', '1', '-u', target.grpc, '-i', 'grpc', '-b', String(batch), '--concurrency-range', String(concurrency),
+      '-m', 'mlp_small', '-u', target.grpc, '-i', 'grpc', '-b', String(batch), '--concurrency-range', String(concurrency),
       '-p', values['window-ms'], '--max-trials', values.windows, '-s', '1000', '-f', csv,
     ], root, env);
   } catch (err) {
@@ -265,16 +270,17 @@ async function main(): Promise<void> {
   if (Number(values.windows) < 3) throw new Error('--windows must be at least 3 (perf_analyzer needs 3 windows to report)');
   const only = new Set(values.only.split(','));
   await venv('.venv-oip', join(root, 'test/interop/oip/requirements.txt'));
-  if (only.has('triton') || only.has('ours') || only.has('via-mls')) await venv('.venv-triton', join(root, 'test/interop/kserve/requirements-triton.txt'));
+  await venv('.venv-triton', join(root, 'test/interop/kserve/requirements-triton.txt'));
   if (only.has('via-mls')) await venv('.venv-mlserver', join(root, 'test/interop/kserve/requirements-mlserver.txt'));
   const work = mkdtempSync(join(tmpdir(), 'bench-oip-'));
   const env = { ...process.env, LD_LIBRARY_PATH: [cudartDir(work), process.env['LD_LIBRARY_PATH']].filter(Boolean).join(':') };
-  const targets = await startTargets(work, only);
+  const targets: Target[] = [];
   const results: Result[] = [];
   try {
+    await startTargets(work, only, targets);
     for (const batch of values.batch.split(',').map(Number)) {
       for (const concurrency of values.concurrency.split(',').map(Number)) {
-        for (const target of targets) {
+        for (const target of targets.filter((t) => t.key !== 'peer-only')) {
           const r = await perfAnalyzer(target, batch, concurrency, work, env);
           process.stderr.write(`${r.server} rows=${batch} c=${concurrency}: ${r.error ?? `${r.rps.toFixed(0)} req/s`}\n`);
           results.push(r);
