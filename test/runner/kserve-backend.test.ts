@@ -7,6 +7,9 @@
  * schema, registry listing, ScheduledRunner). Triton and MLServer: test/interop/kserve.
  */
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { kserveBackend, loadKserveRunner } from '../../src/backends/kserve/index.js';
 import { loadOnnxRunner } from '../../src/backends/onnx/index.js';
@@ -15,6 +18,7 @@ import { floatToHalf } from '../../src/codecs/dtypes.js';
 import { runnerEntrySchema } from '../../src/config/schema.js';
 import { Tensor, startRunnerServer, type Runner, type RunnerServer } from '../../src/index.js';
 import { scheduledRunnersOf } from '../../src/scheduling/runner-loader.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const MODELS = ['iris', 'tensor_model', 'mlp_small', 'scaler_fp16', 'greeter'];
 let server: RunnerServer;
@@ -126,4 +130,36 @@ test('a model the server lacks, or a server that is not there, fails the load na
   const gone = closed.location.replace('grpc://', '');
   await closed.close();
   await t.throwsAsync(loadKserveRunner({ url: gone, model: 'iris', timeoutMs: 5000 }), { message: new RegExp(`kserve model 'iris' at ${gone}: cannot read its metadata: UNAVAILABLE`) });
+});
+
+test('grpc+tls:// with a CA file and a token from the environment reach a server that requires both', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kserve-tls-'));
+  const { cert, key } = selfSignedCert(dir, 'localhost', 'DNS:localhost,IP:127.0.0.1');
+  writeFileSync(join(dir, 'ca.crt'), cert);
+  const secure = await startRunnerServer({
+    runners: [await loadOnnxRunner('examples/models/iris.onnx')],
+    tls: { certChain: cert, privateKey: key },
+    auth: { validateToken: (token) => (token === 's3cret' ? 'relay' : undefined) },
+  });
+  const port = new URL(secure.location.replace(/^grpc\+tls:/, 'https:')).port;
+  const entry = (tokenEnv: string) => ({ path: `grpc+tls://127.0.0.1:${port}`, options: { model: 'iris', tokenEnv, caFile: join(dir, 'ca.crt') } });
+  process.env['KSERVE_TEST_TOKEN'] = 's3cret';
+  process.env['KSERVE_TEST_WRONG_TOKEN'] = 'guess';
+  try {
+    const relay = await kserveBackend.load(entry('KSERVE_TEST_TOKEN'), 'iris', { index: 0, threads: 1 });
+    const batch = valuesToBatch(relay.methods[0]!.signature.inputs, inputsOf('iris'));
+    t.deepEqual(bytesOf(await relay.methods[0]!.invoke(batch, {}, {})), bytesOf(await onnx.get('iris')!.methods[0]!.invoke(batch, {}, {})));
+    await relay.close?.();
+    // The server refuses a wrong token: the load says so, naming the model.
+    await t.throwsAsync(kserveBackend.load(entry('KSERVE_TEST_WRONG_TOKEN'), 'iris', { index: 0, threads: 1 }), {
+      message: new RegExp(`kserve model 'iris' at 127.0.0.1:${port}: cannot read its metadata: UNAUTHENTICATED`),
+    });
+    // A CA file needs a TLS address.
+    await t.throwsAsync(kserveBackend.list({ path: `grpc://127.0.0.1:${port}`, options: { model: 'iris', caFile: join(dir, 'ca.crt') } }), { message: /a CA file needs a grpc\+tls:\/\/ address/ });
+  } finally {
+    delete process.env['KSERVE_TEST_TOKEN'];
+    delete process.env['KSERVE_TEST_WRONG_TOKEN'];
+    await secure.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
