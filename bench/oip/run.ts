@@ -128,7 +128,7 @@ async function startPeer(label: string, command: string, args: string[], env: No
     const timer = setTimeout(() => reject(new Error(`${label} not ready in 180 s; log:\n${log}`)), 180_000);
     child.once('exit', (code) => reject(new Error(`${label} exited with ${code}; log:\n${log}`)));
     const done = () => { clearTimeout(timer); resolve(); };
-    lines.on('line', (line) => { log = (log + line + '\n').slice(-4000); });
+    lines.on('line', (line) => { log = `${log}${line}\n`.slice(-4000); });
     const poll = () => fetch(readyUrl).then((r) => (r.ok ? done() : setTimeout(poll, 300)), () => setTimeout(poll, 300));
     poll();
   });
