@@ -163,3 +163,19 @@ test('grpc+tls:// with a CA file and a token from the environment reach a server
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an answer larger than maxAnswerBytes fails its call RESOURCE_EXHAUSTED, naming the model', async (t) => {
+  const relay = await loadKserveRunner({ url: address, model: 'mlp_small', maxAnswerBytes: 1000 });
+  try {
+    const method = relay.methods[0]!;
+    // 64 rows of y float32[8] are 2048 bytes of raw output alone.
+    const batch = valuesToBatch(method.signature.inputs, { x: new Tensor('float32', new Float32Array(64 * 32), [64, 32]) });
+    const err = await t.throwsAsync(method.invoke(batch, {}, {}), { message: new RegExp(`kserve model 'mlp_small' at ${address} failed: RESOURCE_EXHAUSTED`) });
+    t.is((err as { code?: number }).code, 8);
+    // A small answer still comes through on the same runner.
+    const one = valuesToBatch(method.signature.inputs, { x: new Tensor('float32', new Float32Array(32), [1, 32]) });
+    t.is((await method.invoke(one, {}, {})).numRows, 1);
+  } finally {
+    await relay.close?.();
+  }
+});

@@ -34,6 +34,7 @@ export function runnerOptionsOf(entry: BackendEntry<KserveOptions>, name: string
     ...(token ? { token } : {}),
     ...(address[1] === 'grpc+tls' ? { tls: o.caFile ? { ca: readFileSync(o.caFile) } : {} } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.maxAnswerBytes !== undefined ? { maxAnswerBytes: o.maxAnswerBytes } : {}),
     ...(o.batchable !== undefined ? { batchable: o.batchable } : {}),
     ...(o.outputs ? { outputs: o.outputs } : {}),
     ...(o.types ? { types: o.types } : {}),

@@ -30,7 +30,12 @@ export interface KserveRunnerOptions extends KserveSignatureOptions {
   tls?: V2Tls;
   /** Longest a call to the peer (or the load) may take, in ms. Default 30000. */
   timeoutMs?: number;
+  /** Largest answer accepted from the peer, in bytes. Default 256 MiB. */
+  maxAnswerBytes?: number;
 }
+
+/** Default largest answer accepted from a peer (256 MiB). */
+export const DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
 /** What a peer's gRPC error looks like (grpc-js ServiceError). */
 interface PeerError { code?: number; details?: string; message?: string }
@@ -71,6 +76,8 @@ export async function loadKserveRunner(options: KserveRunnerOptions): Promise<Ru
   const timeoutMs = options.timeoutMs ?? 30_000;
   const client = new V2Client({
     url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.tls ? { tls: options.tls } : {}),
+    // The peer's answers are untrusted too: one larger than this is refused from its length prefix.
+    maxReceiveMessageBytes: options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
   });
   const ask = <T>(method: 'ModelReady' | 'ModelMetadata' | 'ModelConfig', what: string) =>
     client.call<T>(method, { name: options.model, version: options.version ?? '' }, { deadline: new Date(Date.now() + timeoutMs) })

@@ -19,6 +19,10 @@ export const kserveOptionsSchema = strictObject({
     'For `grpc+tls://`: PEM CA certificate(s) to trust, as an absolute path. Default: the system\'s roots.',
   ),
   timeoutMs: integer(1).optional().describe('Longest a call to the server (and each request while loading) may take, in ms; a call\'s own deadline, when shorter, wins. Default 30000.'),
+  maxAnswerBytes: integer(1).optional().describe(
+    'Largest answer accepted from the server, in bytes; a larger one fails its call RESOURCE_EXHAUSTED before it is read whole. '
+    + 'Default 268435456 (256 MiB).',
+  ),
   batchable: bool().optional().describe(
     'For servers without Triton\'s ModelConfig (MLServer): whether rows are examples. Default: derived from the metadata shapes '
     + '(batchable when every input and output starts with -1). With ModelConfig, `max_batch_size > 0` decides and this must agree.',

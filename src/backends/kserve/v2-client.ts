@@ -53,8 +53,8 @@ export interface V2ClientOptions {
   token?: string;
   /** TLS instead of plaintext h2c. */
   tls?: V2Tls;
-  /** Largest answer accepted, in bytes. */
-  maxReceiveMessageBytes?: number;
+  /** Largest answer accepted, in bytes (grpc-js refuses a larger message from its length prefix). */
+  maxReceiveMessageBytes: number;
 }
 
 /** Per-call options. */
@@ -68,7 +68,7 @@ export type V2Method = 'ServerLive' | 'ModelReady' | 'ModelMetadata' | 'ModelCon
 
 /**
  * @example
- * const peer = new V2Client({ url: '127.0.0.1:8001' });
+ * const peer = new V2Client({ url: '127.0.0.1:8001', maxReceiveMessageBytes: 64 << 20 });
  * const meta = await peer.call('ModelMetadata', { name: 'add' }, { deadline: new Date(Date.now() + 5000) });
  */
 export class V2Client {
@@ -81,7 +81,7 @@ export class V2Client {
       : credentials.createInsecure();
     const Service = clientClass();
     this.client = new Service(options.url, creds, {
-      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 2 ** 31 - 1,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
     });
     if (options.token) this.metadata.set('authorization', `Bearer ${options.token}`);
