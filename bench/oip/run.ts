@@ -11,6 +11,9 @@
  *             adaptive batching (64 rows, 2 ms). perf_analyzer cannot drive MLServer itself:
  *             it asks for ModelConfig first, which MLServer lacks over gRPC ("Method not
  *             found") and over HTTP (404), so MLServer is measured behind our kserve backend.
+ * Beside them, for one-row requests, the same flight-runner over Flight with bench/serving's Go
+ * load generator: its CPU per request against the V2 path's (a different client: compare CPU,
+ * not latency).
  * Per run: req/s (perf_analyzer's inferences/s over the batch size), p50/p99 latency, and
  * the server's CPU per request: CPU time of the server's whole process tree (from /proc)
  * over the perf_analyzer run, over the requests it served (at the measured rate).
@@ -26,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { root, run, startServer, stopServer, type Server } from '../serving/harness.js';
+import { buildLoadgen, measure, root, run, startServer, stopServer, type Server } from '../serving/harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -146,6 +149,9 @@ function ourTarget(server: Server, key: string, label: string): Target {
   return { key, label, grpc: server.address, pids: [server.child.pid!], stop: () => stopServer(server) };
 }
 
+/** The flight-runner serving the model directly, also measured over Flight (its CPU per request beside V2's). */
+let oursServer: Server | undefined;
+
 /** Starts the servers `only` names, each pushed to `targets` once up (so a failure still stops the others). */
 async function startTargets(work: string, only: Set<string>, targets: Target[]): Promise<void> {
   if (only.has('ours')) {
@@ -160,7 +166,8 @@ async function startTargets(work: string, only: Set<string>, targets: Target[]):
       '      batching: { maxBatchRows: 64, maxQueueDelayMs: 2 }',
       '',
     ].join('\n'));
-    targets.push(ourTarget(await startServer('ours', 'flight-runner V2', 'node', ['bin/flight-runner.js', 'serve', config, '--port', '0']), 'ours', 'flight-runner (onnx)'));
+    oursServer = await startServer('ours', 'flight-runner V2', 'node', ['bin/flight-runner.js', 'serve', config, '--port', '0']);
+    targets.push(ourTarget(oursServer, 'ours', 'flight-runner (onnx)'));
   }
   if (only.has('triton') || only.has('via-triton')) {
     const [grpc, http] = [await freePort(), await freePort()];
@@ -285,6 +292,20 @@ async function main(): Promise<void> {
           process.stderr.write(`${r.server} rows=${batch} c=${concurrency}: ${r.error ?? `${r.rps.toFixed(0)} req/s`}\n`);
           results.push(r);
         }
+      }
+    }
+    if (oursServer && values.batch.split(',').includes('1')) {
+      // The same server over Flight: bench/serving's Go load generator (one-row DoExchange per
+      // request; a different client, so compare the server's CPU per request, not latency).
+      const loadgen = await buildLoadgen(work);
+      for (const concurrency of values.concurrency.split(',').map(Number)) {
+        const m = await measure(loadgen, oursServer, { path: 'mlp_small', width: 32, concurrency, warmup: 1, duration: 3 });
+        const r: Result = {
+          server: 'flight-runner (onnx) over Flight', batch: 1, concurrency, rps: m.rps, p50_ms: m.p50_us / 1000, p99_ms: m.p99_us / 1000,
+          cpu_us_per_request: m.cpu_us_per_request, ...(m.errors ? { error: `${m.errors} errors, first: ${m.first_error}` } : {}),
+        };
+        process.stderr.write(`${r.server} rows=1 c=${concurrency}: ${r.rps.toFixed(0)} req/s\n`);
+        results.push(r);
       }
     }
   } finally {
