@@ -65,10 +65,14 @@ export interface Backend<Options = unknown> {
      * before serve starts. `url`: used as written (a remote model's address).
      */
     kind: 'file' | 'url';
-    /** For "no backend serves ..." messages and the docs: `a .onnx model`. */
+    /** For the docs and (if it `accepts` paths) "no backend serves ..." messages: `a .onnx model`. */
     description: string;
-    /** True if this backend serves `path` when the entry names no backend. */
-    accepts(path: string): boolean;
+    /**
+     * True if this backend serves `path` when the entry names no backend. Without it, an
+     * entry must name the backend (`backend: <name>`), and "no backend serves" messages
+     * do not offer its paths.
+     */
+    accepts?(path: string): boolean;
   };
   /**
    * Its `options` (a zod schema). Build it with strictObject (util/schema-helpers.ts) so an

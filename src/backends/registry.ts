@@ -29,12 +29,12 @@ export function backendNamed(name: string): AnyBackend {
   return backend;
 }
 
-/** The first backend that accepts `path`, if any. */
+/** The first backend that accepts `path`, if any (backends an entry must name never do). */
 export function backendOfPath(path: string): AnyBackend | undefined {
-  return BACKENDS.find((b) => b.paths.accepts(path));
+  return BACKENDS.find((b) => b.paths.accepts?.(path));
 }
 
-/** What the backends serve, for "no backend serves ..." messages: `a .onnx model or a JS/TS module (...)`. */
+/** What the backends serve by path, for "no backend serves ..." messages: `a .onnx model or a JS/TS module (...)`. */
 export function acceptedPaths(): string {
-  return BACKENDS.map((b) => b.paths.description).join(' or ');
+  return BACKENDS.filter((b) => b.paths.accepts).map((b) => b.paths.description).join(' or ');
 }

@@ -102,8 +102,8 @@ export function configFromTargets(targets: string[]): LoadedServeConfig {
 
 /**
  * Throws a ConfigError naming every runner whose model or module file does not exist (for
- * backends whose path is a file), so
- * that a mistyped path stops `serve` at once instead of serving without that runner.
+ * backends whose path is a file), so that a mistyped path stops `serve` at once instead of
+ * serving without that runner.
  */
 export function checkRunnerPaths(config: ServeConfig): void {
   const missing = config.runners.filter((r) => isFile(r) && !existsSync(r.path));

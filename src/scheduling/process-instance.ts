@@ -19,7 +19,7 @@ import { childExecArgv, entryUrl } from './typescript-support.js';
  * @example
  * const pool = new InstancePool('mlp', 2, processStarter((index) => ({
  *   backend: 'onnx', entry: { path: 'mlp_small.onnx', options: {} }, runner: 'mlp_small', instance: { index, threads: 1 },
- * }))));
+ * })));
  */
 export function processStarter(specFor: (index: number) => RunnerSpec, options: IsolatedInstanceOptions = {}): InstanceStarter {
   return (index) => {

@@ -16,7 +16,7 @@ import { entryUrl, workerBootstrap } from './typescript-support.js';
  * @example
  * const pool = new InstancePool('mlp', 2, workerStarter((index) => ({
  *   backend: 'onnx', entry: { path: 'mlp_small.onnx', options: {} }, runner: 'mlp_small', instance: { index, threads: 1 },
- * }))));
+ * })));
  */
 export function workerStarter(specFor: (index: number) => RunnerSpec, options: IsolatedInstanceOptions = {}): InstanceStarter {
   return (index) => {

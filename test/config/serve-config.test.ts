@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { backends } from '../../src/backends/registry.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadCredentials, tokenFingerprint } from '../../src/config/credentials.js';
 import { configFromTargets, readConfig } from '../../src/config/serve-config.js';
@@ -93,7 +94,8 @@ test('wrong types, ranges and choices name the path, the rule and the value give
   ].join('\n')), [
     'server.host: expected a string (got 7)',
     'server.port: expected an integer in 0..65535 (got "8815x")',
-    'runners[0].backend: must be one of "onnx", "js" (got "tensorflow")',
+    // Every registered backend is a choice (a new one joins the list).
+    `runners[0].backend: must be one of ${backends().map((b) => JSON.stringify(b.name)).join(', ')} (got "tensorflow")`,
     'runners[1].options.graphOptimizationLevel: must be one of "disabled", "basic", "extended", "all" (got "max")',
     'runners[1].options.methods.p.outputs: expected a list (got "label")',
     'runners[1].options.methods.p.types.x.dtype: required for kind tensor',
