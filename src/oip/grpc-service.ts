@@ -131,7 +131,7 @@ export function inferRequest(req: ModelInferRequest): InferRequest {
     throw FlightError.invalidArgument(`raw_input_contents has ${raw.length} entries for ${req.inputs.length} inputs: give one per input, in the order of inputs, or none`);
   }
   const inputs = req.inputs.map((input, i) => {
-    const where = `model '${req.model_name}' input '${input.name}'`;
+    const where = `model '${req.model_name.slice(0, 100)}' input '${input.name.slice(0, 60)}'`;
     const shape = input.shape.map((d) => {
       const n = int64Number(d);
       if (n === undefined) throw FlightError.invalidArgument(`${where} has a dimension beyond 2^53: ${String(d)}`);

@@ -260,7 +260,7 @@ export function parseInfer(model: string, version: string, headerLength: string 
     if (!isObject(input) || typeof input['name'] !== 'string' || typeof input['datatype'] !== 'string' || !Array.isArray(input['shape'])) {
       throw FlightError.invalidArgument(`inputs[${i}] must be {"name": string, "datatype": string, "shape": [int...], "data" or parameters.binary_data_size}`);
     }
-    const where = `model '${model}' input '${input['name']}'`;
+    const where = `model '${model}' input '${input['name'].slice(0, 60)}'`;
     const shape = input['shape'].map((d) => {
       if (typeof d !== 'number') throw FlightError.invalidArgument(`${where} has shape ${JSON.stringify(input['shape']).slice(0, 60)}: dimensions are integers`);
       return d;

@@ -46,6 +46,8 @@ interface Slot {
   spec: ParamSpec;
   /** Arrow type of a table column. */
   columnType?: import('apache-arrow').DataType;
+  /** The input's Arrow field per datatype sent, made once (every call of a client needs it). */
+  fields: Map<string, Field>;
 }
 
 const slotsBySignature = new WeakMap<MethodSignature, Slot[]>();
@@ -55,7 +57,7 @@ export function inputSlots(sig: MethodSignature): Slot[] {
   let slots = slotsBySignature.get(sig);
   if (!slots) {
     slots = sig.inputs.flatMap((spec) => describe(spec).map((meta) => ({
-      meta, spec, ...(spec.type.kind === 'table' ? { columnType: spec.type.columns?.[meta.name] } : {}),
+      meta, spec, fields: new Map(), ...(spec.type.kind === 'table' ? { columnType: spec.type.columns?.[meta.name] } : {}),
     })));
     slotsBySignature.set(sig, slots);
   }
@@ -87,6 +89,12 @@ function checkDims(shape: readonly number[], where: string): void {
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(',')}]`;
 
+/** Names a request sent, quoted, at most 5 and each cut to 60 characters: a message stays short however many it sent. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 5).map((n) => `'${n.slice(0, 60)}'`).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
 /**
  * The input batch of a V2 request for `sig`, or INVALID_ARGUMENT naming the input at
  * fault: an unknown, missing or repeated input, a datatype the input does not take, a
@@ -97,16 +105,17 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
   const openTable = tableInput(sig) && !slots.length;
   const byName = new Map<string, V2Input>();
   for (const input of inputs) {
-    if (byName.has(input.name)) throw FlightError.invalidArgument(`model '${model}': input '${input.name}' is given twice`);
+    if (byName.has(input.name)) throw FlightError.invalidArgument(`model '${model}': input '${input.name.slice(0, 60)}' is given twice`);
     byName.set(input.name, input);
   }
-  const expected = new Set(slots.map((s) => s.meta.name));
-  const names = slots.map((s) => `'${s.meta.name}'`).join(', ');
   if (!openTable) {
-    const unknown = inputs.filter((i) => !expected.has(i.name)).map((i) => `'${i.name.slice(0, 60)}'`);
-    if (unknown.length) throw FlightError.invalidArgument(`model '${model}': unknown input ${unknown.join(', ')}; its inputs are ${names || 'none'}`);
+    const unknown = inputs.filter((i) => !slots.some((s) => s.meta.name === i.name)).map((i) => i.name);
+    if (unknown.length) {
+      const names = slots.map((s) => `'${s.meta.name}'`).join(', ');
+      throw FlightError.invalidArgument(`model '${model}': unknown input ${listNames(unknown)}; its inputs are ${names || 'none'}`);
+    }
     const missing = slots.filter((s) => !byName.has(s.meta.name)).map((s) => `'${s.meta.name}' (${s.meta.datatype} ${shapeText(s.meta.shape)})`);
-    if (missing.length) throw FlightError.invalidArgument(`model '${model}': missing input ${missing.join(', ')}; the request has ${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}`);
+    if (missing.length) throw FlightError.invalidArgument(`model '${model}': missing input ${missing.join(', ')}; the request has ${listNames(inputs.map((i) => i.name)) || 'none'}`);
   }
   // A table input declaring no columns takes any inputs as its columns.
   const used = openTable ? inputs.map(openSlot) : slots;
@@ -114,7 +123,7 @@ export function requestBatch(model: string, sig: MethodSignature, inputs: readon
   let rows: number | undefined;
   const built = used.map((slot) => {
     const input = byName.get(slot.meta.name)!;
-    const where = `model '${model}' input '${slot.meta.name}'`;
+    const where = `model '${model}' input '${slot.meta.name.slice(0, 60)}'`;
     checkDims(input.shape, where);
     const exampleShape = slot.meta.exampleShape;
     const shapeOk = input.shape.length === 1 + exampleShape.length && exampleShape.every((d, i) => d < 0 || d === input.shape[i + 1]);
@@ -139,7 +148,7 @@ function openSlot(input: V2Input): Slot {
   const meta: TensorMetadata = {
     name: input.name, datatype: input.datatype, shape: [-1], arrowType: dtype ? String(arrowType(dtype)) : 'Utf8', exampleShape: [], kind: 'table',
   };
-  return { meta, spec: { name: input.name, type: { kind: 'table' } }, columnType: dtype ? arrowType(dtype) : new Utf8() };
+  return { meta, spec: { name: input.name, type: { kind: 'table' } }, columnType: dtype ? arrowType(dtype) : new Utf8(), fields: new Map() };
 }
 
 /** The Arrow field and column of one input. */
@@ -161,22 +170,31 @@ function buildColumn(slot: Slot, input: V2Input, rows: number, where: string): {
     if (kind === 'string' || kind === 'json') checkUtf8(elements, where);
     if (kind === 'json') checkJson(elements, where);
     const { offsets, data } = packElements(elements);
-    const type = kind === 'bytes' ? new Binary() : new Utf8();
-    const vector = makeVector(makeData({ type, length: rows, nullCount: 0, valueOffsets: offsets, data } as never) as Data);
-    const field = spec.type.kind === 'table' ? new Field(meta.name, type, false) : fieldFor(spec.name, spec.type as Exclude<ParamSpec['type'], { kind: 'table' }>);
+    const field = fieldOf(slot, datatype, undefined, kind === 'bytes');
+    const vector = makeVector(makeData({ type: field.type, length: rows, nullCount: 0, valueOffsets: offsets, data } as never) as Data);
     return { field, vector, datatype };
   }
   const values = numericElements(sent, datatype, count, input.shape, input.data, where);
-  if (spec.type.kind === 'table') return { field: new Field(meta.name, arrowType(sent), false), vector: primitiveColumn(sent, values), datatype };
-  const type = { ...(spec.type as TensorType), dtype: sent } as TensorType;
-  const field = fieldFor(spec.name, type);
+  const field = fieldOf(slot, datatype, sent, false);
+  if (spec.type.kind === 'table' || meta.exampleShape.length === 0) return { field, vector: primitiveColumn(sent, values), datatype };
   // The example dimensions: all but the rows.
   const inner = input.shape.slice(1);
-  if (meta.exampleShape.length === 0) return { field, vector: primitiveColumn(sent, values), datatype };
-  if (type.shape.every((d) => d >= 0)) return { field, vector: fixedShapeColumn(new Tensor(sent, values, [rows, ...inner])), datatype };
+  if ((spec.type as TensorType).shape.every((d) => d >= 0)) return { field, vector: fixedShapeColumn(new Tensor(sent, values, [rows, ...inner])), datatype };
   const tensor = new Tensor(sent, values, [rows, ...inner]);
   const perRow = Array.from({ length: rows }, (_, i) => tensor.row(i));
   return { field, vector: variableShapeColumn(perRow, sent, inner.length), datatype };
+}
+
+/** The Arrow field of an input sent as `datatype` (`sent` its dtype; BYTES: binary or utf8), made once per slot. */
+function fieldOf(slot: Slot, datatype: string, sent: DType | undefined, binary: boolean): Field {
+  let field = slot.fields.get(datatype);
+  if (field) return field;
+  const { meta, spec } = slot;
+  if (spec.type.kind === 'table') field = new Field(meta.name, sent ? arrowType(sent) : binary ? new Binary() : new Utf8(), false);
+  else if (!sent) field = fieldFor(spec.name, spec.type);
+  else field = fieldFor(spec.name, { ...(spec.type as TensorType), dtype: sent });
+  slot.fields.set(datatype, field);
+  return field;
 }
 
 function checkJson(elements: readonly Uint8Array[], where: string): void {
@@ -210,6 +228,19 @@ export function responseOutputs(model: string, batch: RecordBatch, requested: re
   return picked.map((i) => outputTensor(model, fields[i]!, batch.getChildAt(i)!));
 }
 
+/** Example shapes of fixed_shape_tensor output fields, read from their metadata once per field. */
+const exampleShapes = new WeakMap<Field, number[]>();
+
+function exampleShapeOf(field: Field): number[] {
+  let shape = exampleShapes.get(field);
+  if (!shape) {
+    const declared = field.metadata.get(EXTENSION_NAME) ? (JSON.parse(field.metadata.get(EXTENSION_METADATA) ?? '{}') as { shape?: number[] }).shape : undefined;
+    shape = declared ?? [(field.type as FixedSizeList).listSize];
+    exampleShapes.set(field, shape);
+  }
+  return shape;
+}
+
 function outputTensor(model: string, field: Field, vector: Vector): V2Output {
   const where = `model '${model}' output '${field.name}'`;
   if (vector.nullCount > 0) {
@@ -220,8 +251,7 @@ function outputTensor(model: string, field: Field, vector: Vector): V2Output {
   const type = vector.type;
   const extension = field.metadata.get(EXTENSION_NAME);
   if (type.typeId === Type.FixedSizeList) {
-    const inner = extension ? (JSON.parse(field.metadata.get(EXTENSION_METADATA) ?? '{}').shape as number[] | undefined) : undefined;
-    const tensor = readFixedShapeColumn(vector, inner ?? [(type as FixedSizeList).listSize]);
+    const tensor = readFixedShapeColumn(vector, exampleShapeOf(field));
     return { name: field.name, datatype: kserveDatatype(tensor.dtype), shape: shape([...tensor.shape.slice(1)]), values: tensor.data };
   }
   if (type.typeId === Type.Struct && extension === 'arrow.variable_shape_tensor') {

@@ -61,11 +61,11 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def auth_server(tmp_path_factory):
-    """A server that needs a bearer token (or Basic credentials exchanged for it)."""
+    """A server that needs a bearer token, and takes messages (and REST bodies) of 64 KiB at most."""
     http_port = free_port()
     tokens = tmp_path_factory.mktemp("tokens") / "tokens"
     tokens.write_text(f"ci:{TOKEN}\n")
-    args = ["serve", "examples/models/iris.onnx", "--port", "0", "--http-port", str(http_port), "--tokens-file", str(tokens)]
+    args = ["serve", "examples/models/iris.onnx", "--port", "0", "--http-port", str(http_port), "--tokens-file", str(tokens), "--max-message-bytes", "64KiB"]
     with flight_conftest._served(tmp_path_factory, "V2 auth server", args) as location:
         yield Served(location, http_port)
 

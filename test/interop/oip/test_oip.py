@@ -432,6 +432,8 @@ def test_bad_inputs_are_invalid_argument(grpc, http):
         ([iris_input(grpcclient, name="petals")], "unknown input 'petals'; its inputs are 'features'"),
         ([], "missing input 'features' (FP32 [-1,4])"),
         ([iris_input(grpcclient), iris_input(grpcclient)], "input 'features' is given twice"),
+        ([iris_input(grpcclient, name=f"n{i}" + "x" * 100) for i in range(10)], "unknown input 'n0" + "x" * 58 + "', "),
+        ([iris_input(grpcclient, name=f"n{i}") for i in range(10)], "unknown input 'n0', 'n1', 'n2', 'n3', 'n4' and 5 more; its inputs are 'features'"),
     ]
     for inputs, expected in cases:
         status, message = grpc_error(lambda: grpc.infer("iris", inputs))
@@ -537,3 +539,16 @@ def test_auth_is_the_flight_ports(auth_server):
     assert not http.is_server_live()
     assert http.is_server_live(headers=good)
     assert http.infer("iris", [hin], headers=good).as_numpy("label").tolist() == [0]
+
+
+def test_message_and_body_limits_are_the_flight_ports(auth_server):
+    good = {"authorization": f"Bearer {TOKEN}"}
+    big = np.zeros((5000, 4), np.float32)  # 80,000 bytes of data, past the 64 KiB limit
+    client = grpcclient.InferenceServerClient(auth_server.grpc_url)
+    status, message = grpc_error(lambda: client.infer("iris", [iris_input(grpcclient, shape=big.shape, array=big)], headers=good))
+    assert status == "StatusCode.RESOURCE_EXHAUSTED"
+    header = json.dumps({"inputs": [{"name": "features", "datatype": "FP32", "shape": [5000, 4], "parameters": {"binary_data_size": big.nbytes}}]}).encode()
+    code, body = http_post(auth_server, "/v2/models/iris/infer", header + big.tobytes(), {**good, "Inference-Header-Content-Length": str(len(header))})
+    assert code == 429 and "larger than the limit of 65536 bytes (--max-message-bytes)" in json.loads(body)["error"]
+    small = np.zeros((100, 4), np.float32)
+    assert client.infer("iris", [iris_input(grpcclient, shape=small.shape, array=small)], headers=good).as_numpy("label").shape == (100,)
