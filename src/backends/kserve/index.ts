@@ -47,9 +47,8 @@ export const kserveBackend = defineBackend<KserveOptions>({
   title: 'KServe V2',
   paths: {
     kind: 'url',
+    // No `accepts`: a grpc:// address could be another kind of server, so the entry must name this backend.
     description: 'a V2 (Open Inference Protocol) server\'s gRPC address, grpc://host:port or grpc+tls://host:port, with `backend: kserve`',
-    // A grpc:// address could be another kind of server: the entry must name this backend.
-    accepts: () => false,
   },
   options: kserveOptionsSchema,
   entryName: 'names the runner (default: the remote model\'s name)',
