@@ -127,6 +127,7 @@ test('metadata the backend cannot serve exactly is refused at load, naming the m
   t.throws(load([{ name: 'y', datatype: 'FP32', shape: ['-1'] }], 0, { batchable: true }), { message: /option batchable is true, but its ModelConfig says max_batch_size 0/ });
   t.throws(load([{ name: 'y', datatype: 'FP32', shape: ['-1'] }], undefined, { types: { y: 'string' } }), { message: /sets 'y' to string, but it is FP32, not BYTES/ });
   t.throws(load([{ name: 'y', datatype: 'FP32', shape: ['-1.5'] }]), { message: /dimension "-1.5" is not an integer >= -1/ });
+  t.throws(load([{ name: 'y', datatype: 'FP32', shape: ['-1'] }, { name: 'y', datatype: 'INT8', shape: ['-1'] }]), { message: `${MODEL}: its metadata lists output 'y' twice` });
   // Without ModelConfig (MLServer) the shapes decide; a non-batchable model keeps its full shapes.
   const fixed = kservePlan(MODEL, { ...metadata([{ name: 'y', datatype: 'FP32', shape: ['3'] }]), inputs: [{ name: 'x', datatype: 'FP32', shape: ['2'] }] }, undefined);
   t.false(fixed.signature.batchable);

@@ -83,6 +83,10 @@ export function kservePlan(
   const inputs = shapes(metadata.inputs, 'input');
   const allOutputs = shapes(metadata.outputs, 'output');
   if (!inputs.length) throw new Error(`${model}: its metadata lists no inputs`);
+  for (const [side, list] of [['input', inputs], ['output', allOutputs]] as const) {
+    const twice = list.find((x, i) => list.findIndex((y) => y.t.name === x.t.name) !== i);
+    if (twice) throw new Error(`${model}: its metadata lists ${side} '${twice.t.name}' twice`);
+  }
   const outputs = options.outputs
     ? options.outputs.map((name) => {
       const found = allOutputs.find((o) => o.t.name === name);
