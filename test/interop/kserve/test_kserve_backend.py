@@ -7,6 +7,7 @@ The last test stops MLServer: keep it last.
 """
 import json
 import threading
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -98,33 +99,39 @@ def test_mlserver_fp32_fp16_and_bytes(kserve_client):
 
 
 def test_concurrent_callers_share_a_backend_call(kserve_client):
-    callers = 8
-    barrier = threading.Barrier(callers)
-    results = [None] * callers
+    """A first call holds the runner's one instance (its model sleeps on "hold"); callers that
+    arrive meanwhile queue, and the batcher sends them to Triton as one ModelInfer."""
+    callers = 6
+    results = [None] * (callers + 1)
 
-    def one(i):
+    def one(i, text):
         batch = pa.record_batch([
             tensor_column(np.array([[i, -i]], dtype=np.float16), pa.float16()),
             tensor_column(np.array([[i]], dtype=np.int64), pa.int64()),
             tensor_column(np.array([[i % 2 == 0, True, False]]), pa.bool_()),
-            pa.array([f"caller {i}"], pa.string()),
+            pa.array([text], pa.string()),
             tensor_column(np.array([[i, 2 * i]], dtype=np.uint8), pa.uint8()),
         ], names=["f16", "i64", "flag", "text", "u8"])
-        barrier.wait()
         results[i] = call(kserve_client, "types", batch)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(callers)]
+    holder = threading.Thread(target=one, args=(0, "hold"))
+    holder.start()
+    # Not a timed assertion: only gives the holding call a head start to reach the instance.
+    time.sleep(0.5)
+    threads = [threading.Thread(target=one, args=(i, f"caller {i}")) for i in range(1, callers + 1)]
     for t in threads:
         t.start()
-    for t in threads:
+    for t in [holder, *threads]:
         t.join(timeout=CALL_TIMEOUT_S * 2)
-    for i, out in enumerate(results):
+    assert results[0] is not None and results[0].column("text_out").to_pylist() == ["HOLD!"]
+    for i in range(1, callers + 1):
+        out = results[i]
         assert out is not None, f"caller {i} got no answer"
         assert out.num_rows == 1
         assert out.column("i64_out").storage.flatten().to_pylist() == [3 * i - 1]
         assert out.column("text_out").to_pylist() == [f"CALLER {i}!"]
     # The model reports the rows of the batch it ran: callers merged into one ModelInfer.
-    seen = [out.column("rows").storage.flatten().to_pylist()[0] for out in results]
+    seen = [results[i].column("rows").storage.flatten().to_pylist()[0] for i in range(1, callers + 1)]
     assert max(seen) > 1, f"every caller ran alone: {seen}"
 
 

@@ -8,6 +8,7 @@ models, for the kserve backend's tests and bench/oip.
 - `types` (max_batch_size 64): f16 FP16[2] -> f16_out = f16 * 2; i64 INT64[1] -> i64_out = i64 * 3 - 1;
   flag BOOL[3] -> flag_out = not flag; text BYTES[1] -> text_out = text upper-cased + b"!";
   u8 UINT8[2] -> u8_out = 255 - u8; rows INT32[1] = the rows of the batch the model ran.
+  A batch holding the text "hold" takes 2 s.
 - `small_batch` (max_batch_size 4): x FP32[4] -> y = x + 1; rows INT32[1] as above.
 `--models bench` binds `mlp_small` (the ONNX model run with onnxruntime, one intra-op
 thread, dynamic batching up to 64 rows).
@@ -21,6 +22,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 
 
 def fix_library_path():
@@ -37,6 +39,9 @@ def bind_test_models(triton, np, ModelConfig, Tensor, batch):
     @batch
     def types_model(f16, i64, flag, text, u8):
         rows = f16.shape[0]
+        if any(bytes(t) == b"hold" for row in text for t in row):
+            # For the batching test: keeps the one flight-runner instance busy while others queue.
+            time.sleep(2)
         upper = np.array([[bytes(t).upper() + b"!" for t in row] for row in text], dtype=np.object_)
         return {
             "f16_out": (f16 * np.float16(2)).astype(np.float16),
