@@ -106,8 +106,11 @@ export function v2Config(ref: ModelRef): Record<string, unknown> {
 }
 
 /**
- * Statistics of one model, or of every ready model (name empty), in Triton's form, from
- * the counters a Flight call's `stats` shows: calls, rows, errors, backend batches.
+ * Statistics of one model, or of every ready model (name empty), in Triton's form and
+ * units (durations in ns, summed over calls), from the counters the `stats` action shows
+ * and the batcher's time by phase: `queue` from admission to dispatch, `compute_input`
+ * merging rows into the backend's input, `compute_infer` the backend call,
+ * `compute_output` handing each call its rows back.
  */
 export function v2Statistics(registry: RunnerRegistry, stats: StatsRegistry, name: string, version: string): Record<string, unknown>[] {
   const refs: ModelRef[] = name
@@ -118,24 +121,21 @@ export function v2Statistics(registry: RunnerRegistry, stats: StatsRegistry, nam
   return refs.map((ref) => {
     const s = stats.of(ref.runner.name, ref.method.signature.name);
     const ns = (ms: number) => Math.round(ms * 1e6);
-    // Every successful call went through the queue and the model, as in Triton's counts
-    // (perf_analyzer finds a model's version by its queue count rising); the time of
-    // those phases is not measured apart from the whole call's, so it reads 0.
-    const ok = s.calls - s.errors;
-    const counted = { count: ok, ns: 0 };
+    const phase = (ms: number) => ({ count: s.answered, ns: ns(ms) });
     return {
       name: ref.name,
       version: version || (ref.runner.versions[0] ?? ''),
       last_inference: s.lastCallAt,
-      inference_count: s.rows,
+      // Rows the model answered, as Triton counts inferences (a failed call's rows are not).
+      inference_count: s.batchRowsTotal,
       execution_count: s.batches,
       inference_stats: {
-        success: { count: ok, ns: ns(s.okMs) },
+        success: { count: s.calls - s.errors, ns: ns(s.okMs) },
         fail: { count: s.errors, ns: ns(s.failedMs) },
-        queue: counted,
-        compute_input: counted,
-        compute_infer: counted,
-        compute_output: counted,
+        queue: phase(s.queueMs),
+        compute_input: phase(s.inputMs),
+        compute_infer: phase(s.computeMs),
+        compute_output: phase(s.outputMs),
         cache_hit: { count: 0, ns: 0 },
         cache_miss: { count: 0, ns: 0 },
       },

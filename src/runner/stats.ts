@@ -27,7 +27,17 @@ export class MethodStats {
   failedMs = 0;
   /** When the last call finished, ms since the epoch; 0 before any. */
   lastCallAt = 0;
-  private batchRowsTotal = 0;
+  /** Rows the backend answered (in successful backend calls), summed over batches. */
+  batchRowsTotal = 0;
+  /**
+   * Calls the batcher answered, and their total ms by phase (BatcherObserver.call):
+   * queued, merging input, in the backend, handing output back. V2 statistics report them.
+   */
+  answered = 0;
+  queueMs = 0;
+  inputMs = 0;
+  computeMs = 0;
+  outputMs = 0;
   private batchRowsMax = 0;
   private readonly latencies = new Float64Array(WINDOW);
   private latencyCount = 0;
@@ -51,6 +61,15 @@ export class MethodStats {
     this.batches++;
     this.batchRowsTotal += rows;
     if (rows > this.batchRowsMax) this.batchRowsMax = rows;
+  }
+
+  /** The batcher answered a call, which spent these ms in each phase. */
+  recordPhases(queueMs: number, inputMs: number, computeMs: number, outputMs: number): void {
+    this.answered++;
+    this.queueMs += queueMs;
+    this.inputMs += inputMs;
+    this.computeMs += computeMs;
+    this.outputMs += outputMs;
   }
 
   toJSON(): MethodStatsJSON {

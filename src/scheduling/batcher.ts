@@ -84,6 +84,14 @@ export interface BatcherObserver {
   batch?(rows: number, ms: number, queueMs: number): void;
   /** Rows waiting changed. */
   queueDepth?(rows: number): void;
+  /**
+   * A call was answered. Its time by phase, in ms: `queueMs` from admission until its
+   * backend call was dispatched, `inputMs` merging its rows with the others' into the
+   * backend's input, `computeMs` the backend call, `outputMs` from the backend's answer
+   * to the call's own rows being handed back. A call larger than `maxBatchRows` ran in
+   * pieces: each phase is the sum over its pieces.
+   */
+  call?(queueMs: number, inputMs: number, computeMs: number, outputMs: number): void;
 }
 
 /** One piece of a call: a row range of its input, queued until dispatched. */
@@ -106,6 +114,12 @@ interface PendingCall {
   results: (RecordBatch | undefined)[];
   remaining: number;
   settled: boolean;
+  /** Its time by phase so far, summed over its pieces (BatcherObserver.call). */
+  queueMs: number;
+  inputMs: number;
+  computeMs: number;
+  /** When its last backend call answered (performance.now()). */
+  answeredAt: number;
   resolve(batch: RecordBatch): void;
   reject(err: unknown): void;
 }
@@ -164,6 +178,10 @@ export class Batcher {
         results: new Array(pieces),
         remaining: pieces,
         settled: false,
+        queueMs: 0,
+        inputMs: 0,
+        computeMs: 0,
+        answeredAt: 0,
         resolve,
         reject,
       };
@@ -289,6 +307,7 @@ export class Batcher {
   }
 
   private async dispatch(instance: number, pieces: Piece[]): Promise<void> {
+    const dispatched = performance.now();
     const input = concatBatches(pieces.map((p) => p.batch));
     const started = performance.now();
     const queueMs = started - pieces[0]!.enqueuedAt;
@@ -310,9 +329,15 @@ export class Batcher {
       if (pieces.length > 1 && output.numRows !== input.numRows) {
         throw FlightError.internal(`runner '${this.runner}' method '${this.method.signature.name}' returned ${output.numRows} rows for ${input.numRows} input rows`);
       }
+      const answeredAt = started + ms;
       let offset = 0;
       for (const piece of pieces) {
         const rows = piece.batch.numRows;
+        const call = piece.call;
+        call.queueMs += dispatched - piece.enqueuedAt;
+        call.inputMs += started - dispatched;
+        call.computeMs += ms;
+        call.answeredAt = answeredAt;
         this.deliver(piece, pieces.length === 1 ? output : sliceBatch(output, offset, offset + rows));
         offset += rows;
       }
@@ -331,7 +356,9 @@ export class Batcher {
     if (--call.remaining === 0) {
       settle(call);
       const parts = call.results as RecordBatch[];
-      call.resolve(parts.length === 1 ? parts[0]! : concatBatches(parts));
+      const answer = parts.length === 1 ? parts[0]! : concatBatches(parts);
+      this.observer.call?.(call.queueMs, call.inputMs, call.computeMs, performance.now() - call.answeredAt);
+      call.resolve(answer);
     }
   }
 

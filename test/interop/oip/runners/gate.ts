@@ -2,7 +2,8 @@
  * A runner for the V2 suite's batch-sharing test: `hold` answers each text with the
  * number of rows of the backend call it ran in, and a call holding a text
  * `wait:<file>` does not finish until that file exists, so the test can keep the one
- * instance busy while other calls queue, then let them run together.
+ * instance busy while other calls queue, then let them run together. A call holding the
+ * text `fail` fails (the statistics test counts failures).
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +23,7 @@ export default defineRunner({
       run: async ({ text }) => {
         const texts = text as string[];
         for (const t of texts) {
+          if (t === 'fail') throw new Error('asked to fail');
           if (!t.startsWith('wait:')) continue;
           const started = Date.now();
           while (!existsSync(t.slice(5))) {
