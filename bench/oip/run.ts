@@ -23,7 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,16 +78,14 @@ async function venv(dir: string, requirements: string): Promise<void> {
 }
 
 /**
- * perf_analyzer needs libcudart.so.12 (no GPU is used). nvidia-pytriton bundles it under
- * an auditwheel name; a folder with the soname pointing at it goes on LD_LIBRARY_PATH.
+ * perf_analyzer links libcudart.so.12 (no GPU is used): .venv-oip has it from the
+ * nvidia-cuda-runtime-cu12 wheel (test/interop/oip/requirements.txt), as the V2 suite uses it.
  */
-function cudartDir(work: string): string {
-  const libs = join(root, '.venv-triton/lib/python3.11/site-packages/nvidia_pytriton.libs');
-  const lib = readdirSync(libs).find((f) => f.startsWith('libcudart'));
-  if (!lib) throw new Error(`no libcudart in ${libs}`);
-  const dir = join(work, 'cudart');
-  mkdirSync(dir, { recursive: true });
-  symlinkSync(join(libs, lib), join(dir, 'libcudart.so.12'));
+function cudartDir(): string {
+  const lib = join(root, '.venv-oip/lib');
+  const python = readdirSync(lib).find((d) => d.startsWith('python'));
+  const dir = python ? join(lib, python, 'site-packages/nvidia/cuda_runtime/lib') : '';
+  if (!dir || !existsSync(join(dir, 'libcudart.so.12'))) throw new Error(`no libcudart.so.12 in .venv-oip (expected ${dir || join(lib, 'python*/site-packages/nvidia/cuda_runtime/lib')})`);
   return dir;
 }
 
@@ -280,7 +278,7 @@ async function main(): Promise<void> {
   await venv('.venv-triton', join(root, 'test/interop/kserve/requirements-triton.txt'));
   if (only.has('via-mls')) await venv('.venv-mlserver', join(root, 'test/interop/kserve/requirements-mlserver.txt'));
   const work = mkdtempSync(join(tmpdir(), 'bench-oip-'));
-  const env = { ...process.env, LD_LIBRARY_PATH: [cudartDir(work), process.env['LD_LIBRARY_PATH']].filter(Boolean).join(':') };
+  const env = { ...process.env, LD_LIBRARY_PATH: [cudartDir(), process.env['LD_LIBRARY_PATH']].filter(Boolean).join(':') };
   const targets: Target[] = [];
   const results: Result[] = [];
   try {
