@@ -1,12 +1,13 @@
 /**
- * A Caller that runs runners in this process, through the same conform / invoke /
- * check pipeline the server uses, so local and remote calls behave the same.
+ * A Caller that runs runners in this process, through the runner layer's exchange
+ * pipeline (runner/exchange.ts), the one the server runs each DoExchange through, so
+ * local and remote calls behave the same: batches go in and come out as they are, with
+ * no Flight encoding between.
  */
-import type { RecordBatch, Schema } from 'apache-arrow';
-import { FlightError, Status, type FlightChunk } from '../flight/index.js';
-import { invokeChecked, methodOf } from '../runner/call.js';
-import { planConform, type Conformer } from '../runner/conform.js';
-import { paramsFromSchema } from '../runner/params.js';
+import type { RecordBatch } from 'apache-arrow';
+import { FlightError, type FlightChunk } from '../flight/index.js';
+import { methodOf } from '../runner/call.js';
+import { exchangeChunks } from '../runner/exchange.js';
 import type { Runner } from '../runner/runner.js';
 import { isRunnerDefinition, type JsRunnerDefinition } from '../backends/js/define.js';
 import { loadJsRunner } from '../backends/js/js-runner.js';
@@ -69,8 +70,11 @@ export class LocalCaller implements Caller {
 
   async call(runner: string, method: string, batch: RecordBatch, options: CallOptions = {}): Promise<RecordBatch> {
     let result: RecordBatch | undefined;
-    for await (const chunk of this.stream(runner, method, [{ batch }], options)) result = chunk.batch;
-    return result!;
+    for await (const chunk of this.stream(runner, method, [{ batch }], options)) {
+      if (chunk.batch) result = chunk.batch;
+    }
+    if (!result) throw FlightError.internal(`runner '${runner}' method '${method}' returned no batch`);
+    return result;
   }
 
   async *stream(runnerName: string, methodName: string, input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>, options: CallOptions = {}): AsyncIterable<FlightChunk> {
@@ -80,27 +84,8 @@ export class LocalCaller implements Caller {
     }
     const method = methodOf(runner, methodName);
     const deadline = options.deadline === undefined ? undefined
-      : options.deadline instanceof Date ? options.deadline.getTime() : Date.now() + options.deadline;
-    let schema: Schema | undefined;
-    let conform: Conformer | undefined;
-    let params = {};
-    for await (const { batch, appMetadata } of input) {
-      if (options.signal?.aborted) throw new FlightError(Status.CANCELLED, 'call cancelled');
-      if (!batch) {
-        if (appMetadata) yield { appMetadata };
-        continue;
-      }
-      if (!schema) {
-        schema = batch.schema;
-        conform = planConform(runner.name, method.signature, schema);
-        params = paramsFromSchema(schema);
-      }
-      if (deadline !== undefined && Date.now() >= deadline) {
-        throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before runner '${runner.name}' method '${method.signature.name}' ran`);
-      }
-      const result = await invokeChecked(runner.name, method, method.invoke.bind(method), conform!(batch), params, { signal: options.signal, ...(deadline !== undefined ? { deadline: new Date(deadline) } : {}) });
-      yield { batch: result, ...(appMetadata ? { appMetadata } : {}) };
-    }
+      : options.deadline instanceof Date ? options.deadline : new Date(Date.now() + options.deadline);
+    yield* exchangeChunks({ runner, method }, input, { ...(options.signal ? { signal: options.signal } : {}), ...(deadline ? { deadline } : {}) });
   }
 
   close(): void {

@@ -7,7 +7,7 @@ import { oipGrpcMethods } from '../oip/grpc-service.js';
 import { OIP_SERVICE_NAME } from '../oip/messages.js';
 import { RunnerRegistry } from './registry.js';
 import type { Runner } from './runner.js';
-import { runnerService, type InvokerFactory } from './service.js';
+import { runnerService } from './service.js';
 import type { StatsRegistry } from './stats.js';
 
 /** A running runner server. */
@@ -25,7 +25,6 @@ export interface RunnerServerOptions extends FlightServerOptions {
   /** Runners to serve, loaded or as loaders (loaded in the background). */
   runners: (Runner | { name: string; load: () => Promise<Runner> })[];
   listen?: ListenAddress[];
-  invoker?: InvokerFactory;
 }
 
 /**
@@ -41,7 +40,7 @@ export async function startRunnerServer(options: RunnerServerOptions): Promise<R
     else registry.addRunner(r);
   }
   const locations: string[] = [];
-  const handlers = runnerService(registry, { locations, ...(options.invoker ? { invoker: options.invoker } : {}) });
+  const handlers = runnerService(registry, { locations });
   const server = new FlightServer(handlers, options);
   // The Open Inference Protocol (KServe V2) on the same port, with the same credentials.
   server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, handlers, stats: handlers.stats }, options.auth ? { auth: options.auth } : {}));

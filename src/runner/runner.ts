@@ -28,6 +28,12 @@ export interface RunnerMethod {
   invoke(input: RecordBatch, params: CallParams, ctx: InvokeContext): Promise<RecordBatch>;
 }
 
+/**
+ * The state of one instance of a runner that runs as several (a scheduler's pool), as
+ * the `health` action and the instance metrics report it.
+ */
+export type InstanceState = 'starting' | 'idle' | 'busy' | 'restarting' | 'stopped';
+
 /** A loaded model (or JS function set) with one or more methods. */
 export interface Runner {
   readonly name: string;
@@ -36,6 +42,12 @@ export interface Runner {
   /** Model versions served (KServe V2 model metadata). */
   readonly versions: readonly string[];
   readonly methods: readonly RunnerMethod[];
+  /**
+   * Each instance's state, for a runner that runs as several instances (implemented by
+   * the scheduling layer's ScheduledRunner). The runner layer knows scheduling only
+   * through this: a runner without it is one instance, reported by its registry state.
+   */
+  instanceStates?(): readonly InstanceState[];
   /** Releases the model. */
   close?(): Promise<void>;
 }

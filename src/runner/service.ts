@@ -3,41 +3,29 @@
  * GetFlightInfo and GetSchema; calls through DoExchange; health, metadata and stats
  * through DoAction. Knows runners only through the registry and the Runner interface.
  */
-import { Schema, type RecordBatch } from 'apache-arrow';
-import {
-  FlightDescriptor, FlightError, Status, type ActionType, type CallContext, type FlightChunk, type FlightHandlers, type FlightInfo,
-  type FlightReader, type FlightWriter,
-} from '../flight/index.js';
+import { Schema } from 'apache-arrow';
+import { FlightDescriptor, FlightError, type ActionType, type FlightHandlers, type FlightInfo } from '../flight/index.js';
 import { log } from '../util/log.js';
 import { addressOf } from './address.js';
-import { invokeChecked, methodOf, type Invoke } from './call.js';
-import { planConform } from './conform.js';
+import { methodOf } from './call.js';
+import { runExchange, serverTarget, type CallListener } from './exchange.js';
 import { modelMetadata } from './model-metadata.js';
-import { paramsFromSchema } from './params.js';
 import type { RunnerRegistry, RunnerState } from './registry.js';
 import type { Runner, RunnerMethod } from './runner.js';
 import { StatsRegistry } from './stats.js';
-import { inputSchema, outputSchema, signatureToJSON, tableOutput } from './signature.js';
-
-/** Batches of one exchange that may run at once (see exchange()). */
-const PIPELINE_DEPTH = 4;
+import { inputSchema, signatureToJSON } from './signature.js';
 
 /** Server identity for the `server-metadata` action. */
 export const SERVER_NAME = 'flight-runner';
 export const SERVER_VERSION = '0.1.0';
 
-/** How calls reach a method: directly, or through a scheduler (issue: scheduling). */
-export type InvokerFactory = (runner: Runner, method: RunnerMethod) => Invoke;
-
 /** Options of the runner service. */
 export interface RunnerServiceOptions {
   /** Locations advertised in FlightInfo endpoints (the server's own). */
   locations: readonly string[];
-  /** Wraps each method's invoke, e.g. with adaptive batching. Default: call the backend directly. */
-  invoker?: InvokerFactory;
   stats?: StatsRegistry;
   /** Told of every finished call, with its gRPC status name (metrics). */
-  onCall?: (runner: string, method: string, rows: number, ms: number, code: string) => void;
+  onCall?: CallListener;
 }
 
 const ACTIONS: ActionType[] = [
@@ -58,15 +46,6 @@ const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
  */
 export function runnerService(registry: RunnerRegistry, options: RunnerServiceOptions): FlightHandlers & { stats: StatsRegistry } {
   const stats = options.stats ?? new StatsRegistry();
-  const invokers = new Map<RunnerMethod, Invoke>();
-  const invokerOf = (runner: Runner, method: RunnerMethod): Invoke => {
-    let invoke = invokers.get(method);
-    if (!invoke) {
-      invoke = options.invoker ? options.invoker(runner, method) : method.invoke.bind(method);
-      invokers.set(method, invoke);
-    }
-    return invoke;
-  };
 
   const infoOf = (runner: Runner, method: RunnerMethod): FlightInfo => {
     const path = [runner.name, method.signature.name];
@@ -86,6 +65,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
     const runner = registry.get(address.runner);
     return { runner, method: methodOf(runner, address.method), params: address.params };
   };
+  const counters = { stats, onCall: options.onCall };
 
   return {
     stats,
@@ -115,21 +95,16 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
     },
 
     async doExchange(input, output, ctx) {
-      const { runner, method, params: cmdParams } = resolve(input.descriptor);
+      const address = addressOf(input.descriptor);
+      const target = serverTarget(registry, address.runner, address.method, counters);
+      const { runner, method } = target;
       const started = performance.now();
       let code = 'OK';
-      let recorded = 0;
-      const onCall = options.onCall && ((...call: Parameters<NonNullable<RunnerServiceOptions['onCall']>>) => {
-        recorded++;
-        options.onCall!(...call);
-      });
       try {
-        await exchange(runner, method, cmdParams, input, output, ctx, invokerOf(runner, method), stats, onCall);
+        // The wire streams are the pipeline's source and sink as they are: no copy between.
+        await runExchange(target, input, output, { params: address.params, signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
       } catch (err) {
         code = err instanceof FlightError ? err.codeName : 'INTERNAL';
-        // Refused before any batch ran (an input that does not fit the signature, bad
-        // params): still a failed call, so metrics count it under its status.
-        if (!recorded) options.onCall?.(runner.name, method.signature.name, 0, performance.now() - started, code);
         throw err;
       } finally {
         // One line per exchange; debug level, as a busy server makes thousands a second.
@@ -144,7 +119,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
           const ready = Object.values(runners).every((s) => s === 'ready');
           // Scheduled runners also report each instance (idle, busy, restarting, ...).
           const instances = Object.fromEntries(registry.readyRunners().flatMap((r) => {
-            const states = (r as Runner & { instanceStates?: () => string[] }).instanceStates?.();
+            const states = r.instanceStates?.();
             return states ? [[r.name, states]] : [];
           }));
           yield json({ live: true, ready, runners, instances, errors: registry.errors() });
@@ -214,114 +189,4 @@ function parseBody(body: Uint8Array, action: string): Record<string, unknown> {
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   } catch { /* fall through */ }
   throw FlightError.invalidArgument(`${action} body must be a JSON object, got ${JSON.stringify(text.slice(0, 60))}`);
-}
-
-/**
- * One DoExchange: the output schema first, then one output batch per input batch, in
- * order, each with its input's app_metadata. Metadata-only messages pass through.
- */
-async function exchange(
-  runner: Runner, method: RunnerMethod, cmdParams: Record<string, unknown>,
-  input: FlightReader, output: FlightWriter, ctx: CallContext, invoke: Invoke, stats: StatsRegistry,
-  onCall: RunnerServiceOptions['onCall'] = () => {},
-): Promise<void> {
-  const sig = method.signature;
-  const methodStats = stats.of(runner.name, sig.name);
-  const schema = await input.schema();
-  const fixedOutput = !tableOutput(sig);
-  if (!schema) {
-    // No input schema at all: answer with the output schema and no batches.
-    await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
-    return;
-  }
-  const params = { ...cmdParams, ...paramsFromSchema(schema) };
-  const conform = planConform(runner.name, sig, schema);
-  if (fixedOutput) await output.begin(outputSchema(sig));
-
-  const attempt = (batch: RecordBatch) => invokeChecked(runner.name, method, invoke, conform(batch), params,
-    { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
-
-  /**
-   * Runs one batch. `earlier` settles when this stream's previous batches are answered:
-   * if the queue is full while they are still in it, this stream is what fills it, so
-   * the batch waits for them (backpressure on the stream) instead of failing; only a
-   * queue full of other calls' rows is RESOURCE_EXHAUSTED.
-   */
-  const run = async (batch: RecordBatch, earlier: Promise<void>): Promise<RecordBatch> => {
-    if (ctx.deadline && ctx.deadline.getTime() <= Date.now()) {
-      throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before runner '${runner.name}' method '${sig.name}' ran`);
-    }
-    let earlierDone = false;
-    const waitEarlier = earlier.then(() => { earlierDone = true; }, () => { earlierDone = true; });
-    const started = performance.now();
-    try {
-      let result: RecordBatch;
-      for (;;) {
-        try {
-          result = await attempt(batch);
-          break;
-        } catch (err) {
-          const full = err instanceof FlightError && err.code === Status.RESOURCE_EXHAUSTED;
-          if (!full || earlierDone) throw err;
-          await waitEarlier;
-        }
-      }
-      const ms = performance.now() - started;
-      methodStats.recordCall(batch.numRows, ms, false);
-      onCall(runner.name, sig.name, batch.numRows, ms, 'OK');
-      return result;
-    } catch (err) {
-      const ms = performance.now() - started;
-      methodStats.recordCall(batch.numRows, ms, true);
-      onCall(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
-      if (!(err instanceof FlightError) || err.code === Status.INTERNAL) {
-        log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
-      }
-      throw err;
-    }
-  };
-
-  // Batches of one stream run up to PIPELINE_DEPTH at a time (so a stream can keep several
-  // instances busy), and are answered strictly in order. Reading stops while the window
-  // is full, so flow control still bounds what the client can push.
-  // Answers are written by their own chain as soon as each is ready, while reading goes
-  // on: a client that waits for each answer before sending its next batch (request and
-  // response over one exchange) gets it without having to send more, and a failure ends
-  // the call at once instead of waiting for the next input message.
-  const depth = sig.batchable ? PIPELINE_DEPTH : 1;
-  const inFlight: Promise<void>[] = [];
-  let written: Promise<void> = Promise.resolve();
-  // A failed write interrupts the wait for the next input message. (Not a Promise.race
-  // against one long-lived promise: each race would leave a reaction on it holding that
-  // step's batch, so a long stream would keep every batch alive.)
-  let failure: { err: unknown } | undefined;
-  let interrupt: ((err: unknown) => void) | undefined;
-  const fail = (err: unknown) => {
-    failure ??= { err };
-    interrupt?.(err);
-  };
-  const iterator = input[Symbol.asyncIterator]();
-  for (;;) {
-    if (failure) throw failure.err;
-    const next = iterator.next();
-    next.catch(() => {}); // abandoned if the call fails while it waits
-    const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
-      interrupt = reject;
-      next.then(resolve, reject);
-    });
-    interrupt = undefined;
-    if (step.done) break;
-    const { batch, appMetadata } = step.value;
-    const result = batch ? run(batch, written) : undefined;
-    result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
-    written = written.then(async () => {
-      if (result) await output.write(await result, appMetadata);
-      else if (appMetadata) await output.writeMetadata(appMetadata);
-    });
-    written.catch(fail);
-    inFlight.push(written);
-    while (inFlight.length >= depth) await inFlight.shift();
-  }
-  await written;
-  if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
 }

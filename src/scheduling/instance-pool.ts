@@ -5,7 +5,7 @@
  * naming the cause, and restarts it with exponential backoff while the others serve.
  */
 import { FlightError } from '../flight/index.js';
-import type { Runner } from '../runner/runner.js';
+import type { InstanceState, Runner } from '../runner/runner.js';
 import { log } from '../util/log.js';
 
 /** A started instance. */
@@ -20,8 +20,8 @@ export interface StartedInstance {
 /** Starts instance number `index` (0-based). */
 export type InstanceStarter = (index: number) => Promise<StartedInstance>;
 
-/** An instance's state, as `health` reports it. */
-export type InstanceState = 'starting' | 'idle' | 'busy' | 'restarting' | 'stopped';
+/** An instance's state, as `health` reports it (defined by the runner layer, which reports it). */
+export type { InstanceState } from '../runner/runner.js';
 
 /** Pool settings. */
 export interface InstancePoolOptions {

@@ -7,6 +7,7 @@
 import { Field, Schema } from 'apache-arrow';
 import { decodeSchemaBytes, encodeSchemaBytes } from '../flight/index.js';
 import type { CallParams, Runner } from '../runner/runner.js';
+import { arrowType, dtypeOf } from '../codecs/dtypes.js';
 import type { PayloadType } from '../codecs/payload.js';
 import { signatureFromJSON, signatureToJSON, type MethodSignature, type ParamSpec } from '../runner/signature.js';
 import type { RunnerSpec } from './runner-spec.js';
@@ -77,7 +78,13 @@ export function signaturesOf(description: RunnerDescription): MethodSignature[] 
       const schema = decodeSchemaBytes(tables[tableKey(side, p.name)]);
       if (!schema) return p;
       // The JSON form's other table fields (which columns are nullable) stay as they came.
-      const type: PayloadType = { ...(p.type as PayloadType & { kind: 'table' }), kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, f.type])) };
+      // A decoded schema has generic type objects (Float of precision 2): a numeric or bool
+      // column gets the type the runner declared (Float64), as a signature read in process has.
+      const columnType = (f: Field) => {
+        const dtype = dtypeOf(f.type);
+        return dtype ? arrowType(dtype) : f.type;
+      };
+      const type: PayloadType = { ...(p.type as PayloadType & { kind: 'table' }), kind: 'table', columns: Object.fromEntries(schema.fields.map((f) => [f.name, columnType(f)])) };
       return { ...p, type };
     };
     return { ...sig, inputs: sig.inputs.map(typed('in')), outputs: sig.outputs.map(typed('out')) };

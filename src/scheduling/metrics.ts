@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatcherObserver } from './batcher.js';
 import type { RunnerRegistry } from '../runner/registry.js';
-import type { Runner } from '../runner/runner.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const ROW_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
@@ -41,7 +40,7 @@ export class ServerMetrics {
         if (!runners) return;
         const ready = new Map(runners.readyRunners().map((r) => [r.name, r]));
         for (const [name, state] of Object.entries(runners.states())) {
-          const states = (ready.get(name) as (Runner & { instanceStates?: () => string[] }) | undefined)?.instanceStates?.() ?? [state];
+          const states = ready.get(name)?.instanceStates?.() ?? [state];
           for (const s of states) this.inc({ runner: name, state: s });
         }
       },

@@ -4,10 +4,12 @@
  * this suite. Expected values are computed here (sdk-runners.ts expectedScore, literal
  * numbers), not by the SDK.
  */
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { tableFromArrays, type RecordBatch } from 'apache-arrow';
 import * as dfd from 'danfojs';
 import { Tensor, type RunnerClient } from '../../src/index.js';
+import { cellName, reachRunners, type Scheduling, type Where } from '../helpers/contract-matrix.js';
 import { HUGE_LABEL, expectedScore } from './sdk-runners.js';
 
 /** Two clients of the same runners: default options, and `{ int64: 'bigint' }`. */
@@ -34,6 +36,17 @@ const scoreOf = (i: number) => {
 };
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Registers the SDK contract for one cell of the matrix (contract-matrix.ts): the SDK
+ * runner in process or behind a server, unscheduled, scheduled in process, or in worker threads.
+ */
+export function sdkContractIn(where: Where, scheduling: Scheduling): void {
+  sdkContract(cellName(where, scheduling), async () => {
+    const runners = await reachRunners(fileURLToPath(new URL('./sdk-runners.ts', import.meta.url)), where, scheduling);
+    return { client: await runners.client(), bigint: await runners.client({ int64: 'bigint' }), close: runners.close };
+  });
+}
 
 export function sdkContract(name: string, make: () => Promise<SdkClients>): void {
   let env: SdkClients | undefined;

@@ -8,7 +8,7 @@
  * - `values`: scalars, strings, bytes and JSON objects; one output and several.
  * - `tables`: a table input as a danfo DataFrame and as an Arrow RecordBatch.
  * - `misc`: call params, a non-batchable method, a model that throws, one that returns
- *   the wrong number of rows, and an echo for long streams.
+ *   the wrong number of rows, an echo for long streams, and a slow echo.
  * - `bulk`: four float64 columns in, one out, cheap enough for 10 million rows.
  */
 import { Float64, Int64, RecordBatch, Type } from 'apache-arrow';
@@ -221,6 +221,15 @@ export const miscRunner = defineRunner({
       inputs: { i: types.scalar('int64') },
       outputs: { i: types.scalar('int64') },
       run: ({ i }) => i,
+    },
+    slow: {
+      doc: 'Echoes x after the call param `ms` milliseconds (default 0): a runner still running when a deadline passes or a call is cancelled.',
+      inputs: { x: types.scalar('float64') },
+      outputs: { x: types.scalar('float64') },
+      run: async ({ x }, params) => {
+        await new Promise((resolve) => setTimeout(resolve, Number(params['ms'] ?? 0)));
+        return x;
+      },
     },
   },
 });

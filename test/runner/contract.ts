@@ -8,6 +8,7 @@
  * built here with apache-arrow and sent with the client's Caller, so the local and the
  * remote runner see the very same batch.
  */
+import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import {
   Field, FixedSizeList, Float32, Float64, Int32, Int64, RecordBatch, Schema, Struct, Utf8, makeData, tableFromArrays,
@@ -20,7 +21,8 @@ import { signatureToJSON } from '../../src/runner/signature.js';
 /** The fix every refusal of nulls names (runner/conform.ts). */
 const NULL_FIX = '(the method does not declare it nullable): send a value in every row, e.g. fill or drop the missing ones first '
   + '(pyarrow.compute.fill_null / drop_null, pandas fillna / dropna)';
-import { loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
+import { bulkScore, loadTestRunners, testRunnerDefinitions } from '../helpers/runners.js';
+import { cellName, reachRunners, type Scheduling, type Where } from '../helpers/contract-matrix.js';
 
 /** A connected client and how to release it (and whatever serves it). */
 export interface ContractClient {
@@ -83,6 +85,20 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 const numbers = (v: unknown) => Array.from(v as ArrayLike<number | bigint>, Number);
+
+/** The test runners as a module (for `serve`, worker threads and the loader). */
+const CONTRACT_RUNNERS = fileURLToPath(new URL('../helpers/contract-runners.ts', import.meta.url));
+
+/**
+ * Registers the runner contract for one cell of the matrix (contract-matrix.ts): the test
+ * runners in process or behind a server, unscheduled, scheduled in process, or in worker threads.
+ */
+export function runnerContractIn(where: Where, scheduling: Scheduling): void {
+  runnerContract(cellName(where, scheduling), async () => {
+    const runners = await reachRunners(CONTRACT_RUNNERS, where, scheduling);
+    return { client: await runners.client(), close: runners.close };
+  });
+}
 
 /**
  * Registers the runner contract tests for one way of reaching the test runners
@@ -401,6 +417,31 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
     t.true(seen.length === 0 || JSON.stringify(seen) === '[1,4]', JSON.stringify(seen));
   });
 
+  test(title('a deadline that passes while the runner runs: DEADLINE_EXCEEDED'), async (t) => {
+    const slow = client().runner('misc').method('slow');
+    const err = await t.throwsAsync(slow.withParams({ ms: 1000 }).withOptions({ deadline: 100 }).run(1), { instanceOf: FlightError });
+    t.is(err?.codeName, 'DEADLINE_EXCEEDED', err?.message);
+    t.regex(err?.message ?? '', /deadline/i);
+    // A deadline the call meets changes nothing.
+    t.is(await slow.withOptions({ deadline: 60_000 }).run(2), 2);
+  });
+
+  test(title('a call cancelled while the runner runs: CANCELLED'), async (t) => {
+    const abort = new AbortController();
+    const call = client().runner('misc').method('slow').withParams({ ms: 1000 }).withOptions({ signal: abort.signal }).run(1);
+    setTimeout(() => abort.abort(), 100);
+    const err = await t.throwsAsync(call, { instanceOf: FlightError });
+    t.is(err?.codeName, 'CANCELLED', err?.message);
+    t.regex(err?.message ?? '', /cancel/i);
+  });
+
+  test(title('a batch whose schema differs from the stream\'s first: INVALID_ARGUMENT'), async (t) => {
+    const f64 = rawBatch([primitive('x', new Float64(), [1, 2])]);
+    const f32 = rawBatch([primitive('x', new Float32(), [3])]);
+    await rejectsWith(t, collect(client().caller.stream('values', 'square', [{ batch: f64 }, { batch: f32 }])), Status.INVALID_ARGUMENT,
+      'batch schema differs from the schema this stream began with');
+  });
+
   // ---- streaming ----------------------------------------------------------------------------------
 
   test(title('stream() of a DataFrame: one result per batch, in order'), async (t) => {
@@ -458,6 +499,35 @@ export function runnerContract(name: string, makeClient: () => Promise<ContractC
       ['req-0', 'req-1', 'req-2', 'marker', 'req-3', 'req-4', 'req-5']);
     t.deepEqual(out.map((c) => (c.batch ? numbers(c.batch.getChild('i')!.toArray()) : null)),
       [[0, 0], [1, 10], [2, 20], null, [3, 30], [4, 40], [5, 50]]);
+  });
+
+  test(title('a stream of metadata-only messages and no batch: each message comes back, no batch'), async (t) => {
+    const out = await collect(client().caller.stream('misc', 'echo', [{ appMetadata: enc.encode('first') }, { appMetadata: enc.encode('second') }]));
+    t.deepEqual(out.map((c) => [c.batch?.numRows, c.appMetadata && dec.decode(c.appMetadata)]), [[undefined, 'first'], [undefined, 'second']]);
+    t.deepEqual(await collect(client().caller.stream('misc', 'echo', [])), []);
+  });
+
+  test(title('a stream whose own batches fill the queue waits for them instead of failing (RESOURCE_EXHAUSTED is for other calls)'), async (t) => {
+    // 6 batches of 100,000 rows, several in flight at once: more rows than a scheduled
+    // method's queue holds (262,144 by default), all of them this one stream's.
+    const rows = 100_000;
+    const column = (k: number, f: (i: number) => number) => primitive('', new Float64(), Float64Array.from({ length: rows }, (_, i) => f(k * rows + i)))[1];
+    const batches = Array.from({ length: 6 }, (_, k) => ({
+      batch: rawBatch([
+        [new Field('a', new Float64(), false), column(k, (i) => i)],
+        [new Field('b', new Float64(), false), column(k, (i) => i % 7)],
+        [new Field('c', new Float64(), false), column(k, () => 1)],
+        [new Field('d', new Float64(), false), column(k, (i) => -i)],
+      ]),
+    }));
+    let n = 0;
+    let wrong = 0;
+    for await (const chunk of client().caller.stream('bulk', 'score', batches)) {
+      const y = chunk.batch!.getChild('y')!.toArray() as Float64Array;
+      for (let i = 0; i < y.length; i++, n++) if (y[i] !== bulkScore(n, n % 7, 1, -n)) wrong++;
+    }
+    t.is(n, 6 * rows);
+    t.is(wrong, 0);
   });
 
   test(title('a long stream (2,000 batches) stays in order'), async (t) => {

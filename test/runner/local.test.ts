@@ -1,9 +1,4 @@
-/** The runner contract, with the test runners in this process (local()). */
-import { local } from '../../src/index.js';
-import { loadTestRunners } from '../helpers/runners.js';
-import { runnerContract } from './contract.js';
+/** The runner contract with the test runners in this process (local()), unscheduled. */
+import { runnerContractIn } from './contract.js';
 
-runnerContract('local', async () => {
-  const client = await local(await loadTestRunners());
-  return { client, close: async () => client.close() };
-});
+runnerContractIn('local', 'none');

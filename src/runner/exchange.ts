@@ -1,0 +1,428 @@
+/**
+ * The one call pipeline of the runner layer: a stream of input batches for one runner
+ * method in, a stream of answers out, with the same behaviour whoever calls: the Flight
+ * service (DoExchange), `local()` in process, and any other protocol that submits a batch
+ * (the Open Inference Protocol). Each batch is conformed to the method's signature,
+ * invoked (through the runner's scheduler, when it has one: a ScheduledRunner is a
+ * Runner), checked, and counted in the method's stats.
+ *
+ * Entry points:
+ * - {@link runExchange}: a whole exchange, from an {@link ExchangeSource} to an
+ *   {@link ExchangeSink} (FlightReader and FlightWriter are both, structurally).
+ * - {@link exchangeChunks}: the same exchange as an async iterable, for in-process callers.
+ * - {@link callMethod}: one batch in, its answer out, for request/response protocols.
+ */
+import { Schema, type RecordBatch } from 'apache-arrow';
+import { FlightError, Status, type FlightChunk } from '../flight/index.js';
+import { log } from '../util/log.js';
+import { invokeChecked, methodOf } from './call.js';
+import { planConform } from './conform.js';
+import { paramsFromSchema } from './params.js';
+import type { CallParams, Runner, RunnerMethod } from './runner.js';
+import { outputSchema, tableOutput } from './signature.js';
+import type { RunnerRegistry } from './registry.js';
+import type { MethodStats, StatsRegistry } from './stats.js';
+
+/** Batches of one exchange that may run at once (so one stream can keep several instances busy). */
+export const PIPELINE_DEPTH = 4;
+
+/** Told of every finished call (one batch), with its gRPC status name: metrics. */
+export type CallListener = (runner: string, method: string, rows: number, ms: number, code: string) => void;
+
+/** The runner method calls go to, and where they are counted. */
+export interface MethodTarget {
+  readonly runner: Runner;
+  readonly method: RunnerMethod;
+  /** The method's counters (the `stats` action); none in process. */
+  readonly stats?: MethodStats;
+  readonly onCall?: CallListener;
+  /**
+   * Log each runner failure (INTERNAL) as a warning: a server's operator sees them in its
+   * log. Off in process, where the caller gets the error itself.
+   */
+  readonly logFailures?: boolean;
+}
+
+/**
+ * The target a server's call names, counted in the server's stats and logged as the
+ * Flight service does: NOT_FOUND for an unknown runner or method (listing those there
+ * are), UNAVAILABLE for one loading or failed. `method` undefined: the runner's default.
+ * Protocols other than Flight (the Open Inference Protocol) resolve their calls here too.
+ *
+ * @example
+ * const answer = await callMethod(serverTarget(registry, 'iris', undefined, { stats }), batch, { signal, deadline });
+ */
+export function serverTarget(
+  registry: RunnerRegistry, runnerName: string, methodName: string | undefined, counters: { stats: StatsRegistry; onCall?: CallListener | undefined },
+): MethodTarget {
+  const runner = registry.get(runnerName);
+  const method = methodOf(runner, methodName);
+  return {
+    runner, method, stats: counters.stats.of(runner.name, method.signature.name), logFailures: true,
+    ...(counters.onCall ? { onCall: counters.onCall } : {}),
+  };
+}
+
+/** What an exchange knows about its caller. */
+export interface ExchangeContext {
+  /** Call-level params from outside the input schema (a CMD descriptor); the schema's win. */
+  params?: CallParams;
+  /** Aborted when the caller cancels or its deadline passes: the exchange then fails at once. */
+  signal?: AbortSignal;
+  /** The caller's deadline: a batch is not started after it, and a scheduler drops it once late. */
+  deadline?: Date;
+}
+
+/** Where an exchange reads its input: the schema (which may come with no batch), then chunks. */
+export interface ExchangeSource extends AsyncIterable<FlightChunk> {
+  /** The input schema, reading ahead (chunks read on the way are kept); undefined if the input ends without one. */
+  schema(): Promise<Schema | undefined>;
+}
+
+/** Where an exchange writes its answers. */
+export interface ExchangeSink {
+  /** The schema begun, if any. */
+  readonly schema: Schema | undefined;
+  /** Begins the output with its schema (before any batch). */
+  begin(schema: Schema): Promise<void>;
+  /** One answer batch, with its input's app_metadata; begins the output with its schema if needed. */
+  write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void>;
+  /** A metadata-only message, passed through in order. */
+  writeMetadata(appMetadata: Uint8Array): Promise<void>;
+}
+
+/**
+ * One batch through a method: conformed, invoked with the method's scheduler (if any),
+ * checked, counted. The entry for request/response protocols (the Open Inference
+ * Protocol): the batch's schema may carry `flight-runner.params`, which win over
+ * `ctx.params`. Throws a FlightError with the status to answer (INVALID_ARGUMENT for an
+ * input that does not fit the signature, RESOURCE_EXHAUSTED when the queue is full,
+ * DEADLINE_EXCEEDED, CANCELLED, INTERNAL for a runner error).
+ *
+ * @example
+ * const target = { runner: registry.get('iris'), method: methodOf(registry.get('iris'), undefined), stats: stats.of('iris', 'predict') };
+ * const answer = await callMethod(target, batch, { deadline, signal });
+ */
+export async function callMethod(target: MethodTarget, batch: RecordBatch, ctx: ExchangeContext = {}): Promise<RecordBatch> {
+  const chunks: FlightChunk[] = [];
+  const sink: ExchangeSink = {
+    schema: undefined,
+    begin: async () => {},
+    write: async (answer) => { chunks.push({ batch: answer }); },
+    writeMetadata: async () => {},
+  };
+  await runExchange(target, chunkSource([{ batch }]), sink, ctx);
+  return chunks[0]!.batch!;
+}
+
+/**
+ * The exchange as an async iterable of answers, for callers in this process (`local()`):
+ * each answer with its input's app_metadata, metadata-only chunks passed through, in
+ * order. Stopping the iteration early cancels the exchange.
+ */
+export async function* exchangeChunks(
+  target: MethodTarget, input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>, ctx: ExchangeContext = {},
+): AsyncIterable<FlightChunk> {
+  // In process there is no transport to enforce the deadline: a timer aborts the call,
+  // as a server's does (so a runner still running at the deadline fails the call). One
+  // controller, whose listener on the caller's signal goes when the call ends: callers
+  // share one signal across many calls.
+  const stop = new AbortController();
+  const where = `runner '${target.runner.name}' method '${target.method.signature.name}'`;
+  const cancel = () => stop.abort(new FlightError(Status.CANCELLED, `${where}: call cancelled`));
+  ctx.signal?.addEventListener('abort', cancel, { once: true });
+  if (ctx.signal?.aborted) cancel();
+  const timer = ctx.deadline && setTimeout(
+    () => stop.abort(new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where} answered`)),
+    Math.max(0, ctx.deadline.getTime() - Date.now()),
+  );
+  const source = chunkSource(input);
+  const channel = new Channel();
+  // The caller is answered when the signal aborts, not when the runner returns: the
+  // pipeline starts no batch after it, and a scheduler drops the queued ones.
+  stop.signal.addEventListener('abort', () => channel.fail(stop.signal.reason), { once: true });
+  void runExchange(target, source, channel, { ...ctx, signal: stop.signal }).then(() => channel.end(), (err: unknown) => channel.fail(err));
+  try {
+    yield* channel;
+  } finally {
+    // Ended, failed or stopped early: cancel what still runs, fail the writes waiting for
+    // this reader, and end the caller's input generator. (The exchange is not awaited: it
+    // may be waiting for the caller's input, which now will not come.)
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener('abort', cancel);
+    if (!stop.signal.aborted) stop.abort(new FlightError(Status.CANCELLED, `${where}: the reader stopped reading the answers`));
+    channel.close();
+    source.close();
+  }
+}
+
+/** An {@link ExchangeSource} over chunks given in process: the schema is the first batch's. */
+export function chunkSource(input: AsyncIterable<FlightChunk> | Iterable<FlightChunk>): ExchangeSource & { close(): void } {
+  const iterator = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : (input as Iterable<FlightChunk>)[Symbol.iterator]();
+  const pending: FlightChunk[] = [];
+  let first: Schema | undefined;
+  let done = false;
+  const pull = async (): Promise<FlightChunk | undefined> => {
+    if (done) return undefined;
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      return undefined;
+    }
+    if (next.value.batch && !first) first = next.value.batch.schema;
+    return next.value;
+  };
+  return {
+    async schema() {
+      while (!first && !done) {
+        const chunk = await pull();
+        if (chunk) pending.push(chunk);
+      }
+      return first;
+    },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const chunk = pending.shift() ?? (await pull());
+        if (!chunk) return;
+        yield chunk;
+      }
+    },
+    close() {
+      // Ends the caller's generator (its finally blocks run) when the exchange stopped early.
+      if (!done) void Promise.resolve(iterator.return?.()).catch(() => {});
+      done = true;
+    },
+  };
+}
+
+/**
+ * One exchange: the output schema first (for a method with declared outputs), then one
+ * answer per input batch, in order, each with its input's app_metadata; metadata-only
+ * chunks pass through in order. An input that ends without a schema is answered with the
+ * output schema and no batches. Batches of a batchable method run up to
+ * {@link PIPELINE_DEPTH} at a time and are answered strictly in order; reading stops
+ * while that window is full, so the sink's (and the transport's) flow control bounds
+ * what the caller can push. Rejects with the FlightError that ends the call.
+ */
+export function runExchange(target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext = {}): Promise<void> {
+  const onCall = target.onCall;
+  // Without a listener, no wrapper: one promise less per call.
+  return onCall ? counted(target, onCall, input, output, ctx) : pipeline(target, input, output, ctx, undefined);
+}
+
+/**
+ * The exchange, telling `onCall` of each batch, and of a call refused before any batch
+ * ran (an input that does not fit the signature, bad params): still a failed call, so
+ * metrics count it under its status.
+ */
+async function counted(target: MethodTarget, onCall: CallListener, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext): Promise<void> {
+  let calls = 0;
+  const started = performance.now();
+  try {
+    await pipeline(target, input, output, ctx, (...call) => {
+      calls++;
+      onCall(...call);
+    });
+  } catch (err) {
+    if (!calls) onCall(target.runner.name, target.method.signature.name, 0, performance.now() - started, err instanceof FlightError ? err.codeName : 'INTERNAL');
+    throw err;
+  }
+}
+
+async function pipeline(
+  target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined,
+): Promise<void> {
+  const { runner, method } = target;
+  const sig = method.signature;
+  const { signal, deadline } = ctx;
+  const fixedOutput = !tableOutput(sig);
+  const schema = await input.schema();
+  if (!schema) {
+    // No input schema at all: answer with the output schema and no batches, passing on
+    // any metadata-only messages the input had (nothing is dropped).
+    await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
+    for await (const chunk of input) if (chunk.appMetadata) await output.writeMetadata(chunk.appMetadata);
+    return;
+  }
+  const params = ctx.params ? { ...ctx.params, ...paramsFromSchema(schema) } : paramsFromSchema(schema);
+  const conform = planConform(runner.name, sig, schema);
+  if (fixedOutput) await output.begin(outputSchema(sig));
+
+  const invoke = method.invoke.bind(method);
+  const invokeContext = { ...(signal ? { signal } : {}), ...(deadline ? { deadline } : {}) };
+  // Named in errors only: not built on the path of a call that succeeds.
+  const where = () => `runner '${runner.name}' method '${sig.name}'`;
+
+  let failure: { err: unknown } | undefined;
+  // A failure interrupts the wait for the next input message. (Not a Promise.race against
+  // one long-lived promise: each race would leave a reaction on it holding that step's
+  // batch, so a long stream would keep every batch alive.)
+  let interrupt: ((err: unknown) => void) | undefined;
+  const fail = (err: unknown) => {
+    failure ??= { err };
+    interrupt?.(err);
+  };
+  // Why an aborted call ended: the signal's reason when it says (a FlightError: the
+  // deadline timer of an in-process call), else by the clock. No batch starts once the
+  // signal is aborted; one already with the runner (or its queue, which drops it) is not
+  // waited for by the caller: the transport (or, in process, exchangeChunks) answers the
+  // caller when the signal aborts, so no listener is needed here.
+  const aborted = (): FlightError => {
+    if (signal?.reason instanceof FlightError) return signal.reason;
+    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} answered`);
+    return new FlightError(Status.CANCELLED, `${where()}: call cancelled`);
+  };
+
+  /**
+   * Runs one batch. `earlier` settles when this stream's previous batches are answered:
+   * if the queue is full while they are still in it, this stream is what fills it, so
+   * the batch waits for them (backpressure on the stream) instead of failing; only a
+   * queue full of other calls' rows is RESOURCE_EXHAUSTED.
+   */
+  const run = async (batch: RecordBatch, earlier: Promise<void>): Promise<RecordBatch> => {
+    if (signal?.aborted) throw aborted();
+    if (deadline && deadline.getTime() <= Date.now()) {
+      throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} ran`);
+    }
+    if (batch.schema !== schema && !sameFields(batch.schema, schema)) {
+      // The plan is the first schema's: another schema's columns would be read as if they were those.
+      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
+    }
+    let earlierDone = false;
+    const waitEarlier = earlier.then(() => { earlierDone = true; }, () => { earlierDone = true; });
+    const started = performance.now();
+    try {
+      let result: RecordBatch;
+      const conformed = conform(batch);
+      for (;;) {
+        try {
+          result = await invokeChecked(runner.name, method, invoke, conformed, params, invokeContext);
+          break;
+        } catch (err) {
+          const full = err instanceof FlightError && err.code === Status.RESOURCE_EXHAUSTED;
+          if (!full || earlierDone) throw err;
+          await waitEarlier;
+        }
+      }
+      const ms = performance.now() - started;
+      target.stats?.recordCall(batch.numRows, ms, false);
+      onCall?.(runner.name, sig.name, batch.numRows, ms, 'OK');
+      return result;
+    } catch (err) {
+      const ms = performance.now() - started;
+      target.stats?.recordCall(batch.numRows, ms, true);
+      onCall?.(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
+      if (target.logFailures && (!(err instanceof FlightError) || err.code === Status.INTERNAL)) {
+        log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
+      }
+      throw err;
+    }
+  };
+
+  // Answers are written by their own chain as soon as each is ready, while reading goes
+  // on: a caller that waits for each answer before sending its next batch (request and
+  // response over one exchange) gets it without having to send more, and a failure ends
+  // the call at once instead of waiting for the next input message.
+  const depth = sig.batchable ? PIPELINE_DEPTH : 1;
+  const inFlight: Promise<void>[] = [];
+  let written: Promise<void> = Promise.resolve();
+  const iterator = input[Symbol.asyncIterator]();
+  for (;;) {
+    if (failure) throw failure.err;
+    const next = iterator.next();
+    next.catch(() => {}); // abandoned if the call fails while it waits
+    const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
+      interrupt = reject;
+      next.then(resolve, reject);
+    });
+    interrupt = undefined;
+    if (step.done) break;
+    const { batch, appMetadata } = step.value;
+    const result = batch ? run(batch, written) : undefined;
+    result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
+    written = written.then(async () => {
+      if (result) await output.write(await result, appMetadata);
+      else if (appMetadata) await output.writeMetadata(appMetadata);
+    });
+    written.catch(fail);
+    inFlight.push(written);
+    while (inFlight.length >= depth) await inFlight.shift();
+  }
+  await written;
+  if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
+}
+
+/** Same column names and types (a stream's batches may be distinct Schema objects in process). */
+function sameFields(a: Schema, b: Schema): boolean {
+  return a.fields.length === b.fields.length
+    && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
+}
+
+/**
+ * An {@link ExchangeSink} read as an async iterable: each write resolves once the reader
+ * took it, so a slow reader slows the exchange as a slow client's flow control does.
+ */
+class Channel implements ExchangeSink, AsyncIterable<FlightChunk> {
+  schema: Schema | undefined;
+  private readonly queue: { chunk: FlightChunk; taken: () => void; dropped: (err: unknown) => void }[] = [];
+  private ended = false;
+  private closed = false;
+  private failure: { err: unknown } | undefined;
+  private wake: (() => void) | undefined;
+
+  async begin(schema: Schema): Promise<void> {
+    this.schema = schema;
+  }
+
+  write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void> {
+    this.schema ??= batch.schema;
+    return this.push(appMetadata ? { batch, appMetadata } : { batch });
+  }
+
+  writeMetadata(appMetadata: Uint8Array): Promise<void> {
+    return this.push({ appMetadata });
+  }
+
+  /** The exchange finished: the reader gets what is queued, then the end. */
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  /** The exchange failed: the reader gets what is queued, then `err`. */
+  fail(err: unknown): void {
+    this.failure ??= { err };
+    this.end();
+  }
+
+  /** The reader stopped: queued and later writes fail (as writes to a closed stream do). */
+  close(): void {
+    this.closed = true;
+    for (const item of this.queue.splice(0)) item.dropped(new FlightError(Status.CANCELLED, 'the reader stopped reading the answers'));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
+    for (;;) {
+      const item = this.queue.shift();
+      if (item) {
+        item.taken();
+        yield item.chunk;
+        continue;
+      }
+      if (this.ended) {
+        if (this.failure) throw this.failure.err;
+        return;
+      }
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+      this.wake = undefined;
+    }
+  }
+
+  private push(chunk: FlightChunk): Promise<void> {
+    if (this.closed) return Promise.reject(new FlightError(Status.CANCELLED, 'the reader stopped reading the answers'));
+    return new Promise((taken, dropped) => {
+      this.queue.push({ chunk, taken, dropped });
+      this.wake?.();
+    });
+  }
+}

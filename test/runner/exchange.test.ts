@@ -1,0 +1,129 @@
+/**
+ * The exchange pipeline's entry points beyond what the contract suites reach through
+ * local() and connect(): callMethod (one batch, the entry of non-Flight protocols), the
+ * answer to an input with a schema and no batch, stats and call counts, and a reader
+ * that stops early.
+ */
+import { getEventListeners } from 'node:events';
+import test from 'ava';
+import { type Field, Float32, Float64, type Schema } from 'apache-arrow';
+import { FlightError, Status, type FlightChunk } from '../../src/index.js';
+import { methodOf } from '../../src/runner/call.js';
+import { callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
+import { RunnerRegistry } from '../../src/runner/registry.js';
+import { PARAMS_METADATA_KEY } from '../../src/runner/params.js';
+import { StatsRegistry } from '../../src/runner/stats.js';
+import { loadTestRunners } from '../helpers/runners.js';
+import { primitive, rawBatch } from './contract.js';
+
+const runners = await loadTestRunners();
+const runner = (name: string) => runners.find((r) => r.name === name)!;
+const target = (name: string, method?: string, extra: Partial<MethodTarget> = {}): MethodTarget => ({ runner: runner(name), method: methodOf(runner(name), method), ...extra });
+
+test('callMethod: one batch in, its answer out, conformed (float32 -> float64), counted in stats and by onCall', async (t) => {
+  const stats = new StatsRegistry();
+  const calls: [string, string, number, string][] = [];
+  const square = target('values', 'square', { stats: stats.of('values', 'square'), onCall: (r, m, rows, _ms, code) => calls.push([r, m, rows, code]) });
+  const answer = await callMethod(square, rawBatch([primitive('x', new Float32(), [1.5, -2, 3])]));
+  t.deepEqual(Array.from(answer.getChild('y')!.toArray() as Float64Array), [2.25, 4, 9]);
+
+  const refused = await t.throwsAsync(callMethod(square, rawBatch([primitive('z', new Float64(), [1])])), { instanceOf: FlightError });
+  t.is(refused?.code, Status.INVALID_ARGUMENT);
+  t.is(refused?.message, "runner 'values' method 'square': missing input column 'x' (scalar<float64>); received 'z': rename column 'z' to 'x'");
+
+  t.deepEqual(calls, [['values', 'square', 3, 'OK'], ['values', 'square', 0, 'INVALID_ARGUMENT']]);
+  const json = stats.toJSON().runners['values']!['square']!;
+  t.is(json.calls, 1); // a refusal before any batch ran is a failed call for onCall (metrics), not a batch
+  t.is(json.rows, 3);
+  t.is(json.errors, 0);
+});
+
+test('callMethod: params from the context, overridden by the schema\'s, and a deadline already passed', async (t) => {
+  const threshold = target('misc', 'threshold');
+  const x = primitive('x', new Float64(), [1, 2, 3]);
+  const above = (batch: Awaited<ReturnType<typeof callMethod>>) => Array.from(batch.getChild('above')!.toArray() as Iterable<boolean>);
+  t.deepEqual(above(await callMethod(threshold, rawBatch([x]), { params: { threshold: 2 } })), [false, false, true]);
+  const withSchemaParams = rawBatch([x], new Map([[PARAMS_METADATA_KEY, JSON.stringify({ threshold: 0 })]]));
+  t.deepEqual(above(await callMethod(threshold, withSchemaParams, { params: { threshold: 2 } })), [true, true, true]);
+
+  const late = await t.throwsAsync(callMethod(threshold, rawBatch([x]), { deadline: new Date(Date.now() - 1) }), { instanceOf: FlightError });
+  t.is(late?.code, Status.DEADLINE_EXCEEDED);
+  t.is(late?.message, "deadline passed before runner 'misc' method 'threshold' ran");
+});
+
+/** A sink that records what was written. */
+function recordingSink(): ExchangeSink & { begun: Schema[]; chunks: FlightChunk[] } {
+  const sink = {
+    schema: undefined as Schema | undefined,
+    begun: [] as Schema[],
+    chunks: [] as FlightChunk[],
+    async begin(schema: Schema) { sink.schema = schema; sink.begun.push(schema); },
+    async write(batch: FlightChunk['batch'] & object, appMetadata?: Uint8Array) {
+      if (!sink.schema) await sink.begin(batch.schema);
+      sink.chunks.push({ batch, ...(appMetadata ? { appMetadata } : {}) });
+    },
+    async writeMetadata(appMetadata: Uint8Array) { sink.chunks.push({ appMetadata }); },
+  };
+  return sink;
+}
+
+test('an input with a schema and no batch is answered with the output schema and no batch', async (t) => {
+  const schemaOnly = { schema: async () => rawBatch([primitive('x', new Float64(), [1])]).schema, async *[Symbol.asyncIterator]() {} };
+  const sink = recordingSink();
+  await runExchange(target('values', 'square'), schemaOnly, sink);
+  t.deepEqual(sink.begun.map((s) => s.fields.map((f: Field) => `${f.name}: ${String(f.type)}`)), [['y: Float64']]);
+  t.deepEqual(sink.chunks, []);
+  // No schema at all: the output schema too.
+  const nothing = recordingSink();
+  await runExchange(target('values', 'square'), chunkSource([]), nothing);
+  t.deepEqual(nothing.begun.map((s) => s.fields.map((f: Field) => f.name)), [['y']]);
+});
+
+test('a reader that stops early ends the exchange and the caller\'s input generator', async (t) => {
+  let finished = false;
+  let produced = 0;
+  async function* input(): AsyncIterable<FlightChunk> {
+    try {
+      for (let i = 0; ; i++) {
+        produced++;
+        yield { batch: rawBatch([primitive('x', new Float64(), [i])]) };
+      }
+    } finally {
+      finished = true;
+    }
+  }
+  const seen: number[] = [];
+  for await (const chunk of exchangeChunks(target('values', 'square'), input())) {
+    seen.push(Number(chunk.batch!.getChild('y')!.get(0)));
+    if (seen.length === 3) break;
+  }
+  t.deepEqual(seen, [0, 1, 4]);
+  await new Promise(setImmediate); // the generator's return() settles after a pending read
+  t.true(finished, 'the input generator was closed');
+  // Read ahead is bounded by the pipeline window, not the (endless) input.
+  t.true(produced <= 3 + 4 + 2, `produced ${produced}`);
+});
+
+test('in-process calls sharing one signal and deadlines leave no listener on it', async (t) => {
+  const shared = new AbortController();
+  const square = target('values', 'square');
+  for (let i = 0; i < 50; i++) {
+    for await (const _ of exchangeChunks(square, [{ batch: rawBatch([primitive('x', new Float64(), [i])]) }], { signal: shared.signal, deadline: new Date(Date.now() + 60_000) })) { /* drained */ }
+  }
+  t.is(getEventListeners(shared.signal, 'abort').length, 0);
+});
+
+test('serverTarget: a server\'s call by names, counted in its stats; unknown names are NOT_FOUND as the Flight service says', async (t) => {
+  const registry = new RunnerRegistry();
+  registry.addRunner(runner('values'));
+  await registry.ready();
+  const stats = new StatsRegistry();
+  const square = serverTarget(registry, 'values', undefined, { stats }); // the default method
+  t.is(square.method.signature.name, 'square');
+  await callMethod(square, rawBatch([primitive('x', new Float64(), [2, 3])]));
+  t.is(stats.toJSON().runners['values']!['square']!.rows, 2);
+  const unknown = t.throws(() => serverTarget(registry, 'nope', undefined, { stats }), { instanceOf: FlightError });
+  t.is(unknown?.message, "unknown runner 'nope'; runners: 'values'");
+  const noMethod = t.throws(() => serverTarget(registry, 'values', 'cube', { stats }), { instanceOf: FlightError });
+  t.is(noMethod?.code, Status.NOT_FOUND);
+});
