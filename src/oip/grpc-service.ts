@@ -8,7 +8,8 @@ import { FlightError, Status, type CallContext, type GrpcCall, type GrpcMethod }
 import { CONTROL_MESSAGE_MAX_BYTES } from '../flight/server.js';
 import { SERVER_NAME, SERVER_VERSION } from '../runner/service.js';
 import { authenticateV2 } from './auth.js';
-import { rawBytes, type TensorData } from './elements.js';
+import { encodeElements } from '../codecs/v2-bytes.js';
+import type { TensorData } from './elements.js';
 import { infer, PROTOCOL_PARAMETERS, type InferRequest, type InferResult, type OipBackend } from './infer.js';
 import {
   int64Number, messages, type InferParameter, type InferTensorContents, type MessageCodec, type ModelInferRequest, type ModelInferResponse,
@@ -32,7 +33,7 @@ export interface OipGrpcOptions {
  * The methods of `inference.GRPCInferenceService`, for FlightServer.addService.
  *
  * @example
- * server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, handlers, stats }, { auth }));
+ * server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, stats }, { auth }));
  */
 export function oipGrpcMethods(backend: OipBackend, options: OipGrpcOptions = {}): Record<string, GrpcMethod> {
   const { registry, stats } = backend;
@@ -148,10 +149,9 @@ export function inferRequest(req: ModelInferRequest): InferRequest {
     }
     return { name: input.name, datatype: input.datatype, shape, data };
   });
-  const params: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(req.parameters ?? {})) {
-    if (!PROTOCOL_PARAMETERS.has(key)) params[key] = parameterValue(value);
-  }
+  // fromEntries defines each key as its own property (a key '__proto__' stays a parameter).
+  const params = Object.fromEntries(Object.entries(req.parameters ?? {})
+    .filter(([key]) => !PROTOCOL_PARAMETERS.has(key)).map(([key, value]) => [key, parameterValue(value)]));
   return { model: req.model_name, version: req.model_version, id: req.id, inputs, outputs: req.outputs.map((o) => o.name), params };
 }
 
@@ -162,7 +162,7 @@ function hasContents(c: InferTensorContents): boolean {
 /** The bytes of one output in V2's raw layout. */
 export function rawOutput(output: V2Output): Uint8Array {
   const v = output.values;
-  if (Array.isArray(v)) return rawBytes(v);
+  if (Array.isArray(v)) return encodeElements(v);
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 

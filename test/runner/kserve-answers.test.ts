@@ -77,8 +77,8 @@ test('another datatype than the metadata promised is refused', (t) => {
 test('BYTES framing is checked: lengths past the end, too few elements, bytes left over, bad UTF-8', (t) => {
   const huge = Buffer.alloc(8);
   huge.writeUInt32LE(0xffffffff, 0);
-  refused(t, answer((r) => { r.raw_output_contents[1] = huge; }), 'element 0 claims 4294967295 bytes');
-  refused(t, answer((r) => { r.raw_output_contents[1] = bytesElements(Buffer.from('a')); }), 'holds 1 elements where its shape says 2');
+  refused(t, answer((r) => { r.raw_output_contents[1] = huge; }), 'BYTES element 0 declares 4294967295 bytes, but only 4 remain');
+  refused(t, answer((r) => { r.raw_output_contents[1] = bytesElements(Buffer.from('a')); }), 'needs 2 BYTES elements, each at least its 4-byte length, but the raw data has only 5 bytes');
   refused(t, answer((r) => { r.raw_output_contents[1] = Buffer.concat([bytesElements(Buffer.from('a'), Buffer.from('b')), Buffer.from([0])]); }), 'has 1 bytes after its 2 elements');
   refused(t, answer((r) => { r.raw_output_contents[1] = bytesElements(Uint8Array.from([0xc3]), Buffer.from('b')); }), 'element 0 is not valid UTF-8');
 });

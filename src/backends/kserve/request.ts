@@ -9,7 +9,7 @@ import { readJsonColumn } from '../../codecs/json.js';
 import type { TensorType } from '../../codecs/payload.js';
 import type { Tensor } from '../../codecs/tensor.js';
 import { FlightError } from '../../flight/index.js';
-import { encodeBytesColumn, encodeStrings } from './bytes-elements.js';
+import { encodeBytesColumn, encodeStrings } from '../../codecs/v2-bytes.js';
 import type { KserveModelPlan, WireTensor } from './signature.js';
 
 /** ModelInferRequest as proto-loader writes it (keepCase). */

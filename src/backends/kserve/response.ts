@@ -9,7 +9,7 @@ import type { Schema, FixedSizeList, RecordBatch, Vector } from 'apache-arrow';
 import { batchFromSchema } from '../../codecs/batch.js';
 import { typedArrayFor, type DType, type TypedArray } from '../../codecs/dtypes.js';
 import { Tensor, fixedShapeColumn, primitiveColumn, variableShapeColumn } from '../../codecs/tensor.js';
-import { bytesFromElements, decodeBytes } from './bytes-elements.js';
+import { bytesColumn, splitBytes } from '../../codecs/v2-bytes.js';
 import { wireElementBytes } from './datatypes.js';
 import type { KserveModelPlan, WireTensor } from './signature.js';
 
@@ -86,7 +86,7 @@ function decodeOutput(
   const count = dims.reduce((a, b) => a * b, 1);
   if (wire.bytesKind) {
     const utf8 = wire.bytesKind !== 'bytes';
-    const column = raw ? decodeBytes(raw, count, utf8) : bytesFromElements(typedList(contents?.bytes_contents, count), utf8);
+    const column = bytesColumn(raw ? splitBytes(raw, count) : typedList(contents?.bytes_contents, count), utf8);
     if (wire.bytesKind === 'json') {
       for (let i = 0; i < column.length; i++) {
         try { JSON.parse(column.get(i) as string); } catch { throw new Error(`element ${i} is not valid JSON`); }
