@@ -17,9 +17,13 @@
  * Per run: req/s (perf_analyzer's inferences/s over the batch size), p50/p99 latency, and
  * the server's CPU per request: CPU time of the server's whole process tree (from /proc)
  * over the perf_analyzer run, over the requests it served (at the measured rate).
+ * As bench/serving does: --reps repetitions, each measuring every (batch, concurrency,
+ * server) cell once with the servers in an order rotated per repetition; the table shows
+ * medians per cell, and ratios (ours against Triton, V2 against Flight) are taken within a
+ * repetition, where the two were measured seconds apart, then their median.
  *
- * Flags: --concurrency 1,8,64, --batch 1,64, --only ours,triton,via-triton,via-mls, --window-ms 2000,
- * --windows 3 (at least 3), --json FILE.
+ * Flags: --reps 3, --concurrency 1,8,64, --batch 1,64, --only ours,triton,via-triton,via-mls,
+ * --window-ms 2000, --windows 3 (at least 3), --json FILE.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,10 +33,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { buildLoadgen, measure, root, run, startServer, stopServer, type Server } from '../serving/harness.js';
+import { buildLoadgen, measure, median, root, run, startServer, stopServer, type Server } from '../serving/harness.js';
 
 const { values } = parseArgs({
   options: {
+    reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '1,8,64' },
     batch: { type: 'string', default: '1,64' },
     only: { type: 'string', default: 'ours,triton,via-triton,via-mls' },
@@ -45,9 +50,12 @@ const { values } = parseArgs({
 const MODEL = join(root, 'examples/models/mlp_small.onnx');
 const PEERS = join(root, 'test/interop/kserve/peers');
 
-/** One perf_analyzer run against one server. */
+/** One perf_analyzer run against one server (or one loadgen run, for the Flight row). */
 interface Result {
+  /** Target key ('ours', 'triton', 'via-triton', 'via-mls', 'flight'). */
+  key: string;
   server: string;
+  rep: number;
   batch: number;
   concurrency: number;
   rps: number;
@@ -70,7 +78,9 @@ interface Target {
 /** A venv made from a requirements file, reinstalled when the file changes (as test/run-all.sh does). */
 async function venv(dir: string, requirements: string): Promise<void> {
   const marker = join(root, dir, '.requirements');
-  if (existsSync(join(root, dir, 'bin/python')) && existsSync(marker) && readFileSync(marker, 'utf8') === readFileSync(requirements, 'utf8')) return;
+  // Comments do not change what is installed: only the requirement lines are compared.
+  const pins = (file: string) => readFileSync(file, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).join('\n');
+  if (existsSync(join(root, dir, 'bin/python')) && existsSync(marker) && pins(marker) === pins(requirements)) return;
   process.stderr.write(`installing ${dir} from ${requirements}...\n`);
   await run('python3', ['-m', 'venv', join(root, dir)]);
   await run(join(root, dir, 'bin/pip'), ['install', '-q', '--disable-pip-version-check', '-r', requirements]);
@@ -232,12 +242,12 @@ async function waitReady(server: Server): Promise<void> {
   }
 }
 
-async function perfAnalyzer(target: Target, batch: number, concurrency: number, work: string, env: NodeJS.ProcessEnv): Promise<Result> {
-  const csv = join(work, `${target.key}-${batch}-${concurrency}.csv`);
+async function perfAnalyzer(target: Target, batch: number, concurrency: number, rep: number, work: string, env: NodeJS.ProcessEnv): Promise<Result> {
+  const csv = join(work, `${target.key}-${batch}-${concurrency}-${rep}.csv`);
   const cpu = () => target.pids.reduce((s, p) => s + treeCpuSeconds(p), 0);
   const cpuBefore = cpu();
   const started = performance.now();
-  const base = { server: target.label, batch, concurrency };
+  const base = { key: target.key, server: target.label, rep, batch, concurrency };
   try {
     // -s 1000: no stability requirement (a shared 2-core machine rarely holds 10% for 3 windows);
     // the numbers are then perf_analyzer's average over the windows.
@@ -261,58 +271,128 @@ async function perfAnalyzer(target: Target, batch: number, concurrency: number, 
   };
 }
 
+/** The server label of the Flight row (bench/serving's Go loadgen against the same flight-runner). */
+const FLIGHT_LABEL = 'flight-runner (onnx) over Flight';
+
+/** One cell's runs reduced to medians (over the repetitions that did not fail). */
+function medians(runs: Result[]): Result & { ok: number; of: number } {
+  const ok = runs.filter((r) => !r.error);
+  const first = runs[0]!;
+  if (!ok.length) return { ...first, ok: 0, of: runs.length };
+  return {
+    ...first, rps: median(ok.map((r) => r.rps)), p50_ms: median(ok.map((r) => r.p50_ms)), p99_ms: median(ok.map((r) => r.p99_ms)),
+    cpu_us_per_request: median(ok.map((r) => r.cpu_us_per_request)), ok: ok.length, of: runs.length,
+  };
+}
+
 function table(results: Result[]): string {
-  const lines = [`${'server'.padEnd(34)} ${'rows'.padStart(4)} ${'conc'.padStart(4)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/req'.padStart(10)}`];
+  const cells = new Map<string, Result[]>();
   for (const r of results) {
-    if (r.error) { lines.push(`${r.server.padEnd(34)} ${String(r.batch).padStart(4)} ${String(r.concurrency).padStart(4)}  failed: ${r.error}`); continue; }
-    lines.push(`${r.server.padEnd(34)} ${String(r.batch).padStart(4)} ${String(r.concurrency).padStart(4)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.cpu_us_per_request.toFixed(0).padStart(10)}`);
+    const key = `${r.batch}|${r.server}|${r.concurrency}`;
+    cells.set(key, [...(cells.get(key) ?? []), r]);
+  }
+  const rows = [...cells.values()].map(medians)
+    .sort((a, b) => a.batch - b.batch || a.server.localeCompare(b.server) || a.concurrency - b.concurrency);
+  const lines = [`${'server'.padEnd(34)} ${'rows'.padStart(4)} ${'conc'.padStart(4)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/req'.padStart(10)}`];
+  for (const r of rows) {
+    const head = `${r.server.padEnd(34)} ${String(r.batch).padStart(4)} ${String(r.concurrency).padStart(4)}`;
+    if (!r.ok) { lines.push(`${head}  failed in every repetition: ${r.error}`); continue; }
+    const failed = r.ok < r.of ? `  (${r.of - r.ok} of ${r.of} failed: ${runsError(cells.get(`${r.batch}|${r.server}|${r.concurrency}`)!)})` : '';
+    lines.push(`${head} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.cpu_us_per_request.toFixed(0).padStart(10)}${failed}`);
   }
   return lines.join('\n');
 }
 
+const runsError = (runs: Result[]) => runs.find((r) => r.error)?.error ?? '';
+
+/**
+ * Ratios taken within each repetition (the two runs seconds apart), then their median:
+ * `a`/`b` of `metric` for every (batch, concurrency) both were measured at.
+ */
+function ratios(results: Result[]): string {
+  const get = (key: string, batch: number, c: number, rep: number) => results.find((r) => r.key === key && r.batch === batch && r.concurrency === c && r.rep === rep && !r.error);
+  const reps = Math.max(0, ...results.map((r) => r.rep + 1));
+  const lines = [`${'ratio (median of per-repetition ratios)'.padEnd(56)} ${'value'.padStart(7)}  ${'n'.padStart(2)}  target`];
+  const add = (label: string, a: string, b: string, metric: (r: Result) => number, target: string) => {
+    for (const batch of values.batch.split(',').map(Number)) {
+      for (const c of values.concurrency.split(',').map(Number)) {
+        const per: number[] = [];
+        for (let rep = 0; rep < reps; rep++) {
+          const [x, y] = [get(a, batch, c, rep), get(b, batch, c, rep)];
+          if (x && y) per.push(metric(x) / metric(y));
+        }
+        if (per.length) lines.push(`${`${label}, ${batch} row${batch > 1 ? 's' : ''}, conc ${c}`.padEnd(56)} ${median(per).toFixed(2).padStart(7)}  ${String(per.length).padStart(2)}  ${target}`);
+      }
+    }
+  };
+  add('V2 / Flight cpu us/req (ours)', 'ours', 'flight', (r) => r.cpu_us_per_request, '<= 1.2');
+  add('ours / Triton req/s', 'ours', 'triton', (r) => r.rps, '>= 1');
+  add('ours / Triton p99', 'ours', 'triton', (r) => r.p99_ms, '<= 1');
+  add('kserve -> Triton / Triton cpu us/req (the relay)', 'via-triton', 'triton', (r) => r.cpu_us_per_request, '');
+  add('ours / (kserve -> MLServer) req/s', 'ours', 'via-mls', (r) => r.rps, '>= 2 (MLServer behind our relay)');
+  return lines.join('\n');
+}
+
+/** The 1-minute load average (/proc/loadavg): how shared the machine was. */
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 async function main(): Promise<void> {
   // perf_analyzer judges stability over the last 3 windows: with fewer it never reports.
   if (Number(values.windows) < 3) throw new Error('--windows must be at least 3 (perf_analyzer needs 3 windows to report)');
+  const reps = Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a whole number >= 1, got ${values.reps}`);
   const only = new Set(values.only.split(','));
   await venv('.venv-oip', join(root, 'test/interop/oip/requirements.txt'));
-  await venv('.venv-triton', join(root, 'test/interop/kserve/requirements-triton.txt'));
+  if (only.has('triton') || only.has('via-triton')) await venv('.venv-triton', join(root, 'test/interop/kserve/requirements-triton.txt'));
   if (only.has('via-mls')) await venv('.venv-mlserver', join(root, 'test/interop/kserve/requirements-mlserver.txt'));
   const work = mkdtempSync(join(tmpdir(), 'bench-oip-'));
   const env = { ...process.env, LD_LIBRARY_PATH: [cudartDir(), process.env['LD_LIBRARY_PATH']].filter(Boolean).join(':') };
   const targets: Target[] = [];
   const results: Result[] = [];
+  const loadStart = loadAverage();
+  const started = new Date();
   try {
     await startTargets(work, only, targets);
-    for (const batch of values.batch.split(',').map(Number)) {
-      for (const concurrency of values.concurrency.split(',').map(Number)) {
-        for (const target of targets.filter((t) => t.key !== 'peer-only')) {
-          const r = await perfAnalyzer(target, batch, concurrency, work, env);
-          process.stderr.write(`${r.server} rows=${batch} c=${concurrency}: ${r.error ?? `${r.rps.toFixed(0)} req/s`}\n`);
-          results.push(r);
+    // The same flight-runner over Flight, one-row requests: bench/serving's Go load generator
+    // (one-row DoExchange per request; a different client, so compare the server's CPU per
+    // request, not latency). A pseudo-target, rotated with the others.
+    const loadgen = oursServer && values.batch.split(',').includes('1') ? await buildLoadgen(work) : undefined;
+    const measured = targets.filter((t) => t.key !== 'peer-only');
+    for (let rep = 0; rep < reps; rep++) {
+      for (const batch of values.batch.split(',').map(Number)) {
+        for (const concurrency of values.concurrency.split(',').map(Number)) {
+          const order: (Target | 'flight')[] = [...measured, ...(loadgen && batch === 1 ? ['flight' as const] : [])];
+          // Which server goes first turns with each repetition (bench/serving's rule).
+          for (const target of order.map((_, i) => order[(i + rep) % order.length]!)) {
+            const r = target === 'flight'
+              ? await overFlight(loadgen!, oursServer!, concurrency, rep)
+              : await perfAnalyzer(target, batch, concurrency, rep, work, env);
+            process.stderr.write(`rep ${rep + 1}/${reps} ${r.server} rows=${batch} c=${concurrency}: ${r.error ?? `${r.rps.toFixed(0)} req/s, ${r.cpu_us_per_request.toFixed(0)} cpu us/req`}\n`);
+            results.push(r);
+          }
         }
-      }
-    }
-    if (oursServer && values.batch.split(',').includes('1')) {
-      // The same server over Flight: bench/serving's Go load generator (one-row DoExchange per
-      // request; a different client, so compare the server's CPU per request, not latency).
-      const loadgen = await buildLoadgen(work);
-      for (const concurrency of values.concurrency.split(',').map(Number)) {
-        const m = await measure(loadgen, oursServer, { path: 'mlp_small', width: 32, concurrency, warmup: 1, duration: 3 });
-        const r: Result = {
-          server: 'flight-runner (onnx) over Flight', batch: 1, concurrency, rps: m.rps, p50_ms: m.p50_us / 1000, p99_ms: m.p99_us / 1000,
-          cpu_us_per_request: m.cpu_us_per_request, ...(m.errors ? { error: `${m.errors} errors, first: ${m.first_error}` } : {}),
-        };
-        process.stderr.write(`${r.server} rows=1 c=${concurrency}: ${r.rps.toFixed(0)} req/s\n`);
-        results.push(r);
       }
     }
   } finally {
     for (const t of targets) await t.stop().catch(() => {});
     rmSync(work, { recursive: true, force: true });
   }
-  results.sort((a, b) => a.batch - b.batch || a.server.localeCompare(b.server) || a.concurrency - b.concurrency);
-  process.stdout.write(`mlp_small.onnx (MLP 32-64-64-8), perf_analyzer (tritonclient 2.41.1) over gRPC, ${values.windows} windows of ${values['window-ms']} ms\n\n${table(results)}\n`);
-  if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
+  const loadEnd = loadAverage();
+  process.stdout.write([
+    `mlp_small.onnx (MLP 32-64-64-8), perf_analyzer (tritonclient 2.41.1) over gRPC, ${values.windows} windows of ${values['window-ms']} ms;`,
+    `medians of ${reps} repetitions (servers in rotated order); load average ${loadStart} at start, ${loadEnd} at end (${started.toISOString()})`,
+    '', table(results), '', ratios(results), '',
+  ].join('\n'));
+  if (values.json) writeFileSync(values.json, JSON.stringify({ reps, loadStart, loadEnd, started: started.toISOString(), results }, null, 2));
+}
+
+/** One Flight measurement of the V2 server's own flight-runner (bench/serving's loadgen, one-row requests). */
+async function overFlight(loadgen: string, server: Server, concurrency: number, rep: number): Promise<Result> {
+  const m = await measure(loadgen, server, { path: 'mlp_small', width: 32, concurrency, warmup: 1, duration: 3 });
+  return {
+    key: 'flight', server: FLIGHT_LABEL, rep, batch: 1, concurrency, rps: m.rps, p50_ms: m.p50_us / 1000, p99_ms: m.p99_us / 1000,
+    cpu_us_per_request: m.cpu_us_per_request, ...(m.errors ? { error: `${m.errors} errors, first: ${m.first_error}` } : {}),
+  };
 }
 
 await main();
