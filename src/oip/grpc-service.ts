@@ -38,8 +38,12 @@ export interface OipGrpcOptions {
 export function oipGrpcMethods(backend: OipBackend, options: OipGrpcOptions = {}): Record<string, GrpcMethod> {
   const { registry, stats } = backend;
   const context = async (call: GrpcCall): Promise<CallContext> => {
-    const header = call.metadata.get('authorization')[0];
-    const identity = await authenticateV2(options.auth, header === undefined ? undefined : String(header));
+    // Without credentials the headers are not read at all (the metadata map is built lazily, per call).
+    let identity: string | undefined;
+    if (options.auth) {
+      const header = call.metadata.get('authorization')[0];
+      identity = await authenticateV2(options.auth, header === undefined ? undefined : String(header));
+    }
     return {
       metadata: call.metadata, peer: call.peer, signal: call.signal,
       ...(call.deadline ? { deadline: call.deadline } : {}), ...(identity !== undefined ? { identity } : {}),
@@ -132,16 +136,17 @@ export function inferRequest(req: ModelInferRequest): InferRequest {
     throw FlightError.invalidArgument(`raw_input_contents has ${raw.length} entries for ${req.inputs.length} inputs: give one per input, in the order of inputs, or none`);
   }
   const inputs = req.inputs.map((input, i) => {
-    const where = `model '${req.model_name.slice(0, 100)}' input '${input.name.slice(0, 60)}'`;
+    // Named in errors only: not built on the path of a request that is fine.
+    const where = () => `model '${req.model_name.slice(0, 100)}' input '${input.name.slice(0, 60)}'`;
     const shape = input.shape.map((d) => {
       const n = int64Number(d);
-      if (n === undefined) throw FlightError.invalidArgument(`${where} has a dimension beyond 2^53: ${String(d)}`);
+      if (n === undefined) throw FlightError.invalidArgument(`${where()} has a dimension beyond 2^53: ${String(d)}`);
       return n;
     });
     let data: TensorData;
     if (raw.length) {
       if (input.contents && hasContents(input.contents)) {
-        throw FlightError.invalidArgument(`${where} has both contents and raw_input_contents: send its data in one of them`);
+        throw FlightError.invalidArgument(`${where()} has both contents and raw_input_contents: send its data in one of them`);
       }
       data = { raw: raw[i]! };
     } else {
