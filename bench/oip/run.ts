@@ -11,9 +11,9 @@
  *             adaptive batching (64 rows, 2 ms). perf_analyzer cannot drive MLServer itself:
  *             it asks for ModelConfig first, which MLServer lacks over gRPC ("Method not
  *             found") and over HTTP (404), so MLServer is measured behind our kserve backend.
- * Beside them, for one-row requests, the same flight-runner over Flight with bench/serving's Go
- * load generator: its CPU per request against the V2 path's (a different client: compare CPU,
- * not latency).
+ * Beside them, for one-row requests, the same flight-runner driven by bench/serving's Go load
+ * generator over Flight and over V2 (ModelInfer): the two protocols' CPU per request from one
+ * client, the issue's "V2 within 1.2x of Flight" (perf_analyzer's V2 rows use another client).
  * Per run: req/s (perf_analyzer's inferences/s over the batch size), p50/p99 latency, and
  * the server's CPU per request: CPU time of the server's whole process tree (from /proc)
  * over the perf_analyzer run, over the requests it served (at the measured rate).
@@ -273,6 +273,8 @@ async function perfAnalyzer(target: Target, batch: number, concurrency: number, 
 
 /** The server label of the Flight row (bench/serving's Go loadgen against the same flight-runner). */
 const FLIGHT_LABEL = 'flight-runner (onnx) over Flight';
+/** The same flight-runner over V2 from that same Go client. */
+const V2_GO_LABEL = 'flight-runner (onnx) V2, Go client';
 
 /** One cell's runs reduced to medians (over the repetitions that did not fail). */
 function medians(runs: Result[]): Result & { ok: number; of: number } {
@@ -312,7 +314,7 @@ const runsError = (runs: Result[]) => runs.find((r) => r.error)?.error ?? '';
 function ratios(results: Result[]): string {
   const get = (key: string, batch: number, c: number, rep: number) => results.find((r) => r.key === key && r.batch === batch && r.concurrency === c && r.rep === rep && !r.error);
   const reps = Math.max(0, ...results.map((r) => r.rep + 1));
-  const lines = [`${'ratio (median of per-repetition ratios)'.padEnd(56)} ${'value'.padStart(7)}  ${'n'.padStart(2)}  target`];
+  const lines = [`${'ratio (median of per-repetition ratios)'.padEnd(66)} ${'value'.padStart(7)}  ${'n'.padStart(2)}  target`];
   const add = (label: string, a: string, b: string, metric: (r: Result) => number, target: string) => {
     for (const batch of values.batch.split(',').map(Number)) {
       for (const c of values.concurrency.split(',').map(Number)) {
@@ -321,11 +323,12 @@ function ratios(results: Result[]): string {
           const [x, y] = [get(a, batch, c, rep), get(b, batch, c, rep)];
           if (x && y) per.push(metric(x) / metric(y));
         }
-        if (per.length) lines.push(`${`${label}, ${batch} row${batch > 1 ? 's' : ''}, conc ${c}`.padEnd(56)} ${median(per).toFixed(2).padStart(7)}  ${String(per.length).padStart(2)}  ${target}`);
+        if (per.length) lines.push(`${`${label}, ${batch} row${batch > 1 ? 's' : ''}, conc ${c}`.padEnd(66)} ${median(per).toFixed(2).padStart(7)}  ${String(per.length).padStart(2)}  ${target}`);
       }
     }
   };
-  add('V2 / Flight cpu us/req (ours)', 'ours', 'flight', (r) => r.cpu_us_per_request, '<= 1.2');
+  add('V2 / Flight cpu us/req (ours, same Go client)', 'v2-go', 'flight', (r) => r.cpu_us_per_request, '<= 1.2');
+  add('V2 (perf_analyzer) / Flight (Go) cpu us/req (ours)', 'ours', 'flight', (r) => r.cpu_us_per_request, '');
   add('ours / Triton req/s', 'ours', 'triton', (r) => r.rps, '>= 1');
   add('ours / Triton p99', 'ours', 'triton', (r) => r.p99_ms, '<= 1');
   add('kserve -> Triton / Triton cpu us/req (the relay)', 'via-triton', 'triton', (r) => r.cpu_us_per_request, '');
@@ -361,11 +364,11 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < reps; rep++) {
       for (const batch of values.batch.split(',').map(Number)) {
         for (const concurrency of values.concurrency.split(',').map(Number)) {
-          const order: (Target | 'flight')[] = [...measured, ...(loadgen && batch === 1 ? ['flight' as const] : [])];
+          const order: (Target | 'flight' | 'v2-go')[] = [...measured, ...(loadgen && batch === 1 ? ['flight' as const, 'v2-go' as const] : [])];
           // Which server goes first turns with each repetition (bench/serving's rule).
           for (const target of order.map((_, i) => order[(i + rep) % order.length]!)) {
-            const r = target === 'flight'
-              ? await overFlight(loadgen!, oursServer!, concurrency, rep)
+            const r = target === 'flight' || target === 'v2-go'
+              ? await withLoadgen(loadgen!, oursServer!, target, concurrency, rep)
               : await perfAnalyzer(target, batch, concurrency, rep, work, env);
             process.stderr.write(`rep ${rep + 1}/${reps} ${r.server} rows=${batch} c=${concurrency}: ${r.error ?? `${r.rps.toFixed(0)} req/s, ${r.cpu_us_per_request.toFixed(0)} cpu us/req`}\n`);
             results.push(r);
@@ -386,11 +389,16 @@ async function main(): Promise<void> {
   if (values.json) writeFileSync(values.json, JSON.stringify({ reps, loadStart, loadEnd, started: started.toISOString(), results }, null, 2));
 }
 
-/** One Flight measurement of the V2 server's own flight-runner (bench/serving's loadgen, one-row requests). */
-async function overFlight(loadgen: string, server: Server, concurrency: number, rep: number): Promise<Result> {
-  const m = await measure(loadgen, server, { path: 'mlp_small', width: 32, concurrency, warmup: 1, duration: 3 });
+/**
+ * The V2 server's own flight-runner driven by bench/serving's Go loadgen, one-row requests:
+ * over Flight ('flight'), or over V2 ('v2-go': ModelInfer from the same client, so the two
+ * protocols' CPU per request compare without a client's difference in between).
+ */
+async function withLoadgen(loadgen: string, server: Server, key: 'flight' | 'v2-go', concurrency: number, rep: number): Promise<Result> {
+  const protocol = key === 'flight' ? 'flight' : 'v2';
+  const m = await measure(loadgen, server, { path: 'mlp_small', width: 32, concurrency, warmup: 1, duration: 3, protocol });
   return {
-    key: 'flight', server: FLIGHT_LABEL, rep, batch: 1, concurrency, rps: m.rps, p50_ms: m.p50_us / 1000, p99_ms: m.p99_us / 1000,
+    key, server: key === 'flight' ? FLIGHT_LABEL : V2_GO_LABEL, rep, batch: 1, concurrency, rps: m.rps, p50_ms: m.p50_us / 1000, p99_ms: m.p99_us / 1000,
     cpu_us_per_request: m.cpu_us_per_request, ...(m.errors ? { error: `${m.errors} errors, first: ${m.first_error}` } : {}),
   };
 }
