@@ -199,7 +199,7 @@ test('mutual TLS: certFile and keyFile present a client certificate to a server 
     t.deepEqual(bytesOf(await relay.methods[0]!.invoke(batch, {}, {})), bytesOf(await onnx.get('iris')!.methods[0]!.invoke(batch, {}, {})));
     await relay.close?.();
     // Without a certificate, or with one the server does not trust, the load fails naming the model.
-    for (const options of [{}, { certFile: join(dir, 'stranger.crt'), keyFile: join(dir, 'stranger.key') }]) {
+    for (const options of [{}, { certFile: join(dir, 'stranger.crt'), keyFile: join(dir, 'stranger.key') }] as Record<string, string>[]) {
       await t.throwsAsync(kserveBackend.load(entry(options), 'iris', { index: 0, threads: 1 }), {
         message: new RegExp(`kserve model 'iris' at 127.0.0.1:${port}: cannot read its metadata: UNAVAILABLE`),
       });
