@@ -41,7 +41,7 @@ const complete = {
     path: 'grpc://127.0.0.1:8001',
     backend: 'kserve',
     options: {
-      model: 'm', version: '1', tokenEnv: 'PEER_TOKEN', caFile: '/ca.crt', timeoutMs: 1000, maxAnswerBytes: 1024, batchable: true, outputs: ['y'], types: { s: 'string' },
+      model: 'm', version: '1', tokenEnv: 'PEER_TOKEN', caFile: '/ca.crt', certFile: '/client.crt', keyFile: '/client.key', timeoutMs: 1000, maxAnswerBytes: 1024, batchable: true, outputs: ['y'], types: { s: 'string' },
     },
   }],
 };

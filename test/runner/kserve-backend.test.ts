@@ -179,3 +179,40 @@ test('an answer larger than maxAnswerBytes fails its call RESOURCE_EXHAUSTED, na
     await relay.close?.();
   }
 });
+
+test('mutual TLS: certFile and keyFile present a client certificate to a server that requires one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kserve-mtls-'));
+  const server = selfSignedCert(dir, 'localhost', 'DNS:localhost,IP:127.0.0.1');
+  // A self-signed client certificate is its own CA: the server trusts exactly it.
+  const client = selfSignedCert(dir, 'relay-client', 'DNS:relay-client');
+  selfSignedCert(dir, 'stranger', 'DNS:stranger');
+  writeFileSync(join(dir, 'ca.crt'), server.cert);
+  const secure = await startRunnerServer({
+    runners: [await loadOnnxRunner('examples/models/iris.onnx')],
+    tls: { certChain: server.cert, privateKey: server.key, rootCerts: client.cert },
+  });
+  const port = new URL(secure.location.replace(/^grpc\+tls:/, 'https:')).port;
+  const entry = (options: Record<string, string>) => ({ path: `grpc+tls://127.0.0.1:${port}`, options: { model: 'iris', caFile: join(dir, 'ca.crt'), ...options } });
+  try {
+    const relay = await kserveBackend.load(entry({ certFile: join(dir, 'relay-client.crt'), keyFile: join(dir, 'relay-client.key') }), 'iris', { index: 0, threads: 1 });
+    const batch = valuesToBatch(relay.methods[0]!.signature.inputs, inputsOf('iris'));
+    t.deepEqual(bytesOf(await relay.methods[0]!.invoke(batch, {}, {})), bytesOf(await onnx.get('iris')!.methods[0]!.invoke(batch, {}, {})));
+    await relay.close?.();
+    // Without a certificate, or with one the server does not trust, the load fails naming the model.
+    for (const options of [{}, { certFile: join(dir, 'stranger.crt'), keyFile: join(dir, 'stranger.key') }] as Record<string, string>[]) {
+      await t.throwsAsync(kserveBackend.load(entry(options), 'iris', { index: 0, threads: 1 }), {
+        message: new RegExp(`kserve model 'iris' at 127.0.0.1:${port}: cannot read its metadata: UNAVAILABLE`),
+      });
+    }
+    // Half a key pair, or a client certificate on a plaintext address, is a config error naming the key.
+    await t.throwsAsync(kserveBackend.list(entry({ certFile: join(dir, 'relay-client.crt') })), { message: /needs its private key too \(options.keyFile\)/ });
+    await t.throwsAsync(kserveBackend.list(entry({ keyFile: join(dir, 'relay-client.key') })), { message: /needs its client certificate too \(options.certFile\)/ });
+    await t.throwsAsync(kserveBackend.list({ path: `grpc://127.0.0.1:${port}`, options: { model: 'iris', certFile: join(dir, 'relay-client.crt'), keyFile: join(dir, 'relay-client.key') } }), {
+      message: /a client certificate needs a grpc\+tls:\/\/ address/,
+    });
+    await t.throwsAsync(kserveBackend.list(entry({ certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'relay-client.key') })), { message: /cannot read .*missing.crt/ });
+  } finally {
+    await secure.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

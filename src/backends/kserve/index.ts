@@ -15,6 +15,15 @@ export { kserveOptionsSchema, type KserveOptions } from './options.js';
 
 const ADDRESS = /^(grpc|grpc\+tls):\/\/([^/\s]+:\d{1,5})$/;
 
+/** A PEM file named by option `key`; one that cannot be read is an error naming the key. */
+function readPem(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new EntryError(key, `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** The runner options of an entry: its address parsed, its token read from the environment. */
 export function runnerOptionsOf(entry: BackendEntry<KserveOptions>, name: string): KserveRunnerOptions {
   const address = ADDRESS.exec(entry.path);
@@ -25,14 +34,21 @@ export function runnerOptionsOf(entry: BackendEntry<KserveOptions>, name: string
     token = process.env[o.tokenEnv];
     if (!token) throw new EntryError('options.tokenEnv', `environment variable ${o.tokenEnv} is not set (or empty); it must hold the token for ${entry.path}`);
   }
-  if (o.caFile && address[1] !== 'grpc+tls') throw new EntryError('options.caFile', 'a CA file needs a grpc+tls:// address');
+  const tls = address[1] === 'grpc+tls';
+  if (o.caFile && !tls) throw new EntryError('options.caFile', 'a CA file needs a grpc+tls:// address');
+  if ((o.certFile || o.keyFile) && !tls) throw new EntryError(o.certFile ? 'options.certFile' : 'options.keyFile', 'a client certificate needs a grpc+tls:// address');
+  if (o.certFile && !o.keyFile) throw new EntryError('options.certFile', 'a client certificate needs its private key too (options.keyFile)');
+  if (o.keyFile && !o.certFile) throw new EntryError('options.keyFile', 'a private key needs its client certificate too (options.certFile)');
   return {
     name,
     url: address[2]!,
     model: o.model,
     ...(o.version !== undefined ? { version: o.version } : {}),
     ...(token ? { token } : {}),
-    ...(address[1] === 'grpc+tls' ? { tls: o.caFile ? { ca: readFileSync(o.caFile) } : {} } : {}),
+    ...(tls ? { tls: {
+      ...(o.caFile ? { ca: readPem(o.caFile, 'options.caFile') } : {}),
+      ...(o.certFile && o.keyFile ? { cert: readPem(o.certFile, 'options.certFile'), key: readPem(o.keyFile, 'options.keyFile') } : {}),
+    } } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.maxAnswerBytes !== undefined ? { maxAnswerBytes: o.maxAnswerBytes } : {}),
     ...(o.batchable !== undefined ? { batchable: o.batchable } : {}),

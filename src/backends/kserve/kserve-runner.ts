@@ -37,7 +37,7 @@ export interface KserveRunnerOptions extends KserveSignatureOptions {
 /** Default largest answer accepted from a peer (256 MiB). */
 export const DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
-/** What a peer's gRPC error looks like (grpc-js ServiceError). */
+/** What a failed call to the peer carries (GrpcCallError). */
 interface PeerError { code?: number; details?: string; message?: string }
 
 /**
@@ -59,8 +59,7 @@ function peerStatus(code: number | undefined): Status {
 function describePeerError(err: unknown): string {
   const e = err as PeerError;
   const code = e.code !== undefined ? Status[e.code] ?? String(e.code) : 'ERROR';
-  // grpc-js ends some channel errors with an empty "Resolution note:".
-  return `${code}: ${(e.details || e.message || String(err)).replace(/\s*Resolution note:\s*$/, '')}`;
+  return `${code}: ${e.details || e.message || String(err)}`;
 }
 
 /**

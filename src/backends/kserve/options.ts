@@ -18,6 +18,13 @@ export const kserveOptionsSchema = strictObject({
   caFile: text().refine(isAbsolute, 'must be an absolute path').optional().describe(
     'For `grpc+tls://`: PEM CA certificate(s) to trust, as an absolute path. Default: the system\'s roots.',
   ),
+  certFile: text().refine(isAbsolute, 'must be an absolute path').optional().describe(
+    'For `grpc+tls://` to a server that requires client certificates (mutual TLS): this client\'s PEM certificate (chain), '
+    + 'as an absolute path. Needs `keyFile`. Default: no client certificate.',
+  ),
+  keyFile: text().refine(isAbsolute, 'must be an absolute path').optional().describe(
+    'The PEM private key of `certFile`, as an absolute path. Needs `certFile`.',
+  ),
   timeoutMs: integer(1).optional().describe('Longest a call to the server (and each request while loading) may take, in ms; a call\'s own deadline, when shorter, wins. Default 30000.'),
   maxAnswerBytes: integer(1).optional().describe(
     'Largest answer accepted from the server, in bytes; a larger one fails its call RESOURCE_EXHAUSTED before it is read whole. '
