@@ -63,6 +63,32 @@ if [ -d test/interop/python ] && ls test/interop/python/test_*.py >/dev/null 2>&
   passed=$((passed + p)); failed=$((failed + f))
 fi
 
+if [ -d test/interop/kserve ]; then
+  # The kserve backend against real V2 servers, each in its own venv (their pins conflict):
+  # Triton from nvidia-pytriton, MLServer. Cached like .venv: reinstalled when the
+  # requirements file changes.
+  step "kserve peers (test/interop/kserve/requirements-*.txt)"
+  kserve_ok=1
+  for peer in triton mlserver; do
+    req="test/interop/kserve/requirements-$peer.txt"
+    if [ ! -x ".venv-$peer/bin/python" ] || ! cmp -s "$req" ".venv-$peer/.requirements" 2>/dev/null; then
+      python3 -m venv ".venv-$peer" && ".venv-$peer/bin/pip" install -q --disable-pip-version-check -r "$req" \
+        && cp "$req" ".venv-$peer/.requirements" || { echo "$peer peer setup failed"; kserve_ok=0; }
+    fi
+  done
+  step "pytest (kserve backend against real Triton and MLServer)"
+  if [ "$kserve_ok" -eq 1 ]; then
+    .venv/bin/python -m pytest -q -p no:cacheprovider test/interop/kserve 2>&1 | tee "$logs/kserve.log" | tail -15
+    p=$(grep -oE '[0-9]+ passed' "$logs/kserve.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    f=$(grep -oE '[0-9]+ (failed|errors?)' "$logs/kserve.log" | awk '{s+=$1} END {print s+0}')
+    [ -z "$f" ] && f=0
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "kserve pytest ran no test"; fi
+  else
+    p=0; f=1
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
 if [ -d test/interop/oip ] && ls test/interop/oip/test_*.py >/dev/null 2>&1; then
   step "pytest V2 (real tritonclient gRPC and HTTP clients)"
   .venv-oip/bin/python -m pytest -q -p no:cacheprovider test/interop/oip 2>&1 | tee "$logs/pytest-oip.log" | tail -15

@@ -96,13 +96,15 @@ export interface Load {
   concurrency: number;
   warmup: number;
   duration: number;
+  /** 'flight' (default: a DoExchange per request) or 'v2' (a KServe V2 ModelInfer per request, model = path). */
+  protocol?: 'flight' | 'v2';
 }
 
 /** Drives `server` with the load generator once, and charges it the CPU it used. */
 export async function measure(loadgen: string, server: Server, load: Load): Promise<Measurement> {
   const cpuBefore = cpuSeconds(server.child.pid);
   const out = await run(loadgen, ['-addr', server.address, '-path', load.path, '-width', String(load.width),
-    '-c', String(load.concurrency), '-warmup', `${load.warmup}s`, '-duration', `${load.duration}s`]);
+    '-c', String(load.concurrency), '-warmup', `${load.warmup}s`, '-duration', `${load.duration}s`, ...(load.protocol ? ['-protocol', load.protocol] : [])]);
   const m = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
   // The CPU covers warm-up and measurement; the requests of both, at the measured rate.
   const served = m.rps * (load.warmup + load.duration);

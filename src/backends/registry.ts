@@ -8,11 +8,13 @@
  */
 import type { AnyBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
+import { kserveBackend } from './kserve/index.js';
 import { onnxBackend } from './onnx/index.js';
 
 const BACKENDS: readonly AnyBackend[] = [
   onnxBackend,
   jsBackend,
+  kserveBackend,
 ];
 
 /** Every backend, in registration order. */

@@ -158,7 +158,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...(credentials.tls ? { tls: credentials.tls } : {}),
   });
   // The Open Inference Protocol (KServe V2) on the same port, with the same credentials.
-  const oip = { registry, handlers, stats };
+  const oip = { registry, stats, ...(metrics ? { onCall: metrics.recordCall.bind(metrics) } : {}) };
   server.addService(OIP_SERVICE_NAME, oipGrpcMethods(oip, credentials.auth ? { auth: credentials.auth } : {}));
   if (metrics && metricsPort !== undefined) {
     const { port: bound } = await metrics.listen(metricsPort, metricsHost);

@@ -4,8 +4,8 @@
  * or JSON values (REST). Every size and count is checked against the tensor's shape
  * before anything is allocated, so a hostile request costs only its own error.
  */
-import { isUtf8 } from 'node:buffer';
 import { floatToHalf, typedArrayFor, type DType, type TypedArray } from '../codecs/dtypes.js';
+import { splitBytes } from '../codecs/v2-bytes.js';
 import { FlightError } from '../flight/index.js';
 import { ELEMENT_BYTES } from './datatypes.js';
 import { int64BigInt, type InferTensorContents } from './messages.js';
@@ -114,31 +114,11 @@ function element(dtype: DType, datatype: string, v: unknown, i: number, json: bo
  */
 export function bytesElements(count: number, shape: readonly number[], data: TensorData, where: string): Uint8Array[] {
   if ('raw' in data) {
-    const raw = data.raw;
-    // Each element takes at least its 4-byte length: a count the data cannot hold is
-    // refused before the array of elements is made.
-    if (count > raw.byteLength / 4) {
-      throw FlightError.invalidArgument(
-        `${where}: shape [${shape.join(',')}] needs ${count} BYTES elements, each at least its 4-byte length, but the raw data has only ${raw.byteLength} bytes`,
-      );
+    try {
+      return splitBytes(data.raw, count);
+    } catch (err) {
+      throw FlightError.invalidArgument(`${where}: ${(err as Error).message} (shape [${shape.join(',')}])`);
     }
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const out: Uint8Array[] = new Array(count);
-    let pos = 0;
-    for (let i = 0; i < count; i++) {
-      if (pos + 4 > raw.byteLength) throw FlightError.invalidArgument(`${where}: raw BYTES data ends after ${i} of ${count} elements (shape [${shape.join(',')}])`);
-      const length = view.getUint32(pos, true);
-      pos += 4;
-      if (length > raw.byteLength - pos) {
-        throw FlightError.invalidArgument(`${where}: BYTES element ${i} declares ${length} bytes, but only ${raw.byteLength - pos} remain in the raw data`);
-      }
-      out[i] = raw.subarray(pos, pos + length);
-      pos += length;
-    }
-    if (pos !== raw.byteLength) {
-      throw FlightError.invalidArgument(`${where}: raw BYTES data has ${raw.byteLength - pos} bytes after its ${count} elements (shape [${shape.join(',')}]): the shape or the length prefixes are wrong`);
-    }
-    return out;
   }
   if ('contents' in data) {
     const list = contentsList(data.contents, 'bytes_contents', 'BYTES', where) as Uint8Array[];
@@ -150,39 +130,4 @@ export function bytesElements(count: number, shape: readonly number[], data: Ten
     if (typeof v !== 'string') throw FlightError.invalidArgument(`${where}: BYTES element ${i} is ${JSON.stringify(v)?.slice(0, 40)}; JSON BYTES elements are strings`);
     return Buffer.from(v, 'utf8');
   });
-}
-
-/** Checks that every element is UTF-8 (a string input), naming the first that is not. */
-export function checkUtf8(elements: readonly Uint8Array[], where: string): void {
-  for (let i = 0; i < elements.length; i++) {
-    if (!isUtf8(elements[i]!)) throw FlightError.invalidArgument(`${where}: BYTES element ${i} is not valid UTF-8, and this input is a string`);
-  }
-}
-
-/** Offsets and concatenated bytes of variable-length elements (the Arrow utf8/binary layout). */
-export function packElements(elements: readonly Uint8Array[]): { offsets: Int32Array; data: Uint8Array } {
-  const offsets = new Int32Array(elements.length + 1);
-  let total = 0;
-  for (let i = 0; i < elements.length; i++) {
-    total += elements[i]!.byteLength;
-    if (total > 0x7fffffff) throw FlightError.invalidArgument('BYTES elements total more than 2 GiB, more than one column holds');
-    offsets[i + 1] = total;
-  }
-  const data = new Uint8Array(total);
-  for (let i = 0; i < elements.length; i++) data.set(elements[i]!, offsets[i]!);
-  return { offsets, data };
-}
-
-/** Raw V2 BYTES data: each element after its 4-byte little-endian length. */
-export function rawBytes(elements: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const e of elements) total += 4 + e.byteLength;
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
-  for (const e of elements) {
-    out.writeUInt32LE(e.byteLength, pos);
-    out.set(e, pos + 4);
-    pos += 4 + e.byteLength;
-  }
-  return out;
 }

@@ -8,7 +8,8 @@ import { FlightError, Status, type CallContext, type GrpcCall, type GrpcMethod }
 import { CONTROL_MESSAGE_MAX_BYTES } from '../flight/server.js';
 import { SERVER_NAME, SERVER_VERSION } from '../runner/service.js';
 import { authenticateV2 } from './auth.js';
-import { rawBytes, type TensorData } from './elements.js';
+import { encodeElements } from '../codecs/v2-bytes.js';
+import type { TensorData } from './elements.js';
 import { infer, PROTOCOL_PARAMETERS, type InferRequest, type InferResult, type OipBackend } from './infer.js';
 import {
   int64Number, messages, type InferParameter, type InferTensorContents, type MessageCodec, type ModelInferRequest, type ModelInferResponse,
@@ -32,13 +33,17 @@ export interface OipGrpcOptions {
  * The methods of `inference.GRPCInferenceService`, for FlightServer.addService.
  *
  * @example
- * server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, handlers, stats }, { auth }));
+ * server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, stats }, { auth }));
  */
 export function oipGrpcMethods(backend: OipBackend, options: OipGrpcOptions = {}): Record<string, GrpcMethod> {
   const { registry, stats } = backend;
   const context = async (call: GrpcCall): Promise<CallContext> => {
-    const header = call.metadata.get('authorization')[0];
-    const identity = await authenticateV2(options.auth, header === undefined ? undefined : String(header));
+    // Without credentials the headers are not read at all (the metadata map is built lazily, per call).
+    let identity: string | undefined;
+    if (options.auth) {
+      const header = call.metadata.get('authorization')[0];
+      identity = await authenticateV2(options.auth, header === undefined ? undefined : String(header));
+    }
     return {
       metadata: call.metadata, peer: call.peer, signal: call.signal,
       ...(call.deadline ? { deadline: call.deadline } : {}), ...(identity !== undefined ? { identity } : {}),
@@ -131,16 +136,17 @@ export function inferRequest(req: ModelInferRequest): InferRequest {
     throw FlightError.invalidArgument(`raw_input_contents has ${raw.length} entries for ${req.inputs.length} inputs: give one per input, in the order of inputs, or none`);
   }
   const inputs = req.inputs.map((input, i) => {
-    const where = `model '${req.model_name.slice(0, 100)}' input '${input.name.slice(0, 60)}'`;
+    // Named in errors only: not built on the path of a request that is fine.
+    const where = () => `model '${req.model_name.slice(0, 100)}' input '${input.name.slice(0, 60)}'`;
     const shape = input.shape.map((d) => {
       const n = int64Number(d);
-      if (n === undefined) throw FlightError.invalidArgument(`${where} has a dimension beyond 2^53: ${String(d)}`);
+      if (n === undefined) throw FlightError.invalidArgument(`${where()} has a dimension beyond 2^53: ${String(d)}`);
       return n;
     });
     let data: TensorData;
     if (raw.length) {
       if (input.contents && hasContents(input.contents)) {
-        throw FlightError.invalidArgument(`${where} has both contents and raw_input_contents: send its data in one of them`);
+        throw FlightError.invalidArgument(`${where()} has both contents and raw_input_contents: send its data in one of them`);
       }
       data = { raw: raw[i]! };
     } else {
@@ -148,10 +154,9 @@ export function inferRequest(req: ModelInferRequest): InferRequest {
     }
     return { name: input.name, datatype: input.datatype, shape, data };
   });
-  const params: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(req.parameters ?? {})) {
-    if (!PROTOCOL_PARAMETERS.has(key)) params[key] = parameterValue(value);
-  }
+  // fromEntries defines each key as its own property (a key '__proto__' stays a parameter).
+  const params = Object.fromEntries(Object.entries(req.parameters ?? {})
+    .filter(([key]) => !PROTOCOL_PARAMETERS.has(key)).map(([key, value]) => [key, parameterValue(value)]));
   return { model: req.model_name, version: req.model_version, id: req.id, inputs, outputs: req.outputs.map((o) => o.name), params };
 }
 
@@ -162,7 +167,7 @@ function hasContents(c: InferTensorContents): boolean {
 /** The bytes of one output in V2's raw layout. */
 export function rawOutput(output: V2Output): Uint8Array {
   const v = output.values;
-  if (Array.isArray(v)) return rawBytes(v);
+  if (Array.isArray(v)) return encodeElements(v);
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 

@@ -293,8 +293,7 @@ export function parseInfer(model: string, version: string, headerLength: string 
       if (typeof binary === 'boolean') perOutput.set(o['name'], binary);
     });
   }
-  const params: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parameters)) if (!PROTOCOL_PARAMETERS.has(key)) params[key] = value;
+  const params = Object.fromEntries(Object.entries(parameters).filter(([key]) => !PROTOCOL_PARAMETERS.has(key)));
   const id = header['id'];
   if (id !== undefined && typeof id !== 'string') throw FlightError.invalidArgument('"id" must be a string');
   return {

@@ -4,21 +4,22 @@
  * conform step, batching, queue limits, deadlines, metrics and `stats` of a Flight call
  * (and shares batches with concurrent Flight callers).
  */
-import type { RecordBatch, Schema } from 'apache-arrow';
-import {
-  FlightDescriptor, FlightError, type CallContext, type FlightChunk, type FlightHandlers, type FlightReader, type FlightWriter,
-} from '../flight/index.js';
+import type { RecordBatch } from 'apache-arrow';
+import { FlightError, type CallContext } from '../flight/index.js';
+import { callMethod, type CallListener, type MethodTarget } from '../runner/exchange.js';
 import type { RunnerRegistry } from '../runner/registry.js';
 import type { StatsRegistry } from '../runner/stats.js';
+import { log } from '../util/log.js';
 import { resolveModel } from './models.js';
 import { requestBatch, responseOutputs, type V2Input, type V2Output } from './tensors.js';
 
-/** What the V2 endpoints serve: the registry, and the runner service whose calls they make. */
+/** What the V2 endpoints serve: the registry, and where calls are counted (as the Flight service counts them). */
 export interface OipBackend {
   registry: RunnerRegistry;
-  /** The runner service's handlers (runnerService()): V2 calls go through its doExchange. */
-  handlers: Pick<FlightHandlers, 'doExchange'>;
+  /** The server's `stats` (the Flight service's own): V2 calls count there too. */
   stats: StatsRegistry;
+  /** The server's call listener (metrics), as the Flight service has it. */
+  onCall?: CallListener;
 }
 
 /** A V2 inference request, decoded from either protocol. */
@@ -49,57 +50,37 @@ export const PROTOCOL_PARAMETERS = new Set([
   'binary_data_output', 'binary_data', 'binary_data_size', 'sequence_id', 'sequence_start', 'sequence_end', 'priority', 'timeout', 'headers',
 ]);
 
-/** Runs one request; throws a FlightError with the status to answer. */
+/**
+ * Runs one request; throws a FlightError with the status to answer. The batch goes
+ * through the runner layer's one-batch entry (callMethod): the Flight service's pipeline
+ * without a stream, a descriptor or an IPC step around it.
+ */
 export async function infer(backend: OipBackend, request: InferRequest, ctx: CallContext): Promise<InferResult> {
   const ref = resolveModel(backend.registry, request.model, request.version);
-  const sig = ref.method.signature;
+  const { runner, method } = ref;
+  const sig = method.signature;
   const batch = requestBatch(request.model, sig, request.inputs);
-  const method = sig.name;
-  const descriptor = Object.keys(request.params).length
-    ? FlightDescriptor.cmd(JSON.stringify({ runner: ref.runner.name, method, params: request.params }))
-    : FlightDescriptor.path(ref.runner.name, method);
-  const output = await exchangeOne(backend.handlers, descriptor, batch, ctx);
+  const target: MethodTarget = {
+    runner, method, stats: backend.stats.of(runner.name, sig.name), logFailures: true, ...(backend.onCall ? { onCall: backend.onCall } : {}),
+  };
+  const started = performance.now();
+  let code = 'OK';
+  let output: RecordBatch;
+  try {
+    output = await callMethod(target, batch, {
+      params: request.params, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
+    });
+  } catch (err) {
+    code = err instanceof FlightError ? err.codeName : 'INTERNAL';
+    throw err;
+  } finally {
+    // One line per call, as the Flight service logs an exchange; debug level, as a busy server makes thousands a second.
+    log('debug', 'v2 infer', { model: request.model, runner: runner.name, method: sig.name, peer: ctx.peer, code, ms: Math.round(performance.now() - started) });
+  }
   return {
     model: request.model,
-    version: request.version || (ref.runner.versions[0] ?? ''),
+    version: request.version || (runner.versions[0] ?? ''),
     id: request.id,
     outputs: responseOutputs(request.model, output, request.outputs),
   };
-}
-
-/**
- * The runner service's DoExchange with one input batch, its answer kept in memory: the
- * reader yields the batch once, the writer keeps what comes back. No Arrow IPC is
- * encoded or decoded on the way.
- */
-async function exchangeOne(
-  handlers: Pick<FlightHandlers, 'doExchange'>, descriptor: FlightDescriptor, batch: RecordBatch, ctx: CallContext,
-): Promise<RecordBatch> {
-  if (!handlers.doExchange) throw FlightError.unimplemented('this server has no runner service to call');
-  const reader = {
-    descriptor,
-    schema: async () => batch.schema,
-    async *[Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
-      yield { batch };
-    },
-  };
-  let schema: Schema | undefined;
-  let answer: RecordBatch | undefined;
-  const writer = {
-    get schema() {
-      return schema;
-    },
-    begin: async (s: Schema) => {
-      schema = s;
-    },
-    write: async (b: RecordBatch) => {
-      if (answer) throw FlightError.internal('the runner answered one V2 request with two batches');
-      schema ??= b.schema;
-      answer = b;
-    },
-    writeMetadata: async () => {},
-  };
-  await handlers.doExchange(reader as unknown as FlightReader, writer as unknown as FlightWriter, ctx);
-  if (!answer) throw FlightError.internal(`the runner answered no batch to a V2 request (${FlightDescriptor.describe(descriptor)})`);
-  return answer;
 }

@@ -84,31 +84,37 @@ export interface MessageCodec<T> {
   encode(value: T): Uint8Array;
 }
 
-function codec<T>(name: string): MessageCodec<T> {
+/**
+ * The codec of message `name`. `plain`: the answers built here are already in the
+ * type's own form (no enum names, only plain nested objects), so they are encoded as
+ * they are, without fromObject's conversion copy (the data path's answers).
+ */
+function codec<T>(name: string, plain = false): MessageCodec<T> {
   const type = root.lookupType(`inference.${name}`);
   return {
-    decode: (bytes) => type.decode(strictReader(bytes)) as unknown as T,
+    decode: (bytes) => type.decode(new StrictReader(bytes)) as unknown as T,
     // fromObject turns enum names and nested plain objects into the type's own messages.
-    encode: (value) => type.encode(type.fromObject(value as Record<string, unknown>)).finish(),
+    encode: plain
+      ? (value) => type.encode(value as Record<string, unknown>).finish()
+      : (value) => type.encode(type.fromObject(value as Record<string, unknown>)).finish(),
   };
 }
+
+const utf8 = new TextDecoder();
 
 /**
  * A protobufjs reader that refuses a string field running past the end of the message:
  * protobufjs's own reads what is there and goes on, which would take a truncated (or
  * forged) message as a shorter name instead of an error.
  */
-function strictReader(bytes: Uint8Array): protobuf.Reader {
-  const reader = protobuf.Reader.create(bytes);
-  const decoder = new TextDecoder();
-  reader.string = function string(this: protobuf.Reader): string {
+class StrictReader extends protobuf.Reader {
+  override string(): string {
     const length = this.uint32();
     if (length > this.len - this.pos) throw new Error(`a string field of ${length} bytes runs past the end of the message (${this.len - this.pos} bytes left)`);
-    const text = decoder.decode(this.buf.subarray(this.pos, this.pos + length));
+    const text = utf8.decode(this.buf.subarray(this.pos, this.pos + length));
     this.pos += length;
     return text;
-  };
-  return reader;
+  }
 }
 
 /** Request and answer codecs of every method this server serves. */
@@ -124,8 +130,8 @@ export const messages = {
   ModelMetadataRequest: codec<{ name: string; version: string }>('ModelMetadataRequest'),
   ModelMetadataResponse: codec<Record<string, unknown>>('ModelMetadataResponse'),
   ModelInferRequest: codec<ModelInferRequest>('ModelInferRequest'),
-  ModelInferResponse: codec<ModelInferResponse>('ModelInferResponse'),
-  ModelStreamInferResponse: codec<{ error_message?: string; infer_response?: ModelInferResponse }>('ModelStreamInferResponse'),
+  ModelInferResponse: codec<ModelInferResponse>('ModelInferResponse', true),
+  ModelStreamInferResponse: codec<{ error_message?: string; infer_response?: ModelInferResponse }>('ModelStreamInferResponse', true),
   ModelConfigRequest: codec<{ name: string; version: string }>('ModelConfigRequest'),
   ModelConfigResponse: codec<{ config: Record<string, unknown> }>('ModelConfigResponse'),
   ModelStatisticsRequest: codec<{ name: string; version: string }>('ModelStatisticsRequest'),

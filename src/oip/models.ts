@@ -41,15 +41,16 @@ export function modelNames(registry: RunnerRegistry): string[] {
  */
 export function resolveModel(registry: RunnerRegistry, name: string, version: string): ModelRef {
   if (!name) throw FlightError.invalidArgument('the request names no model: set the model name');
-  const runners = new Set(registry.names());
+  // A few names: a scan, not a Set built per call.
+  const runners = registry.names();
   let ref: ModelRef;
-  if (runners.has(name)) {
+  if (runners.includes(name)) {
     const runner = registry.get(name);
     ref = { name, runner, method: methodOf(runner, undefined) };
   } else {
     const dot = name.lastIndexOf('.');
     const runnerName = dot > 0 ? name.slice(0, dot) : undefined;
-    if (!runnerName || !runners.has(runnerName)) {
+    if (!runnerName || !runners.includes(runnerName)) {
       const known = modelNames(registry).map((n) => `'${n}'`).join(', ') || 'none';
       throw FlightError.notFound(`unknown model '${name.slice(0, 100)}'; models: ${known}`);
     }

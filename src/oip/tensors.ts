@@ -11,17 +11,18 @@
  * binaries and JSON (its text) become BYTES.
  */
 import {
-  Binary, Field, Schema, Type, Utf8, makeData, makeVector, type Data, type FixedSizeList, type RecordBatch, type Vector,
+  Binary, Field, Schema, Type, Utf8, type FixedSizeList, type RecordBatch, type Vector,
 } from 'apache-arrow';
 import { batchFromSchema } from '../codecs/batch.js';
 import { arrowType, canWiden, dtypeOf, kserveDatatype, type DType, type TypedArray } from '../codecs/dtypes.js';
 import { EXTENSION_METADATA, EXTENSION_NAME, fieldFor, type ParamSpec, type TensorType } from '../codecs/payload.js';
+import { bytesColumn, checkUtf8 } from '../codecs/v2-bytes.js';
 import { Tensor, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn, readVariableShapeColumn, variableShapeColumn } from '../codecs/tensor.js';
 import { FlightError, Status } from '../flight/index.js';
 import { describe, type TensorMetadata } from '../runner/model-metadata.js';
 import { tableInput, type MethodSignature } from '../runner/signature.js';
 import { BYTES, dtypeOfDatatype } from './datatypes.js';
-import { bytesElements, checkUtf8, numericElements, packElements, type TensorData } from './elements.js';
+import { bytesElements, numericElements, type TensorData } from './elements.js';
 
 /** One V2 input tensor as a request carries it. */
 export interface V2Input {
@@ -167,11 +168,23 @@ function buildColumn(slot: Slot, input: V2Input, rows: number, where: string): {
   if (sent === undefined) {
     const elements = bytesElements(count, input.shape, input.data, where);
     const kind = spec.type.kind === 'table' ? (slot.columnType?.typeId === Type.Binary ? 'bytes' : 'string') : spec.type.kind;
-    if (kind === 'string' || kind === 'json') checkUtf8(elements, where);
-    if (kind === 'json') checkJson(elements, where);
-    const { offsets, data } = packElements(elements);
     const field = fieldOf(slot, datatype, undefined, kind === 'bytes');
-    const vector = makeVector(makeData({ type: field.type, length: rows, nullCount: 0, valueOffsets: offsets, data } as never) as Data);
+    const invalid = (err: unknown, why = '') => FlightError.invalidArgument(`${where}: ${(err as Error).message}${why}`);
+    if (kind === 'string' || kind === 'json') {
+      try {
+        checkUtf8(elements);
+      } catch (err) {
+        throw invalid(err, ', and this input is a string');
+      }
+    }
+    if (kind === 'json') checkJson(elements, where);
+    let vector: Vector;
+    try {
+      // Checked above: the column's type is the field's own (utf8 or binary).
+      vector = bytesColumn(elements, false, field.type as Utf8 | Binary);
+    } catch (err) {
+      throw invalid(err);
+    }
     return { field, vector, datatype };
   }
   const values = numericElements(sent, datatype, count, input.shape, input.data, where);
@@ -179,7 +192,10 @@ function buildColumn(slot: Slot, input: V2Input, rows: number, where: string): {
   if (spec.type.kind === 'table' || meta.exampleShape.length === 0) return { field, vector: primitiveColumn(sent, values), datatype };
   // The example dimensions: all but the rows.
   const inner = input.shape.slice(1);
-  if ((spec.type as TensorType).shape.every((d) => d >= 0)) return { field, vector: fixedShapeColumn(new Tensor(sent, values, [rows, ...inner])), datatype };
+  if ((spec.type as TensorType).shape.every((d) => d >= 0)) {
+    // The field's own list type: every call's column shares it (no type built per call).
+    return { field, vector: fixedShapeColumn(new Tensor(sent, values, [rows, ...inner]), field.type as FixedSizeList), datatype };
+  }
   const tensor = new Tensor(sent, values, [rows, ...inner]);
   const perRow = Array.from({ length: rows }, (_, i) => tensor.row(i));
   return { field, vector: variableShapeColumn(perRow, sent, inner.length), datatype };

@@ -43,7 +43,7 @@ export async function startRunnerServer(options: RunnerServerOptions): Promise<R
   const handlers = runnerService(registry, { locations });
   const server = new FlightServer(handlers, options);
   // The Open Inference Protocol (KServe V2) on the same port, with the same credentials.
-  server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, handlers, stats: handlers.stats }, options.auth ? { auth: options.auth } : {}));
+  server.addService(OIP_SERVICE_NAME, oipGrpcMethods({ registry, stats: handlers.stats }, options.auth ? { auth: options.auth } : {}));
   for (const address of options.listen ?? [{ host: '127.0.0.1', port: 0 }]) {
     const { location } = await server.listen(address);
     locations.push(location);

@@ -30,6 +30,10 @@ export class ScheduledRunner implements Runner {
     this.versions = proto.versions;
     this.methods = proto.methods.map((m) => {
       const overrides = { ...options.batching, ...options.batching?.methods?.[m.signature.name] };
+      // A method that takes at most N rows per call (a kserve model's max_batch_size) is
+      // never handed more, whatever the config asks.
+      const limit = m.signature.limits?.maxBatchRows;
+      if (limit !== undefined) overrides.maxBatchRows = Math.min(overrides.maxBatchRows ?? limit, limit);
       const batcher = new Batcher(proto.name, m, pool, batchingDefaults(m.signature.batchable, overrides), observe(m.signature.name));
       this.batchers.set(m.signature.name, batcher);
       return {

@@ -32,7 +32,12 @@ import { ScheduledRunner } from '../../src/scheduling/scheduled-runner.js';
 export interface BackendCase {
   /** Shown in test titles. */
   title: string;
-  target: string;
+  /**
+   * The entry's `path`: a file (resolved against the working directory) or an address. A
+   * function when it is known only once the file's tests run (a server the file starts;
+   * ava runs `before` hooks concurrently, so it is awaited in the contract's own hook).
+   */
+  target: string | (() => Promise<string>);
   /** The entry's `options`, as a config would write them. */
   options?: Record<string, unknown>;
   /** Runner names the target must yield (in any order). */
@@ -131,14 +136,19 @@ function expectedDtype(spec: ParamSpec): string | undefined {
 }
 
 /** The case as serve reads it: a config entry, checked by the config schema. */
-function entryOf(backend: string, c: BackendCase, isolation: Isolation): RunnerConfig {
+function entryOf(backend: string, c: BackendCase, target: string, isolation: Isolation): RunnerConfig {
   const entry = runnerEntrySchema.parse({
-    path: c.target,
+    path: target,
     backend,
     ...(c.options ? { options: c.options } : {}),
     scheduling: { isolation, instances: { count: 1, threadsPerInstance: 1 } },
   });
-  return { ...entry, path: resolve(entry.path) };
+  // An address (grpc://host:port) is not a file.
+  return { ...entry, path: /^[a-z][a-z0-9+.-]*:\/\//i.test(entry.path) ? entry.path : resolve(entry.path) };
+}
+
+async function targetOf(c: BackendCase): Promise<string> {
+  return typeof c.target === 'function' ? c.target() : c.target;
 }
 
 /** The runners `serve` would register for the entry, loaded: listed by the registry, each a ScheduledRunner. */
@@ -161,7 +171,7 @@ export function backendContract(backend: string, cases: BackendCase[]): void {
 
 function caseContract(backend: string, c: BackendCase, isolation: Isolation): void {
   const title = (what: string) => `${backend} backend, ${c.title}, ${isolation}: ${what}`;
-  const entry = entryOf(backend, c, isolation);
+  let entry: RunnerConfig;
   let listed: RunnerListing[] = [];
   let runners: ScheduledRunner[] = [];
   const methods = () => runners.flatMap((runner) => runner.methods
@@ -169,6 +179,7 @@ function caseContract(backend: string, c: BackendCase, isolation: Isolation): vo
     .map((method) => ({ runner: runner as Runner, method, sig: method.signature })));
 
   test.before(async () => {
+    entry = entryOf(backend, c, await targetOf(c), isolation);
     listed = await runnerMethodsOf(entry);
     runners = await serveRunners(entry, listed);
   });
@@ -176,9 +187,9 @@ function caseContract(backend: string, c: BackendCase, isolation: Isolation): vo
     await Promise.all(runners.map((r) => r.close()));
   });
 
-  test(title('accepts its target and serves it as scheduled runners with the methods it listed'), (t) => {
+  test(title('accepts its target and serves it as scheduled runners with the methods it listed'), async (t) => {
     // A backend that picks its entries by path picks this one; others must be named (entryOf does).
-    if (backendNamed(backend).paths.accepts) t.is(backendOfPath(c.target)?.name, backend);
+    if (backendNamed(backend).paths.accepts) t.is(backendOfPath(await targetOf(c))?.name, backend);
     // A module's exports come in no particular order: compare the sets.
     t.deepEqual(listed.map((r) => r.name).sort(), [...c.runners].sort());
     t.deepEqual(runners.map((r) => r.name).sort(), [...c.runners].sort());

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"os"
 	"reflect"
@@ -34,6 +35,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // fixedShapeTensor is the canonical arrow.fixed_shape_tensor extension type, which
@@ -95,6 +97,7 @@ func main() {
 	concurrency := flag.Int("c", 1, "concurrent workers")
 	warmup := flag.Duration("warmup", time.Second, "warm-up time (not measured)")
 	duration := flag.Duration("duration", 3*time.Second, "measured time")
+	protocol := flag.String("protocol", "flight", "flight (a DoExchange per request) or v2 (a KServe V2 ModelInfer per request, model = -path, raw FP32 input [1, width])")
 	flag.Parse()
 
 	if err := arrow.RegisterExtensionType(newFixedShapeTensor(arrow.PrimitiveTypes.Float32, []int{*width})); err != nil {
@@ -109,11 +112,20 @@ func main() {
 	descriptor := &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: strings.Split(*path, ",")}
 	record := oneRow(*column, *width)
 	defer record.Release()
+	request := func() error { return call(client, descriptor, record) }
+	switch *protocol {
+	case "flight":
+	case "v2":
+		message := inferRequest(*path, *column, record)
+		request = func() error { return callV2(conn, message) }
+	default:
+		fail(fmt.Errorf("-protocol must be flight or v2, got %q", *protocol))
+	}
 
 	// First call outside the clock: it also checks the server answers as expected. A
 	// server prints its ready line before its runners load, so UNAVAILABLE is retried.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		err := call(client, descriptor, record)
+		err := request()
 		if err == nil {
 			break
 		}
@@ -139,7 +151,7 @@ func main() {
 				default:
 				}
 				started := time.Now()
-				err := call(client, descriptor, record)
+				err := request()
 				took := time.Since(started)
 				if !measuring.Load() {
 					continue
@@ -222,6 +234,64 @@ func call(client flight.FlightServiceClient, descriptor *flight.FlightDescriptor
 		return fmt.Errorf("expected one 1-row batch, got %d batches and %d rows", batches, rows)
 	}
 	return nil
+}
+
+// rawCodec passes already-encoded protobuf messages through gRPC unchanged.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)      { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error { *(v.(*[]byte)) = append([]byte(nil), data...); return nil }
+func (rawCodec) Name() string                       { return "proto" }
+
+// inferRequest is a ModelInferRequest (field numbers of the KServe V2 .proto) for model
+// `model` with input `name` FP32 [1, width], the record's values in raw_input_contents.
+func inferRequest(model, name string, record arrow.RecordBatch) []byte {
+	storage := record.Column(0).(array.ExtensionArray).Storage().(*array.FixedSizeList)
+	values := storage.ListValues().(*array.Float32)
+	raw := make([]byte, 0, 4*values.Len())
+	for _, v := range values.Float32Values() {
+		raw = protowire.AppendFixed32(raw, math.Float32bits(v))
+	}
+	var input []byte
+	input = protowire.AppendTag(input, 1, protowire.BytesType)
+	input = protowire.AppendString(input, name)
+	input = protowire.AppendTag(input, 2, protowire.BytesType)
+	input = protowire.AppendString(input, "FP32")
+	shape := protowire.AppendVarint(protowire.AppendVarint(nil, 1), uint64(values.Len()))
+	input = protowire.AppendTag(input, 3, protowire.BytesType)
+	input = protowire.AppendBytes(input, shape)
+	var msg []byte
+	msg = protowire.AppendTag(msg, 1, protowire.BytesType)
+	msg = protowire.AppendString(msg, model)
+	msg = protowire.AppendTag(msg, 5, protowire.BytesType)
+	msg = protowire.AppendBytes(msg, input)
+	msg = protowire.AppendTag(msg, 7, protowire.BytesType)
+	msg = protowire.AppendBytes(msg, raw)
+	return msg
+}
+
+// callV2 is one ModelInfer; the answer must carry raw_output_contents (field 6).
+func callV2(conn *grpc.ClientConn, message []byte) error {
+	var answer []byte
+	if err := conn.Invoke(context.Background(), "/inference.GRPCInferenceService/ModelInfer", &message, &answer, grpc.ForceCodec(rawCodec{})); err != nil {
+		return err
+	}
+	for b := answer; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("malformed ModelInferResponse")
+		}
+		b = b[n:]
+		if num == 6 && typ == protowire.BytesType {
+			return nil
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return fmt.Errorf("malformed ModelInferResponse")
+		}
+		b = b[m:]
+	}
+	return fmt.Errorf("ModelInferResponse without raw_output_contents")
 }
 
 // oneRow is a batch of one example: column `name`, a fixed_shape_tensor of shape [width].
