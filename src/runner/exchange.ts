@@ -21,7 +21,7 @@ import { log } from '../util/log.js';
 import { invokeChecked, methodOf } from './call.js';
 import { planConform } from './conform.js';
 import { paramsFromSchema } from './params.js';
-import type { CallParams, Runner, RunnerMethod } from './runner.js';
+import type { CallParams, InvokeContext, Runner, RunnerMethod } from './runner.js';
 import { outputSchema, tableOutput } from './signature.js';
 import type { RunnerRegistry } from './registry.js';
 import type { MethodStats, StatsRegistry } from './stats.js';
@@ -255,9 +255,9 @@ async function counted(target: MethodTarget, onCall: CallListener, input: Exchan
   let calls = 0;
   const started = performance.now();
   try {
-    await pipeline(target, input, output, ctx, (...call) => {
+    await pipeline(target, input, output, ctx, (runner, method, rows, ms, code) => {
       calls++;
-      onCall(...call);
+      onCall(runner, method, rows, ms, code);
     });
   } catch (err) {
     if (!calls) onCall(target.runner.name, target.method.signature.name, 0, performance.now() - started, err instanceof FlightError ? err.codeName : 'INTERNAL');
@@ -298,25 +298,36 @@ async function pipeline(
   const depth = sig.batchable ? PIPELINE_DEPTH : 1;
   const inFlight: Promise<void>[] = [];
   let written: Promise<void> = Promise.resolve();
+  // Chunks whose answer is not yet written: with none, nothing can fail while the next
+  // input message is awaited, so it is awaited as it is (no interrupt wrapper), and a
+  // batch has no earlier batches to wait for (see BatchRun).
+  let unanswered = 0;
+  const answered = () => { unanswered--; };
   const iterator = input[Symbol.asyncIterator]();
   for (;;) {
     if (failure) throw failure.err;
     const next = iterator.next();
-    next.catch(() => {}); // abandoned if the call fails while it waits
-    const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
-      interrupt = reject;
-      next.then(resolve, reject);
-    });
-    interrupt = undefined;
+    let step: IteratorResult<FlightChunk>;
+    if (unanswered === 0) {
+      step = await next;
+    } else {
+      next.catch(() => {}); // abandoned if the call fails while it waits
+      step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
+        interrupt = reject;
+        next.then(resolve, reject);
+      });
+      interrupt = undefined;
+    }
     if (step.done) break;
     const { batch, appMetadata } = step.value;
-    const result = batch ? run(batch, written) : undefined;
+    const result = batch ? run(batch, unanswered ? written : undefined) : undefined;
     result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
+    unanswered++;
     written = written.then(async () => {
       if (result) await output.write(await result, appMetadata);
       else if (appMetadata) await output.writeMetadata(appMetadata);
     });
-    written.catch(fail);
+    written.then(answered, fail);
     inFlight.push(written);
     while (inFlight.length >= depth) await inFlight.shift();
   }
@@ -345,7 +356,9 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
   const conform = planConform(runner.name, sig, schema);
 
   const invoke = method.invoke.bind(method);
-  const invokeContext = { ...(signal ? { signal } : {}), ...(deadline ? { deadline } : {}) };
+  const invokeContext: InvokeContext = {};
+  if (signal) invokeContext.signal = signal;
+  if (deadline) invokeContext.deadline = deadline;
   // Named in errors only: not built on the path of a call that succeeds.
   const where = () => `runner '${runner.name}' method '${sig.name}'`;
 
@@ -369,6 +382,7 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
       // The plan is the first schema's: another schema's columns would be read as if they were those.
       throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
     }
+    // Whether the earlier batches were answered: tracked only when there are some.
     let earlierDone = !earlier;
     const waitEarlier = earlier?.then(() => { earlierDone = true; }, () => { earlierDone = true; });
     const started = performance.now();
