@@ -51,6 +51,7 @@ export interface MethodTarget {
  * Flight service does: NOT_FOUND for an unknown runner or method (listing those there
  * are), UNAVAILABLE for one loading or failed. `method` undefined: the runner's default.
  * Protocols other than Flight (the Open Inference Protocol) resolve their calls here too.
+ * Targets are made once per method and `counters` object: pass the same one every call.
  *
  * @example
  * const answer = await callMethod(serverTarget(registry, 'iris', undefined, { stats }), batch, { signal, deadline });
@@ -60,11 +61,23 @@ export function serverTarget(
 ): MethodTarget {
   const runner = registry.get(runnerName);
   const method = methodOf(runner, methodName);
-  return {
-    runner, method, stats: counters.stats.of(runner.name, method.signature.name), logFailures: true,
-    ...(counters.onCall ? { onCall: counters.onCall } : {}),
-  };
+  // One target per method and counters, made on its first call: a method belongs to one
+  // runner object (a reloaded runner has new methods), so the cached target is current.
+  let byMethod = serverTargets.get(counters);
+  if (!byMethod) serverTargets.set(counters, byMethod = new WeakMap());
+  let target = byMethod.get(method);
+  if (!target) {
+    target = {
+      runner, method, stats: counters.stats.of(runner.name, method.signature.name), logFailures: true,
+      ...(counters.onCall ? { onCall: counters.onCall } : {}),
+    };
+    byMethod.set(method, target);
+  }
+  return target;
 }
+
+/** serverTarget's targets, by the counters object, then by method. */
+const serverTargets = new WeakMap<object, WeakMap<RunnerMethod, MethodTarget>>();
 
 /** What an exchange knows about its caller. */
 export interface ExchangeContext {
@@ -352,7 +365,7 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
   const { runner, method } = target;
   const sig = method.signature;
   const { signal, deadline } = ctx;
-  const params = ctx.params ? { ...ctx.params, ...paramsFromSchema(schema) } : paramsFromSchema(schema);
+  const params = mergeParams(ctx.params, paramsFromSchema(schema));
   const conform = planConform(runner.name, sig, schema);
 
   const invoke = method.invoke.bind(method);
@@ -413,6 +426,17 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
       throw err;
     }
   };
+}
+
+/** The call's params: the schema's win over the descriptor's; merged only when both have some. */
+function mergeParams(outer: CallParams | undefined, fromSchema: CallParams): CallParams {
+  if (!outer || isEmpty(outer)) return fromSchema;
+  return isEmpty(fromSchema) ? { ...outer } : { ...outer, ...fromSchema };
+}
+
+function isEmpty(params: CallParams): boolean {
+  for (const _ in params) return false;
+  return true;
 }
 
 /** Same column names and types (a stream's batches may be distinct Schema objects in process). */
