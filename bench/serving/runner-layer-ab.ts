@@ -10,34 +10,41 @@
  * The two trees alternate round by round, so outside load falls on both alike; medians of
  * the rounds are reported.
  *
- * Flags: --base DIR (required), --calls N per round (20000), --rounds N (8).
+ * Flags: --base DIR (required), --calls N per round (20000), --rounds N (8), --built:
+ * import each tree's tsc output (`dist/src/**.js`, so run `npm run build` in both trees)
+ * instead of its TypeScript through tsx, whose esbuild transform names every closure
+ * (`__name`, an Object.defineProperty per closure made) and so inflates per-call closures
+ * well beyond what the served (built) code pays. --only MODE runs one of direct,
+ * scheduled, local.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tableFromArrays } from 'apache-arrow';
 
-const { values } = parseArgs({ options: { base: { type: 'string' }, calls: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '8' } } });
+const { values } = parseArgs({ options: { base: { type: 'string' }, calls: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '8' }, built: { type: 'boolean', default: false }, only: { type: 'string' } } });
 if (!values.base) throw new Error('give --base DIR: another checkout of the project to compare with');
 const trees = { base: resolve(values.base), this: resolve(import.meta.dirname, '../..') };
 const calls = Number(values.calls);
 const rounds = Number(values.rounds);
+/** A module of a tree: its TypeScript source, or with --built its tsc output. */
+const mod = (root: string, path: string) => (values.built ? `${root}/dist/src/${path}.js` : `${root}/src/${path}.ts`);
 
 /** One tree's service over one runner (or its local() client), and a function making one call. */
 async function setup(root: string, mode: 'direct' | 'scheduled' | 'local'): Promise<{ once(): Promise<unknown>; close(): Promise<void> }> {
   const scheduled = mode === 'scheduled';
-  const { runnerService } = await import(`${root}/src/runner/service.ts`);
-  const { RunnerRegistry } = await import(`${root}/src/runner/registry.ts`);
-  const { defineRunner, loadJsRunner, types } = await import(`${root}/src/index.ts`);
-  const { ScheduledRunner } = await import(`${root}/src/scheduling/scheduled-runner.ts`);
-  const { inProcessStarter } = await import(`${root}/src/scheduling/in-process-instance.ts`);
-  const { FlightDescriptor } = await import(`${root}/src/flight/index.ts`);
+  const { runnerService } = await import(mod(root, 'runner/service'));
+  const { RunnerRegistry } = await import(mod(root, 'runner/registry'));
+  const { defineRunner, loadJsRunner, types } = await import(mod(root, 'index'));
+  const { ScheduledRunner } = await import(mod(root, 'scheduling/scheduled-runner'));
+  const { inProcessStarter } = await import(mod(root, 'scheduling/in-process-instance'));
+  const { FlightDescriptor } = await import(mod(root, 'flight/index'));
   const definition = defineRunner({
     name: 'square',
     methods: { square: { default: true, inputs: { x: types.scalar('float64') }, outputs: { y: types.scalar('float64') }, run: ({ x }: { x: Float64Array }) => x.map((v) => v * v) } },
   });
   const runner = scheduled ? await ScheduledRunner.start('square', 1, inProcessStarter(() => loadJsRunner(definition))) : await loadJsRunner(definition);
   if (mode === 'local') {
-    const { local } = await import(`${root}/src/index.ts`);
+    const { local } = await import(mod(root, 'index'));
     const client = await local([runner]);
     const square = client.runner('square');
     return { once: () => square.run(3), close: async () => { client.close(); await runner.close?.(); } };
@@ -64,6 +71,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(`CPU per one-row call (us), medians of ${rounds} alternating rounds of ${calls} calls`);
 const labels = { direct: 'direct (no scheduler)', scheduled: 'scheduled (batcher, 1 in-process instance)', local: 'local() run(), in process (SDK)' };
 for (const mode of ['direct', 'scheduled', 'local'] as const) {
+  if (values.only && values.only !== mode) continue;
   const envs = { base: await setup(trees.base, mode), this: await setup(trees.this, mode) };
   for (const env of Object.values(envs)) for (let i = 0; i < 3000; i++) await env.once(); // warm-up (JIT)
   const us: Record<'base' | 'this', number[]> = { base: [], this: [] };

@@ -5,10 +5,10 @@
  * and the JS backend decodes arguments and encodes results with it.
  */
 import {
-  Binary, Field, RecordBatch, Type, Utf8, Vector, makeData, makeVector, vectorFromArray, type DataType, type Table,
+  Binary, Field, RecordBatch, Type, Utf8, Vector, makeData, makeVector, vectorFromArray, type DataType, type Schema, type Table,
 } from 'apache-arrow';
 import { fieldFor, isFixedShape, type ParamSpec, type PayloadType, type TensorType } from './payload.js';
-import { batchFromColumns } from './batch.js';
+import { batchFromColumns, batchFromSchema } from './batch.js';
 import { batchToDataFrame, dataFrameToBatch, isDataFrame, type DataFrame } from './dataframe.js';
 import { arrowType, typedArrayFor, type TypedArray } from './dtypes.js';
 import { jsonColumn, readJsonColumn } from './json.js';
@@ -89,10 +89,17 @@ function stackIfUniform(rows: Tensor[]): Tensor | Tensor[] {
   return new Tensor(rows[0]!.dtype, data, [rows.length, ...shape]);
 }
 
-/** Encodes a batch-first JS value as the column of an input or output. */
-export function valueToColumn(value: unknown, spec: ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> }): { field: Field; vector: Vector } {
+/**
+ * Encodes a batch-first JS value as the column of an input or output. `declared` is the
+ * parameter's field made beforehand (`fieldFor(spec.name, spec.type)`, e.g. a field of a
+ * signature's schema): returned as it is when the column has that field, so a caller can
+ * tell the batch fits a schema it already has.
+ */
+export function valueToColumn(
+  value: unknown, spec: ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> }, declared?: Field,
+): { field: Field; vector: Vector } {
   const type = spec.type;
-  const field = fieldFor(spec.name, type);
+  const field = declared ?? fieldFor(spec.name, type);
   // An Arrow vector is sent as it is (the receiving side conforms it); a tensor column
   // keeps the declared field's extension metadata when its storage type matches.
   if (value instanceof Vector) {
@@ -216,21 +223,29 @@ export function batchToValues(params: ParamSpec[], batch: RecordBatch, tableForm
 
 /**
  * Encodes named values as a batch with one column per parameter (or, for a single
- * table parameter, the table's own columns). `metadata` goes on the schema.
+ * table parameter, the table's own columns). `metadata` goes on the schema. `schema`,
+ * the params' schema made beforehand (a signature's output schema, one field per
+ * parameter in order), is the batch's schema when every column came out as its declared
+ * field: a runner answering many calls makes no Schema per call, and the schema object
+ * stays the one caches downstream are keyed on.
  */
-export function valuesToBatch(params: ParamSpec[], values: Record<string, unknown>, metadata?: Map<string, string>): RecordBatch {
+export function valuesToBatch(params: ParamSpec[], values: Record<string, unknown>, metadata?: Map<string, string>, schema?: Schema): RecordBatch {
   const table = params.find((p) => p.type.kind === 'table');
   if (table) return tableToBatch(values[table.name], table.name, metadata, (table.type as { columns?: Record<string, DataType> }).columns);
+  const declared = !metadata && schema?.fields.length === params.length ? schema.fields : undefined;
   const fields: Field[] = [];
   const vectors: Vector[] = [];
-  for (const p of params) {
+  let asDeclared = declared !== undefined;
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i]!;
     if (!(p.name in values)) throw new TypeError(`missing value for '${p.name}'`);
-    const { field, vector } = valueToColumn(values[p.name], p as ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> });
+    const { field, vector } = valueToColumn(values[p.name], p as ParamSpec & { type: Exclude<PayloadType, { kind: 'table' }> }, declared?.[i]);
+    if (field !== declared?.[i]) asDeclared = false;
     fields.push(field);
     vectors.push(vector);
   }
   const rows = vectors[0]?.length ?? 0;
-  return batchFromColumns(fields, vectors, rows, metadata);
+  return asDeclared ? batchFromSchema(schema!, vectors, rows) : batchFromColumns(fields, vectors, rows, metadata);
 }
 
 /** A DataFrame, Arrow Table or RecordBatch as one record batch. */

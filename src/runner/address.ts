@@ -16,8 +16,11 @@ export interface MethodAddress {
 export function addressOf(descriptor: FlightDescriptor | undefined): MethodAddress {
   if (!descriptor) throw FlightError.invalidArgument('the call has no flight descriptor: send PATH [runner] or [runner, method]');
   if (descriptor.type === 'PATH') {
-    const [runner, method, ...rest] = descriptor.path;
-    if (!runner || rest.length) {
+    // Indexed, not destructured with a rest: no array made per call.
+    const path = descriptor.path;
+    const runner = path[0];
+    const method = path[1];
+    if (!runner || path.length > 2) {
       throw FlightError.invalidArgument(`descriptor path must be [runner] or [runner, method], got ${JSON.stringify(descriptor.path)}`);
     }
     return method ? { runner, method, params: {} } : { runner, params: {} };

@@ -10,16 +10,18 @@ import { outputSchema, tableOutput } from './signature.js';
 
 /** Finds a method of a runner, or NOT_FOUND listing the runner's methods. */
 export function methodOf(runner: Runner, name: string | undefined): RunnerMethod {
-  const list = runner.methods.map((m) => `'${m.signature.name}'`).join(', ');
   if (name === undefined) {
     const method = defaultMethod(runner);
-    if (!method) throw FlightError.notFound(`runner '${runner.name}' has several methods and no default; name one of ${list}`);
+    if (!method) throw FlightError.notFound(`runner '${runner.name}' has several methods and no default; name one of ${methodList(runner)}`);
     return method;
   }
   const method = runner.methods.find((m) => m.signature.name === name);
-  if (!method) throw FlightError.notFound(`runner '${runner.name}' has no method '${name}'; methods: ${list}`);
+  if (!method) throw FlightError.notFound(`runner '${runner.name}' has no method '${name}'; methods: ${methodList(runner)}`);
   return method;
 }
+
+/** The runner's method names, for errors (not built on every call's path). */
+const methodList = (runner: Runner) => runner.methods.map((m) => `'${m.signature.name}'`).join(', ');
 
 /** A method invocation: the backend's, or the scheduler's in front of it. */
 export type Invoke = (input: RecordBatch, params: CallParams, ctx: InvokeContext) => Promise<RecordBatch>;
@@ -33,17 +35,16 @@ export async function invokeChecked(
   runner: string, method: RunnerMethod, invoke: Invoke, input: RecordBatch, params: CallParams, ctx: InvokeContext,
 ): Promise<RecordBatch> {
   const sig = method.signature;
-  const where = `runner '${runner}' method '${sig.name}'`;
   let output: RecordBatch;
   try {
     output = await invoke(input, params, ctx);
   } catch (err) {
     if (err instanceof FlightError) throw err;
     const message = err instanceof Error ? err.message : String(err);
-    throw FlightError.internal(`${where} failed: ${message}`, err);
+    throw FlightError.internal(`${where(runner, sig.name)} failed: ${message}`, err);
   }
   if (sig.batchable && output.numRows !== input.numRows) {
-    throw FlightError.internal(`${where} returned ${output.numRows} rows for ${input.numRows} input rows`);
+    throw FlightError.internal(`${where(runner, sig.name)} returned ${output.numRows} rows for ${input.numRows} input rows`);
   }
   // A table output is whatever table the method returned (its columns are its own).
   if (tableOutput(sig)) return output;
@@ -55,15 +56,18 @@ export async function invokeChecked(
   const columns = schema.fields.map((field, i) => {
     const column = declaredOrder ? output.data.children[i]! : output.getChild(field.name)?.data[0];
     if (!column) {
-      throw FlightError.internal(`${where} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
+      throw FlightError.internal(`${where(runner, sig.name)} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
     }
     if (column.type !== field.type && column.type !== output.schema.fields[i]?.type && String(column.type) !== String(field.type)) {
-      throw FlightError.internal(`${where} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
+      throw FlightError.internal(`${where(runner, sig.name)} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
     }
     return column;
   });
   return declaredOrder ? output : batchFromSchema(schema, columns.map((c) => makeVector(c)), output.numRows);
 }
+
+/** How errors name a method; built only when one is thrown, not on every call's path. */
+const where = (runner: string, method: string) => `runner '${runner}' method '${method}'`;
 
 /** Output schemas found equal to a signature's, so each is compared once. */
 const equalSchemas = new WeakMap<Schema, Schema>();
@@ -78,10 +82,16 @@ function sameSchema(a: Schema, b: Schema): boolean {
 
 /** sameSchema's comparison itself, remembering nothing (for schemas made per batch). */
 export function sameSchemaContent(a: Schema, b: Schema): boolean {
-  const sameMetadata = (x: Map<string, string>, y: Map<string, string>) => x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
   return a.fields.length === b.fields.length && sameMetadata(a.metadata, b.metadata)
     && a.fields.every((f, i) => {
       const g = b.fields[i]!;
       return f.name === g.name && f.nullable === g.nullable && String(f.type) === String(g.type) && sameMetadata(f.metadata, g.metadata);
     });
+}
+
+/** Whether two metadata maps hold the same entries. */
+function sameMetadata(x: Map<string, string>, y: Map<string, string>): boolean {
+  if (x.size !== y.size) return false;
+  for (const [k, v] of x) if (y.get(k) !== v) return false;
+  return true;
 }

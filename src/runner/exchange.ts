@@ -21,7 +21,7 @@ import { log } from '../util/log.js';
 import { invokeChecked, methodOf } from './call.js';
 import { planConform } from './conform.js';
 import { paramsFromSchema } from './params.js';
-import type { CallParams, Runner, RunnerMethod } from './runner.js';
+import type { CallParams, InvokeContext, Runner, RunnerMethod } from './runner.js';
 import { outputSchema, tableOutput } from './signature.js';
 import type { RunnerRegistry } from './registry.js';
 import type { MethodStats, StatsRegistry } from './stats.js';
@@ -51,6 +51,7 @@ export interface MethodTarget {
  * Flight service does: NOT_FOUND for an unknown runner or method (listing those there
  * are), UNAVAILABLE for one loading or failed. `method` undefined: the runner's default.
  * Protocols other than Flight (the Open Inference Protocol) resolve their calls here too.
+ * Targets are made once per method and `counters` object: pass the same one every call.
  *
  * @example
  * const answer = await callMethod(serverTarget(registry, 'iris', undefined, { stats }), batch, { signal, deadline });
@@ -60,11 +61,23 @@ export function serverTarget(
 ): MethodTarget {
   const runner = registry.get(runnerName);
   const method = methodOf(runner, methodName);
-  return {
-    runner, method, stats: counters.stats.of(runner.name, method.signature.name), logFailures: true,
-    ...(counters.onCall ? { onCall: counters.onCall } : {}),
-  };
+  // One target per method and counters, made on its first call: a method belongs to one
+  // runner object (a reloaded runner has new methods), so the cached target is current.
+  let byMethod = serverTargets.get(counters);
+  if (!byMethod) serverTargets.set(counters, byMethod = new WeakMap());
+  let target = byMethod.get(method);
+  if (!target) {
+    target = {
+      runner, method, stats: counters.stats.of(runner.name, method.signature.name), logFailures: true,
+      ...(counters.onCall ? { onCall: counters.onCall } : {}),
+    };
+    byMethod.set(method, target);
+  }
+  return target;
 }
+
+/** serverTarget's targets, by the counters object, then by method. */
+const serverTargets = new WeakMap<object, WeakMap<RunnerMethod, MethodTarget>>();
 
 /** What an exchange knows about its caller. */
 export interface ExchangeContext {
@@ -255,9 +268,9 @@ async function counted(target: MethodTarget, onCall: CallListener, input: Exchan
   let calls = 0;
   const started = performance.now();
   try {
-    await pipeline(target, input, output, ctx, (...call) => {
+    await pipeline(target, input, output, ctx, (runner, method, rows, ms, code) => {
       calls++;
-      onCall(...call);
+      onCall(runner, method, rows, ms, code);
     });
   } catch (err) {
     if (!calls) onCall(target.runner.name, target.method.signature.name, 0, performance.now() - started, err instanceof FlightError ? err.codeName : 'INTERNAL');
@@ -298,25 +311,36 @@ async function pipeline(
   const depth = sig.batchable ? PIPELINE_DEPTH : 1;
   const inFlight: Promise<void>[] = [];
   let written: Promise<void> = Promise.resolve();
+  // Chunks whose answer is not yet written: with none, nothing can fail while the next
+  // input message is awaited, so it is awaited as it is (no interrupt wrapper), and a
+  // batch has no earlier batches to wait for (see BatchRun).
+  let unanswered = 0;
+  const answered = () => { unanswered--; };
   const iterator = input[Symbol.asyncIterator]();
   for (;;) {
     if (failure) throw failure.err;
     const next = iterator.next();
-    next.catch(() => {}); // abandoned if the call fails while it waits
-    const step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
-      interrupt = reject;
-      next.then(resolve, reject);
-    });
-    interrupt = undefined;
+    let step: IteratorResult<FlightChunk>;
+    if (unanswered === 0) {
+      step = await next;
+    } else {
+      next.catch(() => {}); // abandoned if the call fails while it waits
+      step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
+        interrupt = reject;
+        next.then(resolve, reject);
+      });
+      interrupt = undefined;
+    }
     if (step.done) break;
     const { batch, appMetadata } = step.value;
-    const result = batch ? run(batch, written) : undefined;
+    const result = batch ? run(batch, unanswered ? written : undefined) : undefined;
     result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
+    unanswered++;
     written = written.then(async () => {
       if (result) await output.write(await result, appMetadata);
       else if (appMetadata) await output.writeMetadata(appMetadata);
     });
-    written.catch(fail);
+    written.then(answered, fail);
     inFlight.push(written);
     while (inFlight.length >= depth) await inFlight.shift();
   }
@@ -341,11 +365,13 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
   const { runner, method } = target;
   const sig = method.signature;
   const { signal, deadline } = ctx;
-  const params = ctx.params ? { ...ctx.params, ...paramsFromSchema(schema) } : paramsFromSchema(schema);
+  const params = mergeParams(ctx.params, paramsFromSchema(schema));
   const conform = planConform(runner.name, sig, schema);
 
   const invoke = method.invoke.bind(method);
-  const invokeContext = { ...(signal ? { signal } : {}), ...(deadline ? { deadline } : {}) };
+  const invokeContext: InvokeContext = {};
+  if (signal) invokeContext.signal = signal;
+  if (deadline) invokeContext.deadline = deadline;
   // Named in errors only: not built on the path of a call that succeeds.
   const where = () => `runner '${runner.name}' method '${sig.name}'`;
 
@@ -369,6 +395,7 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
       // The plan is the first schema's: another schema's columns would be read as if they were those.
       throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
     }
+    // Whether the earlier batches were answered: tracked only when there are some.
     let earlierDone = !earlier;
     const waitEarlier = earlier?.then(() => { earlierDone = true; }, () => { earlierDone = true; });
     const started = performance.now();
@@ -399,6 +426,17 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
       throw err;
     }
   };
+}
+
+/** The call's params: the schema's win over the descriptor's; merged only when both have some. */
+function mergeParams(outer: CallParams | undefined, fromSchema: CallParams): CallParams {
+  if (!outer || isEmpty(outer)) return fromSchema;
+  return isEmpty(fromSchema) ? { ...outer } : { ...outer, ...fromSchema };
+}
+
+function isEmpty(params: CallParams): boolean {
+  for (const _ in params) return false;
+  return true;
 }
 
 /** Same column names and types (a stream's batches may be distinct Schema objects in process). */

@@ -5,10 +5,10 @@
  */
 import { Schema } from 'apache-arrow';
 import { FlightDescriptor, FlightError, type ActionType, type FlightHandlers, type FlightInfo } from '../flight/index.js';
-import { log } from '../util/log.js';
+import { log, logs } from '../util/log.js';
 import { addressOf } from './address.js';
 import { methodOf } from './call.js';
-import { runExchange, serverTarget, type CallListener } from './exchange.js';
+import { runExchange, serverTarget, type CallListener, type ExchangeContext } from './exchange.js';
 import { modelMetadata } from './model-metadata.js';
 import type { RunnerRegistry, RunnerState } from './registry.js';
 import type { Runner, RunnerMethod } from './runner.js';
@@ -98,16 +98,20 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       const address = addressOf(input.descriptor);
       const target = serverTarget(registry, address.runner, address.method, counters);
       const { runner, method } = target;
+      const exchangeCtx: ExchangeContext = { params: address.params, signal: ctx.signal };
+      if (ctx.deadline) exchangeCtx.deadline = ctx.deadline;
+      // The wire streams are the pipeline's source and sink as they are: no copy between.
+      // One log line per exchange, at debug level, as a busy server makes thousands a
+      // second: when debug lines are not written, the exchange runs with no wrapping.
+      if (!logs('debug')) return runExchange(target, input, output, exchangeCtx);
       const started = performance.now();
       let code = 'OK';
       try {
-        // The wire streams are the pipeline's source and sink as they are: no copy between.
-        await runExchange(target, input, output, { params: address.params, signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+        await runExchange(target, input, output, exchangeCtx);
       } catch (err) {
         code = err instanceof FlightError ? err.codeName : 'INTERNAL';
         throw err;
       } finally {
-        // One line per exchange; debug level, as a busy server makes thousands a second.
         log('debug', 'exchange', { runner: runner.name, method: method.signature.name, peer: ctx.peer, code, ms: Math.round(performance.now() - started) });
       }
     },

@@ -14,7 +14,7 @@ import { concatBatches } from '../codecs/concat.js';
 import { isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError, Status } from '../flight/index.js';
 import { sliceBatch } from '../flight/record-batch.js';
-import type { CallParams, InvokeContext, RunnerMethod } from '../runner/runner.js';
+import type { CallParams, InvokeContext, Runner, RunnerMethod } from '../runner/runner.js';
 import { ArrivalRate, CostModel } from './cost-model.js';
 import type { InstancePool } from './instance-pool.js';
 
@@ -107,8 +107,8 @@ interface Piece {
 interface PendingCall {
   params: CallParams;
   paramsKey: string;
-  deadline?: number;
-  signal?: AbortSignal;
+  deadline: number | undefined;
+  signal: AbortSignal | undefined;
   /** Its abort listener on `signal`, removed when it settles (a stream's batches share one signal). */
   onAbort?: () => void;
   results: (RecordBatch | undefined)[];
@@ -138,6 +138,8 @@ export class Batcher {
   private readonly cost = new CostModel();
   private readonly arrivals = new ArrivalRate();
   /** This method's backend calls now running: their rows and start (performance.now()). */
+  /** This batcher's method on each instance's runner (see methodOn). */
+  private readonly methods = new WeakMap<Runner, RunnerMethod>();
   private readonly running = new Set<{ rows: number; started: number }>();
   private draining = false;
   /** `drain()` callers waiting for the queue to empty. */
@@ -158,18 +160,18 @@ export class Batcher {
 
   /** Runs `batch` (already conformed) as part of a merged backend call; resolves with its own rows. */
   submit(batch: RecordBatch, params: CallParams, ctx: InvokeContext): Promise<RecordBatch> {
-    const name = `runner '${this.runner}' method '${this.method.signature.name}'`;
-    if (this.draining) return Promise.reject(FlightError.unavailable(`${name}: server is draining`));
-    if (this.pool.dead) return Promise.reject(FlightError.unavailable(`${name}: no instance is running`));
+    // Errors name the method with where(): no string built on an admitted call's path.
+    if (this.draining) return Promise.reject(FlightError.unavailable(`${this.where()}: server is draining`));
+    if (this.pool.dead) return Promise.reject(FlightError.unavailable(`${this.where()}: no instance is running`));
     if (this.queuedRows > 0 && this.queuedRows + batch.numRows > this.options.maxQueueRows) {
       return Promise.reject(FlightError.resourceExhausted(
-        `${name}: queue full (${this.queuedRows} rows waiting, limit ${this.options.maxQueueRows}); retry later`,
+        `${this.where()}: queue full (${this.queuedRows} rows waiting, limit ${this.options.maxQueueRows}); retry later`,
       ));
     }
-    if (ctx.signal?.aborted) return Promise.reject(new FlightError(Status.CANCELLED, `${name}: call cancelled`));
+    if (ctx.signal?.aborted) return Promise.reject(new FlightError(Status.CANCELLED, `${this.where()}: call cancelled`));
     if (ctx.deadline) {
       const late = this.refuseLate(batch.numRows, ctx.deadline.getTime() - Date.now());
-      if (late) return Promise.reject(FlightError.resourceExhausted(`${name}: ${late}`));
+      if (late) return Promise.reject(FlightError.resourceExhausted(`${this.where()}: ${late}`));
     }
     return new Promise<RecordBatch>((resolve, reject) => {
       const rowsPerPiece = this.options.enabled ? this.options.maxBatchRows : Math.max(1, batch.numRows);
@@ -177,8 +179,9 @@ export class Batcher {
       const call: PendingCall = {
         params,
         paramsKey: paramsKeyOf(params),
-        ...(ctx.deadline ? { deadline: ctx.deadline.getTime() } : {}),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        deadline: ctx.deadline?.getTime(),
+        signal: ctx.signal,
+        onAbort: undefined,
         results: new Array(pieces),
         remaining: pieces,
         settled: false,
@@ -197,7 +200,7 @@ export class Batcher {
       }
       this.arrivals.observe(batch.numRows, now);
       if (ctx.signal) {
-        call.onAbort = () => this.fail(call, new FlightError(Status.CANCELLED, `${name}: call cancelled`));
+        call.onAbort = () => this.fail(call, new FlightError(Status.CANCELLED, `${this.where()}: call cancelled`));
         ctx.signal.addEventListener('abort', call.onAbort, { once: true });
       }
       this.queueChanged();
@@ -346,11 +349,8 @@ export class Batcher {
       // batch after it (the message may wait for a busy thread or process).
       let latest: number | undefined = 0;
       for (const p of pieces) latest = p.call.deadline === undefined || latest === undefined ? undefined : Math.max(latest, p.call.deadline);
-      const ctx = latest !== undefined ? { deadline: new Date(latest) } : {};
-      const output = await this.pool.runOn(instance, (runner) => {
-        const method = runner.methods.find((m) => m.signature.name === this.method.signature.name)!;
-        return method.invoke(input, pieces[0]!.call.params, ctx);
-      });
+      const ctx = latest !== undefined ? { deadline: new Date(latest) } : NO_DEADLINE;
+      const output = await this.pool.runOn(instance, (runner) => this.methodOn(runner).invoke(input, pieces[0]!.call.params, ctx));
       const ms = performance.now() - started;
       this.cost.observe(input.numRows, ms);
       this.observer.batch?.(input.numRows, ms, queueMs);
@@ -375,6 +375,21 @@ export class Batcher {
       this.running.delete(running);
       this.pump();
     }
+  }
+
+  /** How errors name the method. */
+  private where(): string {
+    return `runner '${this.runner}' method '${this.method.signature.name}'`;
+  }
+
+  /** This batcher's method on one instance's runner (found once per runner, not per dispatch). */
+  private methodOn(runner: Runner): RunnerMethod {
+    let method = this.methods.get(runner);
+    if (!method) {
+      method = runner.methods.find((m) => m.signature.name === this.method.signature.name)!;
+      this.methods.set(runner, method);
+    }
+    return method;
   }
 
   private deliver(piece: Piece, output: RecordBatch): void {
@@ -415,7 +430,7 @@ export class Batcher {
     const now = Date.now();
     const known = this.cost.observations >= MIN_COST_OBSERVATIONS;
     const { fixed, perRow } = known ? this.cost.fit() : { fixed: 0, perRow: 0 };
-    const name = `runner '${this.runner}' method '${this.method.signature.name}'`;
+    const name = this.where();
     const dropped = new Map<PendingCall, FlightError>();
     for (const piece of this.queue) {
       const call = piece.call;
@@ -462,6 +477,9 @@ function sameMetadata(a: Map<string, string>, b: Map<string, string>): boolean {
 }
 
 let raggedPieces = 0;
+
+/** The context of a backend call whose calls have no deadline (shared: nothing writes it). */
+const NO_DEADLINE: InvokeContext = Object.freeze({});
 
 /** What params must agree on to share a backend call; most calls have none (no JSON.stringify then). */
 function paramsKeyOf(params: CallParams): string {

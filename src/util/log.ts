@@ -12,6 +12,11 @@ export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }
 
+/** Whether lines at `level` are written: lets a hot path skip building a line's fields. */
+export function logs(level: LogLevel): boolean {
+  return order[level] >= order[threshold];
+}
+
 /**
  * Writes one log line.
  *

@@ -5,7 +5,7 @@
 import { batchToValues, valuesToBatch } from '../../codecs/columns.js';
 import type { Runner, RunnerMethod } from '../../runner/runner.js';
 import type { MethodSignature, ParamSpec } from '../../runner/signature.js';
-import { NAME_PATTERN } from '../../runner/signature.js';
+import { NAME_PATTERN, outputSchema } from '../../runner/signature.js';
 import type { JsMethod, JsRunnerDefinition } from './define.js';
 
 function specs(record: Record<string, ParamSpec['type']>): ParamSpec[] {
@@ -53,7 +53,7 @@ export async function loadJsRunner<State>(definition: JsRunnerDefinition<State>)
       async invoke(input, params) {
         const args = batchToValues(signature.inputs, input, method.tables ?? 'dataframe');
         const result = await method.run(args, params, state);
-        return valuesToBatch(signature.outputs, outputsOf(result, signature.outputs));
+        return valuesToBatch(signature.outputs, outputsOf(result, signature.outputs), undefined, outputSchema(signature));
       },
     };
   });
