@@ -149,6 +149,9 @@ test('the README runner, saved as scaler.ts, serves and doubles its input', asyn
   writeFileSync(join(dir, 'scaler.ts'), b!.code);
   const served = await startServerProcessIn(['serve', 'scaler.ts', '--port', '0']);
   try {
+    // `serve` listens before its worker-isolated runner has loaded (a call then is
+    // UNAVAILABLE "still loading"); a reader following the README waits the same way.
+    await waitForRunners(served.uri);
     writeFileSync(join(dir, 'rows.json'), JSON.stringify([{ x: [1, 2, 3, 4] }, { x: [0.5, -1, 8, 2.25] }]));
     const r = await run(process.execPath, [...CLI_ARGS, 'call', served.uri, 'scaler', '--input', 'rows.json'], dir);
     t.is(r.code, 0, r.stderr);
