@@ -92,23 +92,32 @@ test.serial('a connection Node ends with an error is logged with the peer and th
   });
 });
 
+/**
+ * Opens a raw HTTP/2 connection to `port`, sends a GOAWAY(lastStreamId, errorCode) and
+ * waits until the socket closes; returns the client's address as the server logs it.
+ */
+async function sendGoaway(port: number, lastStreamId: number, errorCode: number, endAfter: boolean): Promise<string> {
+  const socket: Socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const peer = `127.0.0.1:${socket.localPort}`;
+  socket.on('error', () => { /* the server may reset once the session is gone */ });
+  socket.resume();
+  const closed = once(socket, 'close');
+  const goaway = Buffer.alloc(8);
+  goaway.writeUInt32BE(lastStreamId, 0);
+  goaway.writeUInt32BE(errorCode, 4);
+  socket.write(Buffer.concat([PREFACE, frame(TYPE_SETTINGS, 0, 0), frame(TYPE_GOAWAY, 0, 0, goaway)]));
+  if (endAfter) socket.end();
+  await closed;
+  return peer;
+}
+
 test.serial('a GOAWAY the peer sends with an error code is logged with the peer and the code name', async (t) => {
   const server = new FlightServer(memoryServerHandlers([]));
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => server.close(1000));
   await capturingLog(async (lines) => {
-    const socket: Socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const peer = `127.0.0.1:${socket.localPort}`;
-    socket.on('error', () => { /* the server may reset once the session is gone */ });
-    socket.resume();
-    const closed = once(socket, 'close');
-    const goaway = Buffer.alloc(8);
-    goaway.writeUInt32BE(0, 0);
-    goaway.writeUInt32BE(0xb, 4); // ENHANCE_YOUR_CALM
-    socket.write(Buffer.concat([PREFACE, frame(TYPE_SETTINGS, 0, 0), frame(TYPE_GOAWAY, 0, 0, goaway)]));
-    socket.end();
-    await closed;
+    const peer = await sendGoaway(port, 0, 0xb /* ENHANCE_YOUR_CALM */, true);
     const logged = lines.filter((l) => l['peer'] === peer);
     t.is(logged.length, 1, JSON.stringify(lines));
     t.like(logged[0], { level: 'warn', msg: 'HTTP/2 peer closed the connection with an error (GOAWAY)', peer, code: 'ENHANCE_YOUR_CALM', lastStreamID: 0 });
@@ -122,17 +131,8 @@ test.serial("a grpc-go client's closing GOAWAY (its own last stream as last-stre
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => server.close(1000));
   await capturingLog(async (lines) => {
-    const socket: Socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const peer = `127.0.0.1:${socket.localPort}`;
-    socket.on('error', () => { /* the server may reset once the session is gone */ });
-    socket.resume();
-    const closed = once(socket, 'close');
-    const goaway = Buffer.alloc(8);
-    goaway.writeUInt32BE(1, 0); // the client's own stream 1: a server's last-stream-id is even
-    goaway.writeUInt32BE(0, 4); // NO_ERROR
-    socket.write(Buffer.concat([PREFACE, frame(TYPE_SETTINGS, 0, 0), frame(TYPE_GOAWAY, 0, 0, goaway)]));
-    await closed;
+    // The client's own stream 1 (a server's last-stream-id is even), NO_ERROR.
+    const peer = await sendGoaway(port, 1, 0, false);
     const logged = lines.filter((l) => l['peer'] === peer);
     t.is(logged.length, 1, JSON.stringify(lines));
     t.like(logged[0], { level: 'warn', msg: 'HTTP/2 connection ended with an error', peer, code: 'ERR_HTTP2_ERROR', error: 'Protocol error' });
