@@ -5,7 +5,7 @@
  * the instance states.
  */
 import { fileURLToPath } from 'node:url';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { tableFromArrays } from 'apache-arrow';
 import { connect } from '../../src/client/index.js';
 import { Tensor } from '../../src/codecs/tensor.js';
@@ -27,25 +27,30 @@ function parseMetrics(text: string): Map<string, number> {
   return series;
 }
 
+/** Starts `serve CONFIG` with a metrics port; returns once `runner` has loaded. */
+async function serveWithMetrics(t: ExecutionContext, config: string, runner: string) {
+  const server = await startServerProcess(['serve', config, '--port', '0', '--metrics-port', '0'], 120_000);
+  t.teardown(() => server.stop());
+  const url = /"msg":"metrics","url":"([^"]+)"/.exec(server.stderr())?.[1];
+  t.truthy(url, `the metrics URL is logged:\n${server.stderr()}`);
+  const client = await connect(server.uri);
+  t.teardown(() => client.close());
+  const end = Date.now() + 120_000;
+  while (!client.runners.includes(runner)) {
+    if (Date.now() > end) throw new Error(`runner did not load:\n${server.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+    await client.refresh();
+  }
+  return { server, url, client };
+}
+
 test('serve --metrics-port: calls, refusals, rows, latency stages, batch sizes, queue and instances', async (t) => {
   const config = writeServeConfig(t, [
     'runners:',
     `  - path: ${JSON.stringify(MLP)}`,
     '    scheduling: { instances: { count: 2 }, batching: { maxBatchRows: 64, maxQueueDelayMs: 5 } }',
   ]);
-  const server = await startServerProcess(['serve', config, '--port', '0', '--metrics-port', '0'], 120_000);
-  t.teardown(() => server.stop());
-  const url = /"msg":"metrics","url":"([^"]+)"/.exec(server.stderr())?.[1];
-  t.truthy(url, `the metrics URL is logged:\n${server.stderr()}`);
-
-  const client = await connect(server.uri);
-  t.teardown(() => client.close());
-  const end = Date.now() + 120_000;
-  while (!client.runners.includes('mlp_small')) {
-    if (Date.now() > end) throw new Error(`runner did not load:\n${server.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-    await client.refresh();
-  }
+  const { server, url, client } = await serveWithMetrics(t, config, 'mlp_small');
   const mlp = client.runner('mlp_small');
   // 40 one-row calls at once (so the batcher merges some) and one 3-row call.
   const one = (i: number) => new Tensor('float32', Float32Array.from({ length: 32 }, (_, k) => Math.sin(i + k)), [1, 32]);
@@ -87,18 +92,7 @@ test('serve --metrics-port: the queue gauge returns to 0 after calls to a non-ba
     `  - path: ${JSON.stringify(TEXT_TOOLS)}`,
     '    scheduling: { isolation: in-process }',
   ]);
-  const server = await startServerProcess(['serve', config, '--port', '0', '--metrics-port', '0'], 120_000);
-  t.teardown(() => server.stop());
-  const url = /"msg":"metrics","url":"([^"]+)"/.exec(server.stderr())?.[1];
-  t.truthy(url, `the metrics URL is logged:\n${server.stderr()}`);
-  const client = await connect(server.uri);
-  t.teardown(() => client.close());
-  const end = Date.now() + 120_000;
-  while (!client.runners.includes('text_tools')) {
-    if (Date.now() > end) throw new Error(`runner did not load:\n${server.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-    await client.refresh();
-  }
+  const { server, url, client } = await serveWithMetrics(t, config, 'text_tools');
   const concat = client.runner('text_tools').method('concat');
   const joined = await Promise.all(Array.from({ length: 8 }, (_, i) => concat.run([`a${i}`, `b${i}`])));
   t.deepEqual(joined, Array.from({ length: 8 }, (_, i) => [`a${i} b${i}`]));
