@@ -41,7 +41,7 @@ async function serveWithMetrics(t: ExecutionContext, config: string, runner: str
     await new Promise((r) => setTimeout(r, 100));
     await client.refresh();
   }
-  return { server, url, client };
+  return { url, client };
 }
 
 test('serve --metrics-port: calls, refusals, rows, latency stages, batch sizes, queue and instances', async (t) => {
@@ -50,7 +50,7 @@ test('serve --metrics-port: calls, refusals, rows, latency stages, batch sizes, 
     `  - path: ${JSON.stringify(MLP)}`,
     '    scheduling: { instances: { count: 2 }, batching: { maxBatchRows: 64, maxQueueDelayMs: 5 } }',
   ]);
-  const { server, url, client } = await serveWithMetrics(t, config, 'mlp_small');
+  const { url, client } = await serveWithMetrics(t, config, 'mlp_small');
   const mlp = client.runner('mlp_small');
   // 40 one-row calls at once (so the batcher merges some) and one 3-row call.
   const one = (i: number) => new Tensor('float32', Float32Array.from({ length: 32 }, (_, k) => Math.sin(i + k)), [1, 32]);
@@ -92,7 +92,7 @@ test('serve --metrics-port: the queue gauge returns to 0 after calls to a non-ba
     `  - path: ${JSON.stringify(TEXT_TOOLS)}`,
     '    scheduling: { isolation: in-process }',
   ]);
-  const { server, url, client } = await serveWithMetrics(t, config, 'text_tools');
+  const { url, client } = await serveWithMetrics(t, config, 'text_tools');
   const concat = client.runner('text_tools').method('concat');
   const joined = await Promise.all(Array.from({ length: 8 }, (_, i) => concat.run([`a${i}`, `b${i}`])));
   t.deepEqual(joined, Array.from({ length: 8 }, (_, i) => [`a${i} b${i}`]));
