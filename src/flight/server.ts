@@ -36,6 +36,12 @@ export interface CallContext {
   peer: string;
   /** Aborted when the client cancels or its deadline passes. */
   signal: AbortSignal;
+  /**
+   * Calls `listener` once with the reason when `signal` aborts (at once if it has):
+   * for a handler that only needs telling, without the AbortSignal reading `signal`
+   * makes per call. Optional: a context without it is told through `signal` only.
+   */
+  onAbort?(listener: (reason: FlightError) => void): void;
   /** The client's deadline, if it set one. */
   deadline?: Date;
   /** Who the caller is, when the server authenticates. */
@@ -301,6 +307,7 @@ function callContext(call: GrpcCall): CallContext {
     metadata: call.metadata,
     peer: call.peer,
     get signal() { return call.signal; },
+    onAbort: (listener) => call.onAbort(listener),
   };
   if (call.deadline) ctx.deadline = call.deadline;
   return ctx;

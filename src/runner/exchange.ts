@@ -19,6 +19,7 @@ import { Schema, type RecordBatch } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../flight/index.js';
 import { log } from '../util/log.js';
 import { invokeChecked, methodOf } from './call.js';
+import { CallCancellation, CancellableInvokeContext } from './cancellation.js';
 import { planConform } from './conform.js';
 import { paramsFromSchema } from './params.js';
 import type { CallParams, InvokeContext, Runner, RunnerMethod } from './runner.js';
@@ -85,6 +86,12 @@ export interface ExchangeContext {
   params?: CallParams;
   /** Aborted when the caller cancels or its deadline passes: the exchange then fails at once. */
   signal?: AbortSignal;
+  /**
+   * The transport's cheaper way to tell of that abort (the Flight server's
+   * CallContext.onAbort): when given, `signal` is not read, and no AbortSignal is made
+   * unless a runner asks for one.
+   */
+  onAbort?: (listener: (reason: FlightError) => void) => void;
   /** The caller's deadline: a batch is not started after it, and a scheduler drops it once late. */
   deadline?: Date;
 }
@@ -364,30 +371,43 @@ type BatchRun = (batch: RecordBatch, earlier?: Promise<void>) => Promise<RecordB
 function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, onCall: CallListener | undefined): BatchRun {
   const { runner, method } = target;
   const sig = method.signature;
-  const { signal, deadline } = ctx;
+  const { deadline } = ctx;
   const params = mergeParams(ctx.params, paramsFromSchema(schema));
   const conform = planConform(runner.name, sig, schema);
 
   const invoke = method.invoke.bind(method);
-  const invokeContext: InvokeContext = {};
-  if (signal) invokeContext.signal = signal;
-  if (deadline) invokeContext.deadline = deadline;
+  // With the transport's onAbort, the call's abort travels as a CallCancellation (its
+  // signal never read); otherwise as the caller's signal.
+  let cancellation: CallCancellation | undefined;
+  let signal: AbortSignal | undefined;
+  let invokeContext: InvokeContext;
+  if (ctx.onAbort) {
+    const c = (cancellation = new CallCancellation());
+    ctx.onAbort((reason) => c.abort(reason));
+    invokeContext = new CancellableInvokeContext(c, deadline);
+  } else {
+    signal = ctx.signal;
+    invokeContext = {};
+    if (signal) invokeContext.signal = signal;
+    if (deadline) invokeContext.deadline = deadline;
+  }
   // Named in errors only: not built on the path of a call that succeeds.
   const where = () => `runner '${runner.name}' method '${sig.name}'`;
 
-  // Why an aborted call ended: the signal's reason when it says (a FlightError: the
-  // deadline timer of an in-process call), else by the clock. No batch starts once the
-  // signal is aborted; one already with the runner (or its queue, which drops it) is not
-  // waited for by the caller: the transport (or, in process, inProcessGuard) answers the
-  // caller when the signal aborts, so no listener is needed here.
+  // Why an aborted call ended: the abort's reason when it says (a FlightError: the
+  // transport's, or the deadline timer of an in-process call), else by the clock. No
+  // batch starts once the call is aborted; one already with the runner (or its queue,
+  // which drops it) is not waited for by the caller: the transport (or, in process,
+  // inProcessGuard) answers the caller when the call aborts, so no listener is needed here.
   const aborted = (): FlightError => {
-    if (signal?.reason instanceof FlightError) return signal.reason;
+    const reason: unknown = cancellation ? cancellation.reason : signal?.reason;
+    if (reason instanceof FlightError) return reason;
     if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} answered`);
     return new FlightError(Status.CANCELLED, `${where()}: call cancelled`);
   };
 
   return async (batch, earlier) => {
-    if (signal?.aborted) throw aborted();
+    if (cancellation ? cancellation.aborted : signal?.aborted) throw aborted();
     if (deadline && deadline.getTime() <= Date.now()) {
       throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} ran`);
     }

@@ -5,6 +5,7 @@
  * values); the server, the in-process client and the scheduler only see batches.
  */
 import type { RecordBatch } from 'apache-arrow';
+import type { CallCancellation } from './cancellation.js';
 import type { MethodSignature } from './signature.js';
 
 /** Call-level parameters (not per example): a threshold, top_k. */
@@ -14,6 +15,11 @@ export type CallParams = Record<string, unknown>;
 export interface InvokeContext {
   /** Aborted when the caller cancels or its deadline passes. */
   signal?: AbortSignal;
+  /**
+   * The same abort, for a scheduler: watching it costs no AbortSignal or listener per
+   * call. When it is given, `signal` (if read) is its signal, made on demand.
+   */
+  cancellation?: CallCancellation;
   /** The caller's deadline: a scheduler drops the call if it passes while queued. */
   deadline?: Date;
 }

@@ -98,7 +98,11 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       const address = addressOf(input.descriptor);
       const target = serverTarget(registry, address.runner, address.method, counters);
       const { runner, method } = target;
-      const exchangeCtx: ExchangeContext = { params: address.params, signal: ctx.signal };
+      // Told of an abort through onAbort when the transport has it: reading ctx.signal
+      // would make an AbortSignal per call.
+      const exchangeCtx: ExchangeContext = ctx.onAbort
+        ? { params: address.params, onAbort: ctx.onAbort.bind(ctx) }
+        : { params: address.params, signal: ctx.signal };
       if (ctx.deadline) exchangeCtx.deadline = ctx.deadline;
       // The wire streams are the pipeline's source and sink as they are: no copy between.
       // One log line per exchange, at debug level, as a busy server makes thousands a

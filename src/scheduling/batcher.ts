@@ -14,6 +14,7 @@ import { concatBatches } from '../codecs/concat.js';
 import { isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError, Status } from '../flight/index.js';
 import { sliceBatch } from '../flight/record-batch.js';
+import type { CallCancellation, CancellationWatcher } from '../runner/cancellation.js';
 import type { CallParams, InvokeContext, Runner, RunnerMethod } from '../runner/runner.js';
 import { ArrivalRate, CostModel } from './cost-model.js';
 import type { InstancePool } from './instance-pool.js';
@@ -108,8 +109,10 @@ interface PendingCall {
   params: CallParams;
   paramsKey: string;
   deadline: number | undefined;
+  /** Its call's cancellation, which this batcher watches (InvokeContext.cancellation). */
+  cancellation: CallCancellation | undefined;
+  /** Without a cancellation: the call's signal, and its abort listener, removed when it settles (a stream's batches share one signal). */
   signal: AbortSignal | undefined;
-  /** Its abort listener on `signal`, removed when it settles (a stream's batches share one signal). */
   onAbort?: () => void;
   results: (RecordBatch | undefined)[];
   remaining: number;
@@ -129,7 +132,7 @@ interface PendingCall {
  * const batcher = new Batcher('iris', method, pool, batchingDefaults(true, { maxBatchRows: 512 }));
  * const out = await batcher.submit(batch, {}, { signal });
  */
-export class Batcher {
+export class Batcher implements CancellationWatcher {
   private readonly queue: Piece[] = [];
   private queuedRows = 0;
   private timer?: NodeJS.Timeout;
@@ -140,7 +143,7 @@ export class Batcher {
   /** This method's backend calls now running: their rows and start (performance.now()). */
   /** This batcher's method on each instance's runner (see methodOn). */
   private readonly methods = new WeakMap<Runner, RunnerMethod>();
-  private readonly running = new Set<{ rows: number; started: number }>();
+  private readonly running = new Set<{ rows: number; started: number; pieces: Piece[] }>();
   private draining = false;
   /** `drain()` callers waiting for the queue to empty. */
   private readonly drained: (() => void)[] = [];
@@ -168,7 +171,9 @@ export class Batcher {
         `${this.where()}: queue full (${this.queuedRows} rows waiting, limit ${this.options.maxQueueRows}); retry later`,
       ));
     }
-    if (ctx.signal?.aborted) return Promise.reject(new FlightError(Status.CANCELLED, `${this.where()}: call cancelled`));
+    // A cancellation, when given, stands for the signal: reading ctx.signal would make one.
+    const cancellation = ctx.cancellation;
+    if (cancellation ? cancellation.aborted : ctx.signal?.aborted) return Promise.reject(this.cancelledError());
     if (ctx.deadline) {
       const late = this.refuseLate(batch.numRows, ctx.deadline.getTime() - Date.now());
       if (late) return Promise.reject(FlightError.resourceExhausted(`${this.where()}: ${late}`));
@@ -180,7 +185,8 @@ export class Batcher {
         params,
         paramsKey: paramsKeyOf(params),
         deadline: ctx.deadline?.getTime(),
-        signal: ctx.signal,
+        cancellation,
+        signal: cancellation ? undefined : ctx.signal,
         onAbort: undefined,
         results: new Array(pieces),
         remaining: pieces,
@@ -199,9 +205,11 @@ export class Batcher {
         this.queuedRows += slice.numRows;
       }
       this.arrivals.observe(batch.numRows, now);
-      if (ctx.signal) {
-        call.onAbort = () => this.fail(call, new FlightError(Status.CANCELLED, `${this.where()}: call cancelled`));
-        ctx.signal.addEventListener('abort', call.onAbort, { once: true });
+      if (cancellation) {
+        cancellation.watch(this);
+      } else if (call.signal) {
+        call.onAbort = () => this.fail(call, this.cancelledError());
+        call.signal.addEventListener('abort', call.onAbort, { once: true });
       }
       this.queueChanged();
       this.pump();
@@ -342,7 +350,7 @@ export class Batcher {
     const input = concatBatches(pieces.map((p) => p.batch));
     const started = performance.now();
     const queueMs = started - pieces[0]!.enqueuedAt;
-    const running = { rows: input.numRows, started };
+    const running = { rows: input.numRows, started, pieces };
     this.running.add(running);
     try {
       // The latest deadline of the batch's calls: an isolated instance will not start the
@@ -375,6 +383,22 @@ export class Batcher {
       this.running.delete(running);
       this.pump();
     }
+  }
+
+  /**
+   * A watched cancellation aborted: fails its calls, queued (their pieces leave the queue
+   * before they cost model time) or running (their answer is then dropped), as an abort
+   * listener per call would.
+   */
+  cancelled(cancellation: CallCancellation): void {
+    const calls = new Set<PendingCall>();
+    for (const piece of this.queue) if (piece.call.cancellation === cancellation) calls.add(piece.call);
+    for (const batch of this.running) for (const piece of batch.pieces) if (piece.call.cancellation === cancellation) calls.add(piece.call);
+    for (const call of calls) this.fail(call, this.cancelledError());
+  }
+
+  private cancelledError(): FlightError {
+    return new FlightError(Status.CANCELLED, `${this.where()}: call cancelled`);
   }
 
   /** How errors name the method. */

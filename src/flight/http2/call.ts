@@ -91,6 +91,8 @@ export class GrpcCall {
   private controller?: AbortController;
   /** Why the call was aborted, once it was (whether or not `signal` exists yet). */
   private abortReason?: FlightError;
+  /** Told when the call aborts, besides `signal` (see onAbort). */
+  private abortListeners?: ((reason: FlightError) => void)[];
   private readonly reader: GrpcMessageReader;
   private headersSent = false;
   private statusSent = false;
@@ -140,6 +142,15 @@ export class GrpcCall {
       if (this.abortReason) this.controller.abort(this.abortReason);
     }
     return this.controller.signal;
+  }
+
+  /**
+   * Calls `listener` once with the reason when the call aborts (as `signal` does), at
+   * once if it has: a handler that only needs telling makes no AbortSignal.
+   */
+  onAbort(listener: (reason: FlightError) => void): void {
+    if (this.abortReason) listener(this.abortReason);
+    else (this.abortListeners ??= []).push(listener);
   }
 
   /**
@@ -252,6 +263,9 @@ export class GrpcCall {
     if (this.abortReason) return;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    const listeners = this.abortListeners;
+    this.abortListeners = undefined;
+    if (listeners) for (const listener of listeners) listener(reason);
   }
 
   private sendStatus(code: Status, details: string): void {
