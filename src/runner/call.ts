@@ -34,15 +34,32 @@ export type Invoke = (input: RecordBatch, params: CallParams, ctx: InvokeContext
 export async function invokeChecked(
   runner: string, method: RunnerMethod, invoke: Invoke, input: RecordBatch, params: CallParams, ctx: InvokeContext,
 ): Promise<RecordBatch> {
-  const sig = method.signature;
   let output: RecordBatch;
   try {
     output = await invoke(input, params, ctx);
   } catch (err) {
-    if (err instanceof FlightError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    throw FlightError.internal(`${where(runner, sig.name)} failed: ${message}`, err);
+    throw invokeFailure(runner, method, err);
   }
+  return checkedOutput(runner, method, input, output);
+}
+
+/**
+ * What a method invocation's failure answers: a FlightError as it is (a scheduler's
+ * RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED), anything else INTERNAL naming the runner and
+ * method, with the model's message.
+ */
+export function invokeFailure(runner: string, method: RunnerMethod, err: unknown): FlightError {
+  if (err instanceof FlightError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return FlightError.internal(`${where(runner, method.signature.name)} failed: ${message}`, err);
+}
+
+/**
+ * A method's output for `input`, checked (see invokeChecked): the output itself, or its
+ * declared columns rebuilt in declared order. Throws INTERNAL naming what is wrong.
+ */
+export function checkedOutput(runner: string, method: RunnerMethod, input: RecordBatch, output: RecordBatch): RecordBatch {
+  const sig = method.signature;
   if (sig.batchable && output.numRows !== input.numRows) {
     throw FlightError.internal(`${where(runner, sig.name)} returned ${output.numRows} rows for ${input.numRows} input rows`);
   }

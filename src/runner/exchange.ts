@@ -18,7 +18,7 @@
 import { Schema, type RecordBatch } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../flight/index.js';
 import { log } from '../util/log.js';
-import { invokeChecked, methodOf } from './call.js';
+import { checkedOutput, invokeFailure, methodOf } from './call.js';
 import { CallCancellation, CancellableInvokeContext } from './cancellation.js';
 import { planConform } from './conform.js';
 import { paramsFromSchema } from './params.js';
@@ -375,7 +375,6 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
   const params = mergeParams(ctx.params, paramsFromSchema(schema));
   const conform = planConform(runner.name, sig, schema);
 
-  const invoke = method.invoke.bind(method);
   // With the transport's onAbort, the call's abort travels as a CallCancellation (its
   // signal never read); otherwise as the caller's signal.
   let cancellation: CallCancellation | undefined;
@@ -422,15 +421,20 @@ function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, on
     try {
       let result: RecordBatch;
       const conformed = conform(batch);
+      // Invoked and checked here, not through an async helper: each async level on a
+      // call's path is a promise and a suspended frame more per batch.
       for (;;) {
+        let output: RecordBatch;
         try {
-          result = await invokeChecked(runner.name, method, invoke, conformed, params, invokeContext);
-          break;
+          output = await method.invoke(conformed, params, invokeContext);
         } catch (err) {
-          const full = err instanceof FlightError && err.code === Status.RESOURCE_EXHAUSTED;
-          if (!full || earlierDone) throw err;
+          const failure = invokeFailure(runner.name, method, err);
+          if (failure.code !== Status.RESOURCE_EXHAUSTED || earlierDone) throw failure;
           await waitEarlier;
+          continue;
         }
+        result = checkedOutput(runner.name, method, conformed, output);
+        break;
       }
       const ms = performance.now() - started;
       target.stats?.recordCall(batch.numRows, ms, false);

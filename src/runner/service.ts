@@ -94,7 +94,9 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       return inputSchema(resolve(descriptor).method.signature);
     },
 
-    async doExchange(input, output, ctx) {
+    // Not async: the exchange's own promise is the call's (an async wrapper per call is
+    // one more promise and frame); a throw here still fails only this call.
+    doExchange(input, output, ctx) {
       const address = addressOf(input.descriptor);
       const target = serverTarget(registry, address.runner, address.method, counters);
       const { runner, method } = target;
@@ -108,16 +110,7 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       // One log line per exchange, at debug level, as a busy server makes thousands a
       // second: when debug lines are not written, the exchange runs with no wrapping.
       if (!logs('debug')) return runExchange(target, input, output, exchangeCtx);
-      const started = performance.now();
-      let code = 'OK';
-      try {
-        await runExchange(target, input, output, exchangeCtx);
-      } catch (err) {
-        code = err instanceof FlightError ? err.codeName : 'INTERNAL';
-        throw err;
-      } finally {
-        log('debug', 'exchange', { runner: runner.name, method: method.signature.name, peer: ctx.peer, code, ms: Math.round(performance.now() - started) });
-      }
+      return loggedExchange(runExchange(target, input, output, exchangeCtx), runner.name, method.signature.name, ctx.peer);
     },
 
     async *doAction(action) {
@@ -171,6 +164,20 @@ export function runnerService(registry: RunnerRegistry, options: RunnerServiceOp
       yield* ACTIONS;
     },
   };
+}
+
+/** An exchange with its debug log line: runner, method, peer, status and time. */
+async function loggedExchange(exchange: Promise<void>, runner: string, method: string, peer: string): Promise<void> {
+  const started = performance.now();
+  let code = 'OK';
+  try {
+    await exchange;
+  } catch (err) {
+    code = err instanceof FlightError ? err.codeName : 'INTERNAL';
+    throw err;
+  } finally {
+    log('debug', 'exchange', { runner, method, peer, code, ms: Math.round(performance.now() - started) });
+  }
 }
 
 /**

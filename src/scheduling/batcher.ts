@@ -145,6 +145,11 @@ export class Batcher implements CancellationWatcher {
   private readonly methods = new WeakMap<Runner, RunnerMethod>();
   private readonly running = new Set<{ rows: number; started: number; pieces: Piece[] }>();
   private draining = false;
+  /**
+   * Calls with a deadline not yet settled (queued or running): while there are none, as
+   * for most calls, the scan for expired ones before each dispatch is skipped.
+   */
+  private withDeadline = 0;
   /** `drain()` callers waiting for the queue to empty. */
   private readonly drained: (() => void)[] = [];
 
@@ -198,6 +203,7 @@ export class Batcher implements CancellationWatcher {
         resolve,
         reject,
       };
+      if (call.deadline !== undefined) this.withDeadline++;
       const now = performance.now();
       for (let i = 0; i < pieces; i++) {
         const slice = pieces === 1 ? batch : sliceBatch(batch, i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
@@ -401,6 +407,13 @@ export class Batcher implements CancellationWatcher {
     return new FlightError(Status.CANCELLED, `${this.where()}: call cancelled`);
   }
 
+  /** Marks a call settled and takes its abort listener off the signal, which may outlive it. */
+  private settle(call: PendingCall): void {
+    call.settled = true;
+    if (call.deadline !== undefined) this.withDeadline--;
+    if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
+  }
+
   /** How errors name the method. */
   private where(): string {
     return `runner '${this.runner}' method '${this.method.signature.name}'`;
@@ -421,7 +434,7 @@ export class Batcher implements CancellationWatcher {
     if (call.settled) return;
     call.results[piece.index] = output;
     if (--call.remaining === 0) {
-      settle(call);
+      this.settle(call);
       const parts = call.results as RecordBatch[];
       const answer = parts.length === 1 ? parts[0]! : concatBatches(parts);
       this.observer.call?.(call.queueMs, call.inputMs, call.computeMs, performance.now() - call.answeredAt);
@@ -432,7 +445,7 @@ export class Batcher implements CancellationWatcher {
   /** Fails a call and removes its queued pieces. */
   private fail(call: PendingCall, err: unknown): void {
     if (call.settled) return;
-    settle(call);
+    this.settle(call);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i]!.call === call) {
         this.queuedRows -= this.queue[i]!.batch.numRows;
@@ -450,7 +463,7 @@ export class Batcher implements CancellationWatcher {
    * Runs right before every dispatch.
    */
   private dropExpired(): void {
-    if (!this.queue.some((p) => p.call.deadline !== undefined)) return;
+    if (this.withDeadline === 0 || !this.queue.some((p) => p.call.deadline !== undefined)) return;
     const now = Date.now();
     const known = this.cost.observations >= MIN_COST_OBSERVATIONS;
     const { fixed, perRow } = known ? this.cost.fit() : { fixed: 0, perRow: 0 };
@@ -479,7 +492,7 @@ export class Batcher implements CancellationWatcher {
     this.queue.length = kept;
     this.queueChanged();
     for (const [call, err] of dropped) {
-      settle(call);
+      this.settle(call);
       call.reject(err);
     }
   }
@@ -550,8 +563,4 @@ function uniformRowShape(column: Vector): string | undefined {
   return first ? first.join('x') : 'empty';
 }
 
-/** Marks a call settled and takes its abort listener off the signal, which may outlive it. */
-function settle(call: PendingCall): void {
-  call.settled = true;
-  if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
-}
+

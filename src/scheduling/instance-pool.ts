@@ -89,7 +89,9 @@ export class InstancePool {
 
   /** An idle instance's index, if any. */
   idle(): number | undefined {
-    return this.slots.find((s) => s.state === 'idle')?.index;
+    // A loop, not find(): asked on every call's dispatch attempt.
+    for (const slot of this.slots) if (slot.state === 'idle') return slot.index;
+    return undefined;
   }
 
   /** True if no instance is up, nor coming back (all stopped). */
