@@ -10,6 +10,7 @@ import {
 } from 'apache-arrow';
 import { batchFromSchema, singleChunk } from '../codecs/batch.js';
 import { batchOfColumns } from '../flight/record-batch.js';
+import { sameSchemaContent } from './call.js';
 import { arrowType, canWiden, convertValues, dtypeOf, type DType } from '../codecs/dtypes.js';
 import { Tensor, fixedShapeColumn, primitiveData, readPrimitiveColumn, isVariableShapeStorage } from '../codecs/tensor.js';
 import { FlightError } from '../flight/index.js';
@@ -83,16 +84,23 @@ function buildPlan(runner: string, sig: MethodSignature, schema: Schema): Confor
   // Where each input sits in batches of this very schema: a column taken as it is goes
   // over as its Data, without a Vector made to look it up by name and taken apart again.
   const indices = plans.map((plan) => schema.fields.findIndex((f) => f.name === plan.spec.name));
+  const asIs = plans.every((plan) => plan.convert === identity);
+  // A schema that already is the conformed one (the declared columns, in order, with the
+  // declared names, types, nullability and extension metadata: what a client built from
+  // the signature sends) needs no new batch: the batch goes on as it came, its nulls checked.
+  const conformed = asIs && indices.every((at, i) => at === i) && sameSchemaContent(schema, conformedSchema);
   return (batch) => {
-    if (batch.schema !== schema || !plans.every((plan, i) => plan.convert === identity && batch.data.children[indices[i]!]!.length === batch.numRows)) {
+    if (batch.schema !== schema || !asIs || !batch.data.children.every((c) => c.length === batch.numRows)) {
       return batchFromSchema(conformedSchema, plans.map((plan) => conformColumn(batch, plan)), batch.numRows);
     }
-    const children = plans.map((plan, i) => {
-      const data = batch.data.children[indices[i]!]!;
+    const children = batch.data.children;
+    for (let i = 0; i < plans.length; i++) {
+      const plan = plans[i]!;
+      const data = children[indices[i]!]!;
       if (!plan.nullable && data.nullCount > 0) throw nullsRefused(where, plan.spec.name, `${describePayload(plan.spec.type)} input`, makeVector(data));
-      return data;
-    });
-    return batchOfColumns(conformedSchema, batch.numRows, children);
+    }
+    if (conformed) return batch;
+    return batchOfColumns(conformedSchema, batch.numRows, plans.map((_, i) => children[indices[i]!]!));
   };
 }
 

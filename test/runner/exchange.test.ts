@@ -6,7 +6,7 @@
  */
 import { getEventListeners } from 'node:events';
 import test from 'ava';
-import { type Field, Float32, Float64, type Schema } from 'apache-arrow';
+import { Field, Float32, Float64, type Schema, vectorFromArray } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../../src/index.js';
 import { methodOf } from '../../src/runner/call.js';
 import { callInProcess, callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
@@ -36,6 +36,19 @@ test('callMethod: one batch in, its answer out, conformed (float32 -> float64), 
   t.is(json.calls, 1); // a refusal before any batch ran is a failed call for onCall (metrics), not a batch
   t.is(json.rows, 3);
   t.is(json.errors, 0);
+});
+
+test('callMethod: a batch that already has the conformed schema goes on as it came, its nulls still refused', async (t) => {
+  const square = target('values', 'square');
+  // The schema a client built from the signature: x, float64, not nullable, no metadata.
+  const field = new Field('x', new Float64(), false);
+  const values = vectorFromArray([1.5, -2, 3], new Float64()).data[0]!;
+  t.deepEqual(Array.from((await callMethod(square, rawBatch([[field, values]]))).getChild('y')!.toArray() as Float64Array), [2.25, 4, 9]);
+  // The same schema over a column that holds a null: refused as any non-nullable input is.
+  const withNull = vectorFromArray([1, null, 3], new Float64()).data[0]!;
+  const refused = await t.throwsAsync(callMethod(square, rawBatch([[field, withNull]])), { instanceOf: FlightError });
+  t.is(refused?.code, Status.INVALID_ARGUMENT);
+  t.regex(refused?.message ?? '', /column 'x' has 1 null row\(s\), the first at row 1/);
 });
 
 test('callMethod: params from the context, overridden by the schema\'s, and a deadline already passed', async (t) => {
