@@ -427,5 +427,5 @@ test('a PATH descriptor decoded again from the same bytes is the same frozen obj
   t.is(again, first);
   t.true(Object.isFrozen(first) && first.type === 'PATH' && Object.isFrozen(first.path));
   t.deepEqual(other, { type: 'PATH', path: ['iris', 'score'] });
-  t.throws(() => { (first as { path: string[] }).path.push('x'); }, { instanceOf: TypeError });
+  t.throws(() => { (first as unknown as { path: string[] }).path.push('x'); }, { instanceOf: TypeError });
 });

@@ -75,41 +75,46 @@ function onStreamEnd(this: ReadStream): void {
  * calls, so a message that arrives a byte at a time is still scanned once.
  */
 export function findBodyOffset(buf: Uint8Array, available: number, messageLength: number, scan: { pos: number }): number | 'more' | 'none' {
-  let pos = scan.pos;
-  const varint = (): number | undefined => {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= available) return undefined;
-      const byte = buf[pos++]!;
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-    return Number.NaN;
-  };
-  const incomplete = () => (available >= messageLength ? 'none' : 'more');
+  const at = cursor;
+  at.pos = scan.pos;
   for (;;) {
-    scan.pos = pos;
-    if (pos >= messageLength) return 'none';
-    const tag = varint();
-    if (tag === undefined) return incomplete();
+    scan.pos = at.pos;
+    if (at.pos >= messageLength) return 'none';
+    const tag = readVarint(buf, available, at);
+    if (tag === undefined) return available >= messageLength ? 'none' : 'more';
     if (Number.isNaN(tag) || tag < 8) return 'none';
     const wire = tag & 7;
     if (wire === 0) {
-      const v = varint();
-      if (v === undefined) return incomplete();
+      const v = readVarint(buf, available, at);
+      if (v === undefined) return available >= messageLength ? 'none' : 'more';
       if (Number.isNaN(v)) return 'none';
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
+    } else if (wire === 1) at.pos += 8;
+    else if (wire === 5) at.pos += 4;
     else if (wire === 2) {
-      const len = varint();
-      if (len === undefined) return incomplete();
+      const len = readVarint(buf, available, at);
+      if (len === undefined) return available >= messageLength ? 'none' : 'more';
       if (Number.isNaN(len)) return 'none';
-      if (Math.floor(tag / 8) === FIELD_BODY) return pos <= messageLength ? pos : 'none';
-      pos += len;
+      if (Math.floor(tag / 8) === FIELD_BODY) return at.pos <= messageLength ? at.pos : 'none';
+      at.pos += len;
     } else return 'none';
   }
+}
+
+/** findBodyOffset's position while it scans (one object for all scans: they never overlap). */
+const cursor = { pos: 0 };
+
+/** A varint at `at.pos` (moved past it); undefined if it runs past `available`, NaN if longer than 10 bytes. */
+function readVarint(buf: Uint8Array, available: number, at: { pos: number }): number | undefined {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (at.pos >= available) return undefined;
+    const byte = buf[at.pos++]!;
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) return result;
+    scale *= 128;
+  }
+  return Number.NaN;
 }
 
 /** A complete message and the budget it holds until the call takes it. */
