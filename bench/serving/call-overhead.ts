@@ -8,12 +8,17 @@
  *       does and answering a canned batch: (f) - (r) is what src/flight adds;
  *   (b) flight-runner serving mlp_small with batching on, as bench:serving's (b):
  *       (b) - (f) is what runners, scheduling and the model add;
- *   (w) flight-runner, from the sources, serving a JS runner that echoes its input
+ *   (w) flight-runner serving a JS runner that echoes its input
  *       (call-overhead/echo-runner.mjs) in worker threads (`isolation: worker`, the JS
  *       default), batching on: (w) - (f) is what runners, scheduling and the crossing to
  *       a worker and back add. `--baseline DIR` also starts (w0), the same server from
  *       another checkout (e.g. `git archive BASE | tar -x -C DIR` and a node_modules
- *       symlink), measured in the same repetitions, for a same-run before/after.
+ *       symlink; it is built here), measured in the same repetitions, for a same-run
+ *       before/after.
+ * Every server runs compiled JavaScript, as the package ships it: the project's dist/
+ * (built first) and the (r)/(f) servers compiled by call-overhead/tsconfig.json. Under
+ * tsx, esbuild's keepNames wraps every function made per call in `__name(...)`, which
+ * cost (f) ~25 us per call more than the compiled build (same-window, 2026-11-30).
  * Reported per server: requests/s and its CPU time per request (all threads, /proc),
  * medians over repetitions that rotate which server goes first.
  *
@@ -25,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  buildLoadgen, here, measure, median, root, runnerConfig, startServer, stopServer,
+  buildLoadgen, here, measure, median, root, run, runnerConfig, startServer, stopServer,
   type Measurement, type Server,
 } from './harness.js';
 
@@ -47,22 +52,22 @@ async function main(): Promise<void> {
   const servers: Server[] = [];
   try {
     const loadgen = await buildLoadgen(work);
+    await compile(values.baseline ? resolve(values.baseline) : undefined);
     const model = join(root, 'examples/models/mlp_small.onnx');
     writeFileSync(join(work, 'on.yaml'), runnerConfig(model, 2, 'in-process', { enabled: true, maxBatchRows: 64, maxQueueDelayMs: 2 }));
     writeFileSync(join(work, 'echo.yaml'), echoConfig());
-    const tsx = (script: string) => ['--import', 'tsx', join(here, 'call-overhead', script)];
+    const compiled = (script: string) => [join(compiledServers, 'bench/serving/call-overhead', script)];
     const only = new Set(values.only.split(','));
-    if (only.has('r')) servers.push(await startServer('r', '(r) raw node:http2, canned answer', process.execPath, tsx('raw-http2-server.ts')));
-    if (only.has('f')) servers.push(await startServer('f', '(f) FlightServer, canned answer', process.execPath, tsx('flight-server.ts')));
+    if (only.has('r')) servers.push(await startServer('r', '(r) raw node:http2, canned answer', process.execPath, compiled('raw-http2-server.js')));
+    if (only.has('f')) servers.push(await startServer('f', '(f) FlightServer, canned answer', process.execPath, compiled('flight-server.js')));
     if (only.has('b')) servers.push(await startServer('b', '(b) flight-runner, mlp_small', process.execPath,
       [join(root, 'bin/flight-runner.js'), 'serve', join(work, 'on.yaml'), '--port', '0', '--log-level', 'warn']));
-    // From the sources (tsx), so a checkout needs no build, and a baseline checkout is run alike.
-    const fromSources = (checkout: string) => ['--import', 'tsx', join(checkout, 'src/cli/main.ts'), 'serve', join(work, 'echo.yaml'),
+    const built = (checkout: string) => [join(checkout, 'bin/flight-runner.js'), 'serve', join(work, 'echo.yaml'),
       '--port', '0', '--log-level', 'warn'];
     if (only.has('w') && values.baseline) {
-      servers.push(await startServer('w0', '(w0) baseline, JS echo in a worker', process.execPath, fromSources(resolve(values.baseline))));
+      servers.push(await startServer('w0', '(w0) baseline, JS echo in a worker', process.execPath, built(resolve(values.baseline))));
     }
-    if (only.has('w')) servers.push(await startServer('w', '(w) flight-runner, JS echo in a worker', process.execPath, fromSources(root)));
+    if (only.has('w')) servers.push(await startServer('w', '(w) flight-runner, JS echo in a worker', process.execPath, built(root)));
 
     const results = new Map<string, Measurement[]>(); // key `${server}:${concurrency}`
     for (let rep = 0; rep < reps; rep++) {
@@ -80,6 +85,16 @@ async function main(): Promise<void> {
     for (const server of servers) await stopServer(server);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Where call-overhead/tsconfig.json puts the compiled (r) and (f) servers. */
+const compiledServers = join(root, 'node_modules/.cache/flight-runner-bench/call-overhead');
+
+/** Builds dist/ here (and in the baseline checkout) and compiles the (r) and (f) servers. */
+async function compile(baseline?: string): Promise<void> {
+  const tsc = join(root, 'node_modules/.bin/tsc');
+  for (const checkout of baseline ? [root, baseline] : [root]) await run(tsc, ['-p', join(checkout, 'tsconfig.build.json')], checkout);
+  await run(tsc, ['-p', join(here, 'call-overhead/tsconfig.json')]);
 }
 
 /** The (w) servers' config: the echo runner, 2 worker-thread instances, batching as (b). */

@@ -86,24 +86,27 @@ const EMPTY = new Uint8Array(0);
 /** VectorAssembler's layout for flat columns (see isFlatType): the same nodes, regions and buffers. */
 function assembleFlat(datas: readonly Data[]): AssembledBody {
   const body: AssembledBody = { byteLength: 0, nodes: [], bufferRegions: [], buffers: [], variadicBufferCounts: [], plain: true };
-  const addBuffer = (values: ArrayBufferView) => {
-    const byteLength = (values.byteLength + 7) & ~7;
-    body.buffers.push(values);
-    body.bufferRegions.push(new ipc.BufferRegion(body.byteLength, byteLength));
-    body.byteLength += byteLength;
-  };
-  const visit = (data: Data) => {
-    const { length } = data;
-    if (length > 2147483647) throw new RangeError('Cannot write arrays larger than 2^31 - 1 in length');
-    const { nullCount } = data;
-    if (nullCount !== 0) body.plain = false;
-    addBuffer(nullCount <= 0 ? EMPTY : truncateBitmap(data.offset, length, data.nullBitmap));
-    body.nodes.push(new ipc.FieldNode(length, nullCount));
-    if (data.typeId === Type.FixedSizeList) visit(data.children[0]!);
-    else addBuffer((data.values as Uint8Array).subarray(0, length * data.stride));
-  };
-  for (const data of datas) visit(data);
+  for (let i = 0; i < datas.length; i++) assembleFlatColumn(body, datas[i]!);
   return body;
+}
+
+// Module functions, not closures in assembleFlat: no functions made per batch.
+function assembleFlatColumn(body: AssembledBody, data: Data): void {
+  const { length } = data;
+  if (length > 2147483647) throw new RangeError('Cannot write arrays larger than 2^31 - 1 in length');
+  const { nullCount } = data;
+  if (nullCount !== 0) body.plain = false;
+  addBodyBuffer(body, nullCount <= 0 ? EMPTY : truncateBitmap(data.offset, length, data.nullBitmap));
+  body.nodes.push(new ipc.FieldNode(length, nullCount));
+  if (data.typeId === Type.FixedSizeList) assembleFlatColumn(body, data.children[0]!);
+  else addBodyBuffer(body, (data.values as Uint8Array).subarray(0, length * data.stride));
+}
+
+function addBodyBuffer(body: AssembledBody, values: ArrayBufferView): void {
+  const byteLength = (values.byteLength + 7) & ~7;
+  body.buffers.push(values);
+  body.bufferRegions.push(new ipc.BufferRegion(body.byteLength, byteLength));
+  body.byteLength += byteLength;
 }
 
 /** Column data of `types` read from an uncompressed body, as views into it. */
@@ -139,7 +142,7 @@ function loadFlat(body: Uint8Array, header: ipc.RecordBatch, types: DataType[]):
   const load = (type: DataType): Data => {
     const { length, nullCount } = nodes[node++]!;
     const validity = read();
-    const nullBitmap = nullCount > 0 ? toArrayBufferView(Uint8Array, validity) : new Uint8Array(0);
+    const nullBitmap = nullCount > 0 ? toArrayBufferView(Uint8Array, validity) : NO_BITMAP;
     if (type.typeId === Type.FixedSizeList) return new Data(type, 0, length, nullCount, [undefined, undefined, nullBitmap], [load(type.children[0]!.type)]);
     return new Data(type, 0, length, nullCount, [undefined, toArrayBufferView(type.ArrayType, read()), nullBitmap]);
   };
@@ -159,8 +162,15 @@ export function loadDecompressedColumns(
  * dispatch (a few percent of a one-row call, made several times per call).
  */
 export function structData(type: Struct, length: number, children: Data[]): Data<Struct> {
-  return new Data(type, 0, length, 0, [undefined, undefined, new Uint8Array(0)], children);
+  return new Data(type, 0, length, 0, [undefined, undefined, NO_BITMAP], children);
 }
+
+/**
+ * The empty validity bitmap of every column without nulls that these functions make:
+ * one, not a new typed array (and ArrayBuffer) per column of every batch. apache-arrow
+ * never writes into a bitmap this short: marking a value null makes a new one.
+ */
+const NO_BITMAP = new Uint8Array(0);
 
 /**
  * A RecordBatch of `schema` over `data`, keeping `schema` itself. apache-arrow's

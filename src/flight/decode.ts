@@ -77,16 +77,12 @@ export class FlightDataDecoder {
    * `decompressed`: the message's buffers from decompressAhead(), when it gave them.
    */
   decode(data: ReceivedFlightData, decompressed?: Uint8Array[]): FlightMessage {
-    const extra = {
-      ...(data.descriptor ? { descriptor: data.descriptor } : {}),
-      ...(data.appMetadata?.byteLength ? { appMetadata: data.appMetadata } : {}),
-    };
     const header = data.dataHeader;
     if (!header || header.byteLength === 0) {
       if (data.dataBody?.byteLength) {
         throw FlightError.invalidArgument(`FlightData has a ${data.dataBody.byteLength}-byte body but no data_header`);
       }
-      return { kind: 'metadata', ...extra };
+      return carried({ kind: 'metadata' }, data);
     }
     const last = this.lastHeader;
     this.lastHeader = undefined;
@@ -104,7 +100,7 @@ export class FlightDataDecoder {
         }
         const schema = message.header as Schema;
         this.currentSchema = schema;
-        return { kind: 'schema', schema, ...extra };
+        return carried({ kind: 'schema', schema }, data);
       }
       case MessageHeader.DictionaryBatch: {
         const schema = this.requireSchema('dictionary batch');
@@ -113,8 +109,8 @@ export class FlightDataDecoder {
         if (!type) {
           throw FlightError.invalidArgument(`dictionary batch for id ${dict.id}, which no field of the schema uses`);
         }
-        const [data] = this.loadColumns(dict.data, body, [type], message.version, `dictionary ${dict.id}`, decompressed);
-        const vector = new Vector([data!]);
+        const [column] = this.loadColumns(dict.data, body, [type], message.version, `dictionary ${dict.id}`, decompressed);
+        const vector = new Vector([column!]);
         const previous = this.dictionaries.get(dict.id);
         if (dict.isDelta && !previous) {
           throw FlightError.invalidArgument(`delta dictionary batch for id ${dict.id} before any dictionary for it`);
@@ -122,18 +118,21 @@ export class FlightDataDecoder {
         if (this.dictionaries === NO_DICTIONARIES) this.dictionaries = new Map();
         this.dictionaries.set(dict.id, guard(`dictionary ${dict.id}`,
           () => (dict.isDelta && previous ? previous.concat(vector).memoize() : vector.memoize())));
-        return { kind: 'dictionary', id: dict.id, isDelta: dict.isDelta, ...extra };
+        return carried({ kind: 'dictionary', id: dict.id, isDelta: dict.isDelta }, data);
       }
       case MessageHeader.RecordBatch: {
         const schema = this.requireSchema('record batch');
         const header = message.header as ipc.RecordBatch;
-        for (const [id] of schema.dictionaries) {
-          if (!this.dictionaries.has(id)) {
-            throw FlightError.invalidArgument(`record batch uses dictionary id ${id} before its dictionary batch`);
+        if (schema.dictionaries.size) {
+          for (const [id] of schema.dictionaries) {
+            if (!this.dictionaries.has(id)) {
+              throw FlightError.invalidArgument(`record batch uses dictionary id ${id} before its dictionary batch`);
+            }
           }
         }
-        const children = this.loadColumns(header, body, fieldTypes(schema), message.version, 'record batch', decompressed);
-        validateColumns(children, fieldNames(schema), this.dictionaries);
+        const fields = fieldList(schema);
+        const children = this.loadColumns(header, body, fields.types, message.version, 'record batch', decompressed);
+        validateColumns(children, fields.names, this.dictionaries);
         // The format requires it, and apache-arrow would otherwise pad or cut the columns.
         for (let i = 0; i < children.length; i++) {
           const column = children[i]!;
@@ -152,7 +151,7 @@ export class FlightDataDecoder {
           const dataHeader = body === data.dataBody ? data.dataHeader! : new Uint8Array(data.dataHeader!);
           rememberEncodedBatch(batch, { dataHeader, dataBody: body, ours: false });
         }
-        return { kind: 'batch', batch, ...extra };
+        return carried({ kind: 'batch', batch }, data);
       }
       default:
         throw unsupportedType(message.headerType);
@@ -214,8 +213,16 @@ function fieldList(schema: Schema): { types: DataType[]; names: string[] } {
   if (!list) fieldLists.set(schema, list = { types: schema.fields.map((f) => f.type), names: schema.fields.map((f) => f.name) });
   return list;
 }
-const fieldTypes = (schema: Schema) => fieldList(schema).types;
-const fieldNames = (schema: Schema) => fieldList(schema).names;
+
+/**
+ * `msg` with the descriptor and app_metadata `data` came with (set one by one: spreading
+ * them into a new object cost a one-row call more than the rest of wrapping its messages).
+ */
+function carried<M extends FlightMessage>(msg: M, data: ReceivedFlightData): M {
+  if (data.descriptor) msg.descriptor = data.descriptor;
+  if (data.appMetadata?.byteLength) msg.appMetadata = data.appMetadata;
+  return msg;
+}
 
 /** The longest array apache-arrow can build or write. */
 const MAX_ARRAY_LENGTH = 2 ** 31 - 1;

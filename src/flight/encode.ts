@@ -62,6 +62,8 @@ export class FlightDataEncoder {
     if (known?.ours && known.dataBody.byteLength <= this.maxMessageBytes) {
       return [{ dataHeader: known.dataHeader, dataBody: known.dataBody, appMetadata }];
     }
+    // The usual batch: no dictionaries, one message.
+    if (batch.schema.dictionaries.size === 0 && !this.mustSplit(batch)) return [encodeRecordBatch(batch, appMetadata)];
     const out = this.encodeDictionaries(batch);
     const slices = this.slices(batch);
     for (let i = 0; i < slices.length; i++) out.push(encodeRecordBatch(slices[i]!, i === 0 ? appMetadata : undefined));
@@ -94,8 +96,13 @@ export class FlightDataEncoder {
     return out;
   }
 
+  /** Whether `batch` may be over maxMessageBytes (then slices() decides). */
+  private mustSplit(batch: RecordBatch): boolean {
+    return Number.isFinite(this.maxMessageBytes) && batch.numRows > 1;
+  }
+
   private slices(batch: RecordBatch): RecordBatch[] {
-    if (!Number.isFinite(this.maxMessageBytes) || batch.numRows <= 1) return [batch];
+    if (!this.mustSplit(batch)) return [batch];
     const bytes = bodyBytes(batch);
     if (bytes <= this.maxMessageBytes) return [batch];
     const rowsPerSlice = Math.max(1, Math.floor(batch.numRows * (this.maxMessageBytes / bytes)));
@@ -141,18 +148,19 @@ interface PlainHeaders {
 }
 const plainBatchHeaders = new WeakMap<Schema, PlainHeaders>();
 
+/** The level under `n` in a plainHeader tree, made if new. */
+function descend(level: Map<number, unknown>, n: number): Map<number, unknown> {
+  let next = level.get(n) as Map<number, unknown> | undefined;
+  if (!next) level.set(n, next = new Map());
+  return next;
+}
+
 function plainHeader(batch: RecordBatch, body: AssembledBody): Uint8Array {
   let tree = plainBatchHeaders.get(batch.schema);
   if (!tree) plainBatchHeaders.set(batch.schema, tree = { root: new Map(), size: 0 });
-  let level = tree.root;
-  const step = (n: number) => {
-    let next = level.get(n) as Map<number, unknown> | undefined;
-    if (!next) level.set(n, next = new Map());
-    level = next;
-  };
-  step(batch.numRows);
-  for (const node of body.nodes) step(node.length);
-  for (const region of body.bufferRegions) step(region.length);
+  let level = descend(tree.root, batch.numRows);
+  for (let i = 0; i < body.nodes.length; i++) level = descend(level, body.nodes[i]!.length);
+  for (let i = 0; i < body.bufferRegions.length; i++) level = descend(level, body.bufferRegions[i]!.length);
   let dataHeader = level.get(-1) as Uint8Array | undefined;
   if (!dataHeader) {
     const header = new ipc.RecordBatch(batch.numRows, body.nodes, body.bufferRegions, null, body.variadicBufferCounts);

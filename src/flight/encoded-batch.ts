@@ -45,8 +45,10 @@ type Keyed = Data & { [ENTRY]?: Entry };
 export function rememberEncodedBatch(batch: RecordBatch, encoded: EncodedBatch): void {
   const columns = batch.data.children;
   if (!columns.length || batch.data.offset !== 0) return;
-  // Not enumerable: comparisons and printing of the column see apache-arrow's fields only.
-  Object.defineProperty(columns[0]!, ENTRY, { value: { columns, length: batch.numRows, encoded }, writable: true, configurable: true });
+  // A symbol key: Object.keys, for...in and JSON never see it, so comparisons and printing
+  // of the column still see apache-arrow's fields only. (Object.defineProperty, to make it
+  // non-enumerable too, cost a one-row call ~1.5 us.)
+  (columns[0] as Keyed)[ENTRY] = { columns, length: batch.numRows, encoded };
 }
 
 /**

@@ -190,6 +190,33 @@ export function decodeDescriptor(bytes: Uint8Array): FlightDescriptor {
   throw r.fail(`descriptor type must be PATH (1) or CMD (2), got ${type}`);
 }
 
+/** PATH descriptors decoded lately, with their bytes (see pathDescriptorOf). */
+const recentPaths: { bytes: Uint8Array; descriptor: FlightDescriptor }[] = [];
+const RECENT_PATHS = 16;
+const MAX_REMEMBERED_DESCRIPTOR_BYTES = 256;
+
+/**
+ * The descriptor in a FlightData: every call of a method names the same path, so the
+ * few seen lately are kept (frozen, shared by the calls that send those bytes) and
+ * found by comparing bytes, instead of decoding the strings and arrays again per call.
+ * CMD descriptors are decoded each time: their bytes are a view into the message.
+ */
+function pathDescriptorOf(bytes: Uint8Array): FlightDescriptor {
+  const small = bytes.byteLength <= MAX_REMEMBERED_DESCRIPTOR_BYTES;
+  if (small) {
+    for (const seen of recentPaths) {
+      if (seen.bytes.byteLength === bytes.byteLength && Buffer.compare(seen.bytes, bytes) === 0) return seen.descriptor;
+    }
+  }
+  const descriptor = decodeDescriptor(bytes);
+  if (small && descriptor.type === 'PATH') {
+    Object.freeze(descriptor.path);
+    if (recentPaths.length >= RECENT_PATHS) recentPaths.shift();
+    recentPaths.push({ bytes: new Uint8Array(bytes), descriptor: Object.freeze(descriptor) });
+  }
+  return descriptor;
+}
+
 /** Parses one FlightData; byte fields are views into `buf`. Throws FlightError. */
 export function decodeFlightData(buf: Uint8Array): ReceivedFlightData {
   const r = new ProtoReader(buf, 'FlightData');
@@ -205,7 +232,7 @@ export function decodeFlightData(buf: Uint8Array): ReceivedFlightData {
     }
     const bytes = r.bytes();
     switch (field) {
-      case FIELD_DESCRIPTOR: out.descriptor = decodeDescriptor(bytes); break;
+      case FIELD_DESCRIPTOR: out.descriptor = pathDescriptorOf(bytes); break;
       case FIELD_HEADER: out.dataHeader = bytes; break;
       case FIELD_APP_METADATA: out.appMetadata = bytes; break;
       case FIELD_BODY: out.dataBody = bytes; break;

@@ -10,6 +10,23 @@ import { FlightDataEncoder, type EncoderOptions } from './encode.js';
 import { FlightError, Status } from './errors.js';
 import { isMalformed, type FlightData, type MalformedFlightData, type ReceivedFlightData } from './flight-data.js';
 
+/**
+ * A FlightData source that can also hand over, without a promise turn, a message it
+ * has already received (a server call's input, whose messages often arrive several to
+ * a chunk).
+ */
+export interface PollableFlightData extends AsyncIterator<ReceivedFlightData | MalformedFlightData> {
+  /** What next() would resolve with, if known now; undefined when it is not. May throw as next() rejects. */
+  poll(): IteratorResult<ReceivedFlightData | MalformedFlightData> | undefined;
+}
+
+/** readyMessage(): the next message has not arrived yet. */
+const NOT_READY = Symbol('not ready');
+
+function isPollable(source: AsyncIterator<unknown>): source is PollableFlightData {
+  return typeof (source as Partial<PollableFlightData>).poll === 'function';
+}
+
 /** A batch with the app_metadata sent beside it, or app_metadata alone (`batch` undefined). */
 export interface FlightChunk {
   batch?: RecordBatch;
@@ -28,6 +45,7 @@ export interface FlightChunk {
  */
 export class FlightReader implements AsyncIterable<FlightChunk> {
   private readonly source: AsyncIterator<ReceivedFlightData | MalformedFlightData>;
+  private readonly pollable?: PollableFlightData;
   private readonly decoder = new FlightDataDecoder();
   private readonly pending: FlightMessage[] = [];
   private firstDescriptor?: FlightDescriptor;
@@ -35,6 +53,7 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
 
   constructor(source: AsyncIterable<ReceivedFlightData | MalformedFlightData>) {
     this.source = source[Symbol.asyncIterator]();
+    if (isPollable(this.source)) this.pollable = this.source;
   }
 
   /** The descriptor from the stream's first message (DoPut, DoExchange), once read. */
@@ -43,30 +62,48 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   }
 
   /** Reads the first message, so that `descriptor` is known. Returns this. */
-  async open(): Promise<this> {
-    if (this.pending.length === 0 && !this.done && this.firstDescriptor === undefined) {
-      const msg = await this.pull();
+  open(): Promise<this> {
+    if (this.pending.length > 0 || this.done || this.firstDescriptor !== undefined) return Promise.resolve(this);
+    return this.pull().then((msg) => {
       if (msg) this.pending.push(msg);
-    }
-    return this;
+      return this;
+    });
   }
 
   /**
    * The stream's schema: reads ahead to the schema message, keeping any messages before
    * it. Undefined if the stream ended without one.
    */
-  async schema(): Promise<Schema | undefined> {
-    while (!this.decoder.schema && !this.done) {
-      const msg = await this.pull();
+  schema(): Promise<Schema | undefined> {
+    if (this.decoder.schema || this.done) return Promise.resolve(this.decoder.schema);
+    return this.pull().then((msg) => {
       if (msg) this.pending.push(msg);
-    }
-    return this.decoder.schema;
+      return this.schema();
+    });
   }
 
   /** The next decoded message, including schema and dictionary messages. */
   nextMessage(): Promise<FlightMessage | undefined> {
+    try {
+      const ready = this.readyMessage();
+      if (ready === NOT_READY) return this.pull();
+      return ready instanceof Promise ? ready : Promise.resolve(ready);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The next message when it is at hand: held, or already received by a pollable source
+   * (decoded now; a promise only for a batch that decompresses in steps). NOT_READY when
+   * it has to be waited for. Throws as reading it would reject.
+   */
+  private readyMessage(): FlightMessage | undefined | Promise<FlightMessage> | typeof NOT_READY {
     const held = this.pending.shift();
-    return held ? Promise.resolve(held) : this.pull();
+    if (held) return held;
+    if (this.done) return undefined;
+    const polled = this.pollable?.poll();
+    return polled ? this.received(polled) : NOT_READY;
   }
 
   /**
@@ -77,28 +114,54 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   [Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
     let finished = false;
-    // As an async generator does, a next() called while one is pending runs after it.
+    // As an async generator does, a next() called while one is pending runs after it:
+    // `pending` counts the steps not settled yet.
     let pending = 0;
     let last: Promise<IteratorResult<FlightChunk>> | undefined;
-    const step = async (): Promise<IteratorResult<FlightChunk>> => {
-      try {
-        while (!finished) {
-          const msg = await this.nextMessage();
-          if (!msg) break;
-          if (msg.kind === 'batch') return { done: false, value: msg.appMetadata ? { batch: msg.batch, appMetadata: msg.appMetadata } : { batch: msg.batch } };
-          // app_metadata on schema and dictionary messages is not a chunk of its own: arrow-go
-          // copies a batch's app_metadata onto the schema and dictionary messages written with
-          // it, and the C++ and Go readers ignore it there, so surfacing it would duplicate it.
-          if (msg.kind === 'metadata' && msg.appMetadata) return { done: false, value: { appMetadata: msg.appMetadata } };
-        }
-      } catch (err) {
-        finished = true;
-        throw err;
-      } finally {
-        pending--;
-      }
+    // Promise callbacks rather than an async loop: a one-row call's batch then costs one
+    // promise turn per message read, not an async frame and several turns.
+    const settle = (result: IteratorResult<FlightChunk>): IteratorResult<FlightChunk> => {
+      pending--;
+      return result;
+    };
+    const fail = (err: unknown): never => {
+      pending--;
       finished = true;
-      return done;
+      throw err;
+    };
+    /** What a message gives the iteration: a chunk, the end, or nothing (read on). */
+    const chunkOf = (msg: FlightMessage | undefined): IteratorResult<FlightChunk> | undefined => {
+      if (!msg || finished) {
+        finished = true;
+        return done;
+      }
+      if (msg.kind === 'batch') return { done: false, value: msg.appMetadata ? { batch: msg.batch, appMetadata: msg.appMetadata } : { batch: msg.batch } };
+      // app_metadata on schema and dictionary messages is not a chunk of its own: arrow-go
+      // copies a batch's app_metadata onto the schema and dictionary messages written with
+      // it, and the C++ and Go readers ignore it there, so surfacing it would duplicate it.
+      if (msg.kind === 'metadata' && msg.appMetadata) return { done: false, value: { appMetadata: msg.appMetadata } };
+      return undefined;
+    };
+    const handle = (msg: FlightMessage | undefined): IteratorResult<FlightChunk> | Promise<IteratorResult<FlightChunk>> => {
+      const result = chunkOf(msg);
+      return result ? settle(result) : step();
+    };
+    // The messages already at hand are gone through here, without a promise turn each:
+    // a one-row call's schema and batch usually arrive together.
+    const step = (): Promise<IteratorResult<FlightChunk>> => {
+      for (;;) {
+        if (finished) return Promise.resolve(settle(done));
+        let ready: ReturnType<FlightReader['readyMessage']>;
+        try {
+          ready = this.readyMessage();
+        } catch (err) {
+          return Promise.reject(err).catch(fail);
+        }
+        if (ready === NOT_READY) return this.pull().then(handle, fail);
+        if (ready instanceof Promise) return ready.then(handle, fail);
+        const result = chunkOf(ready);
+        if (result) return Promise.resolve(settle(result));
+      }
     };
     return {
       next: () => {
@@ -125,17 +188,26 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
     return batches.length ? new Table(batches) : new Table(schema ?? ([] as never));
   }
 
-  private async pull(): Promise<FlightMessage | undefined> {
-    if (this.done) return undefined;
-    const next = await this.source.next();
+  private pull(): Promise<FlightMessage | undefined> {
+    if (this.done) return Promise.resolve(undefined);
+    return this.source.next().then(this.received);
+  }
+
+  /** Decodes what the source gave (a property, so pull() makes no closure per message). */
+  private readonly received = (next: IteratorResult<ReceivedFlightData | MalformedFlightData>): FlightMessage | undefined | Promise<FlightMessage> => {
     if (next.done) {
       this.done = true;
       return undefined;
     }
-    if (isMalformed(next.value)) throw next.value.malformed;
+    const data = next.value;
+    if (isMalformed(data)) throw data.malformed;
     // Large compressed batches inflate in steps, other callers served in between.
-    const decompressing = this.decoder.decompressAhead(next.value);
-    const msg = this.decoder.decode(next.value, decompressing && await decompressing);
+    const decompressing = this.decoder.decompressAhead(data);
+    return decompressing ? decompressing.then((buffers) => this.decoded(data, buffers)) : this.decoded(data);
+  };
+
+  private decoded(data: ReceivedFlightData, decompressed?: Uint8Array[]): FlightMessage {
+    const msg = this.decoder.decode(data, decompressed);
     if (msg.descriptor && this.firstDescriptor === undefined) this.firstDescriptor = msg.descriptor;
     return msg;
   }
@@ -169,20 +241,34 @@ export class FlightWriter {
   }
 
   /** Writes the schema message. Must come once, before any batch. */
-  async begin(schema: Schema, appMetadata?: Uint8Array): Promise<void> {
-    if (this.writtenSchema) throw new FlightError(Status.FAILED_PRECONDITION, 'schema already written on this stream');
-    this.writtenSchema = schema;
-    const descriptor = this.takeDescriptor();
-    await this.sink(this.encoder.encodeSchema(schema, descriptor, appMetadata));
+  begin(schema: Schema, appMetadata?: Uint8Array): Promise<void> {
+    try {
+      if (this.writtenSchema) throw new FlightError(Status.FAILED_PRECONDITION, 'schema already written on this stream');
+      this.writtenSchema = schema;
+      const descriptor = this.takeDescriptor();
+      return this.sink(this.encoder.encodeSchema(schema, descriptor, appMetadata));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Writes one batch with optional app_metadata; begins the stream with its schema if needed. */
-  async write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void> {
-    if (!this.writtenSchema) await this.begin(batch.schema);
-    else if (batch.schema !== this.writtenSchema && !sameFields(batch.schema, this.writtenSchema)) {
-      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
+  write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void> {
+    // Not async: a one-row answer is one message, sent without an async frame around it.
+    try {
+      if (!this.writtenSchema) return this.begin(batch.schema).then(() => this.write(batch, appMetadata));
+      if (batch.schema !== this.writtenSchema && !sameFields(batch.schema, this.writtenSchema)) {
+        throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
+      }
+      const messages = this.encoder.encodeBatch(batch, appMetadata);
+      return messages.length === 1 ? this.sink(messages[0]!) : this.sendAll(messages);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    for (const data of this.encoder.encodeBatch(batch, appMetadata)) await this.sink(data);
+  }
+
+  private async sendAll(messages: FlightData[]): Promise<void> {
+    for (const data of messages) await this.sink(data);
   }
 
   /** Writes a message carrying app_metadata only. */

@@ -418,3 +418,14 @@ test('schema bytes (FlightInfo.schema, GetSchema) get the same flatbuffer bounds
   }
   t.true(refused.has('malformed schema bytes: malformed data_header: schema field list declares N entries, more than the N-byte header holds'), [...refused].join('\n'));
 });
+
+test('a PATH descriptor decoded again from the same bytes is the same frozen object; other paths are their own', (t) => {
+  const bytesOf = (...path: string[]) => encodeFlightData({ descriptor: FlightDescriptor.path(...path) });
+  const first = decodeFlightData(bytesOf('iris', 'predict')).descriptor!;
+  const again = decodeFlightData(bytesOf('iris', 'predict')).descriptor!;
+  const other = decodeFlightData(bytesOf('iris', 'score')).descriptor!;
+  t.is(again, first);
+  t.true(Object.isFrozen(first) && first.type === 'PATH' && Object.isFrozen(first.path));
+  t.deepEqual(other, { type: 'PATH', path: ['iris', 'score'] });
+  t.throws(() => { (first as unknown as { path: string[] }).path.push('x'); }, { instanceOf: TypeError });
+});

@@ -289,3 +289,28 @@ test('a 1 GiB DoExchange through the echo with a slow reader stays in bounded me
     await s.close();
   }
 });
+
+test('small answers held to share one write reach a client that waits for them before sending more', async (t) => {
+  // The server answers each batch before the client sends the next, and the client waits for
+  // each answer first: had a held frame waited for the call's end, this would never finish.
+  const s = await startServer({
+    async doExchange(input, output) {
+      await output.begin(small.schema);
+      for await (const { batch } of input) if (batch) await output.write(batch);
+    },
+  });
+  try {
+    const ex = s.client.doExchange(FlightDescriptor.path('ping-pong'));
+    await ex.writer.sendDescriptor();
+    t.deepEqual((await ex.reader.schema())?.fields.map((f) => f.name), ['n']);
+    const answers = ex.reader.batches()[Symbol.asyncIterator]();
+    for (let i = 0; i < 3; i++) {
+      await ex.writer.write(small.batches[0]!);
+      t.is((await answers.next()).value?.numRows, 3);
+    }
+    ex.end();
+    t.true((await answers.next()).done);
+  } finally {
+    await s.close();
+  }
+});

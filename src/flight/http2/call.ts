@@ -5,11 +5,10 @@
  * as gRPC frames whose parts go to the socket uncopied, and the final status as trailers
  * (or a trailers-only response when nothing was sent).
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { FlightError, Status, toGrpcStatus } from '../errors.js';
-import type { ReceiveBudget } from '../receive-budget.js';
 import { log } from '../../util/log.js';
-import { GrpcMessageReader } from './message-reader.js';
+import { GrpcMessageReader, type MessageReaderOptions } from './message-reader.js';
 import { RequestMetadata } from './metadata.js';
 import { OK_TRAILERS, RESPONSE_HEADERS, parseGrpcTimeout, statusFields } from './wire.js';
 
@@ -21,11 +20,24 @@ import { OK_TRAILERS, RESPONSE_HEADERS, parseGrpcTimeout, statusFields } from '.
 const SEND_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
- * A frame up to this size goes down as one buffer, its parts copied together: cheaper
- * than a corked write per part (each a chunk of the stream's writev) for the small
- * messages of one-row calls.
+ * Frames up to this size, together, are held and go down as one buffer, their parts
+ * copied together: cheaper than a write per frame (each a native write request and its
+ * completion callbacks) for the small messages of one-row calls, whose schema, batch and
+ * status then leave in one write, as a hand-written answer would.
  */
 const SMALL_FRAME_BYTES = 4096;
+
+const RESOLVED = Promise.resolve();
+
+/** Sends frames held by `call` (see sendFrame); a nextTick callback, so no closure per call. */
+function flushHeld(call: GrpcCall): void {
+  call.flushHeld();
+}
+
+/** 'wantTrailers' listener of a call ending with OK: one function for all (`this` is the stream). */
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
 
 function framePartsBytes(parts: readonly Uint8Array[]): number {
   let n = 0;
@@ -50,13 +62,21 @@ const KIND_NAMES: Record<MethodKind, string> = {
   unary: 'unary', serverStream: 'server streaming', clientStream: 'client streaming', bidi: 'bidi streaming',
 };
 
+/** What every call of one method shares. */
 export interface CallOptions {
   /** The method's kind: unary and server-streaming methods take exactly one request message. */
   kind: MethodKind;
-  /** Largest request message accepted, before and after decompression. */
-  maxReceiveMessageBytes: number;
-  /** The server-wide budget for bytes of request messages not yet read by their call. */
-  budget?: ReceiveBudget;
+  /** The request messages' limits: largest message (before and after decompression) and the server-wide receive budget. */
+  reader: MessageReaderOptions;
+}
+
+/** The call on a stream, for the shared 'close' listener. */
+const CALL = Symbol('flight-runner.grpc-call');
+type CallStream = ServerHttp2Stream & { [CALL]?: GrpcCall };
+
+/** 'close' listener of every call's stream (`this` is the stream): no closure per call. */
+function onStreamClose(this: CallStream): void {
+  this[CALL]!.streamClosed();
 }
 
 /** Each connection's peer address, worked out once (a call's session socket is a proxy, its address a system call). */
@@ -98,25 +118,22 @@ export class GrpcCall {
   private statusSent = false;
   private closed = false;
   private deadlineTimer?: NodeJS.Timeout;
+  /** Small frames not yet written (see sendFrame), and their bytes. */
+  private held?: Uint8Array[];
+  private heldBytes = 0;
+  private flushQueued = false;
 
   constructor(private readonly stream: ServerHttp2Stream, headers: IncomingHttpHeaders, private readonly options: CallOptions) {
     // The server has put an 'error' listener on the stream already (see GrpcHttp2Server.route):
     // 'close' follows an error and reports the cancellation.
     // 'close', 'wantTrailers', 'aborted' and 'finish' fire at most once per stream: plain
     // listeners, without the wrapper once() makes per call.
-    stream.on('close', () => this.onClose());
+    (stream as CallStream)[CALL] = this;
+    stream.on('close', onStreamClose);
     this.path = String(headers[':path']);
     this.peer = peerOf(stream);
     const encoding = headers['grpc-encoding'];
-    this.reader = new GrpcMessageReader(stream, {
-      maxMessageBytes: options.maxReceiveMessageBytes,
-      ...(options.budget ? { budget: options.budget } : {}),
-      encoding: typeof encoding === 'string' ? encoding : undefined,
-      onError: (err) => {
-        log('warn', 'request input refused', { rpc: this.path, peer: this.peer, code: Status[err.code], error: err.message });
-        this.cancel(err);
-      },
-    });
+    this.reader = new GrpcMessageReader(stream, options.reader, typeof encoding === 'string' ? encoding : undefined, this);
     this.metadata = new RequestMetadata(headers);
 
     const timeout = headers['grpc-timeout'];
@@ -159,6 +176,15 @@ export class GrpcCall {
    */
   nextMessage(): Promise<Buffer | undefined> {
     return this.reader.next();
+  }
+
+  /**
+   * The next request message if it has arrived (null at the end of the input, undefined
+   * when it has not arrived yet): nextMessage() without a promise turn. Throws as
+   * nextMessage() rejects.
+   */
+  pollMessage(): Buffer | null | undefined {
+    return this.reader.poll();
   }
 
   /** Whether the call has ended (status sent, or the stream closed). */
@@ -218,14 +244,28 @@ export class GrpcCall {
       this.headersSent = true;
       stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
     }
+    const bytes = framePartsBytes(parts);
+    if (this.heldBytes + bytes <= SMALL_FRAME_BYTES) {
+      // Held until the handler's current run of resolved promises is over (a nextTick
+      // comes after the microtasks) or the call ends, whichever is first: frames sent
+      // together go down as one write, and none waits for more than that turn.
+      const held = this.held ??= [];
+      for (const part of parts) held.push(part);
+      this.heldBytes += bytes;
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        process.nextTick(flushHeld, this);
+      }
+      return RESOLVED;
+    }
+    this.flushHeld();
     if (parts.length === 1) stream.write(parts[0]!);
-    else if (framePartsBytes(parts) <= SMALL_FRAME_BYTES) stream.write(Buffer.concat(parts));
     else {
       stream.cork();
       for (const part of parts) stream.write(part);
       stream.uncork();
     }
-    if (stream.writableLength <= SEND_BUFFER_BYTES || !stream.writableNeedDrain) return Promise.resolve();
+    if (stream.writableLength <= SEND_BUFFER_BYTES || !stream.writableNeedDrain) return RESOLVED;
     return new Promise<void>((resolve, reject) => {
       const cleanup = () => {
         stream.off('drain', onDrain);
@@ -252,11 +292,39 @@ export class GrpcCall {
     this.sendStatus(status.code, status.details);
   }
 
+  /** The request's input was refused by its reader (too large, bad frame): ends the call with why. */
+  inputRefused(err: FlightError): void {
+    log('warn', 'request input refused', { rpc: this.path, peer: this.peer, code: Status[err.code], error: err.message });
+    this.cancel(err);
+  }
+
+  /** Resets the stream (RST_STREAM INTERNAL_ERROR): for when not even a status can be sent. */
+  reset(): void {
+    if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
   /** Ends the call from the server's side (deadline, bad input, shutdown) and aborts `signal`. */
   cancel(err: FlightError): void {
     if (this.finished) return;
     this.sendStatus(err.code, err.message);
     this.abort(err);
+  }
+
+  /** Writes the frames held by sendFrame, if any (still open: a status not sent yet). */
+  flushHeld(): void {
+    this.flushQueued = false;
+    const held = this.takeHeld();
+    if (held && !this.finished) this.stream.write(held);
+  }
+
+  /** The held frames as one buffer (undefined when none), no longer held. */
+  private takeHeld(): Buffer | undefined {
+    const held = this.held;
+    if (!held) return undefined;
+    const bytes = this.heldBytes;
+    this.held = undefined;
+    this.heldBytes = 0;
+    return held.length === 1 ? Buffer.from(held[0]!.buffer, held[0]!.byteOffset, held[0]!.byteLength) : Buffer.concat(held, bytes);
   }
 
   private abort(reason: FlightError): void {
@@ -278,9 +346,14 @@ export class GrpcCall {
         this.headersSent = true;
         stream.respond({ ...RESPONSE_HEADERS, ...statusFields(code, details) }, TRAILERS_ONLY_OPTIONS);
       } else {
-        const trailers = code === Status.OK && details === '' ? OK_TRAILERS : statusFields(code, details);
-        stream.on('wantTrailers', () => stream.sendTrailers(trailers));
-        stream.end();
+        if (code === Status.OK && details === '') stream.on('wantTrailers', sendOkTrailers);
+        else {
+          const trailers = statusFields(code, details);
+          stream.on('wantTrailers', () => stream.sendTrailers(trailers));
+        }
+        const tail = this.takeHeld();
+        if (tail) stream.end(tail);
+        else stream.end();
       }
     }
     // Whatever the client still sends is read and dropped, so it does not hold the connection
@@ -289,7 +362,8 @@ export class GrpcCall {
     this.reader.fail(code === Status.OK ? callEnded : () => new FlightError(code, details));
   }
 
-  private onClose(): void {
+  /** The stream closed ('close' listener). */
+  streamClosed(): void {
     this.closed = true;
     clearTimeout(this.deadlineTimer);
     if (this.statusSent) return;

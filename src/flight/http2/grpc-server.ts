@@ -9,6 +9,7 @@ import {
   type Http2SecureServer, type Http2Server, type IncomingHttpHeaders, type SecureServerOptions, type ServerHttp2Session, type ServerHttp2Stream,
 } from 'node:http2';
 import { FlightError, Status } from '../errors.js';
+import { log } from '../../util/log.js';
 import type { ReceiveBudget } from '../receive-budget.js';
 import { STREAM_WINDOW_BYTES, serverConnectionWindowBytes } from '../transport-options.js';
 import { GrpcCall, type CallOptions, type MethodKind } from './call.js';
@@ -38,6 +39,12 @@ export interface GrpcServerOptions {
 
 /** An address to listen on: TCP host and port (0 picks a free one) or a unix socket. */
 export type ListenAddress = { host?: string; port: number } | { socketPath: string };
+
+/**
+ * Every stream's 'error' listener: an 'error' with no listener would end the process. A
+ * call's failure reaches it through 'close' (and the reader); the error itself says nothing more.
+ */
+function ignoreStreamError(): void { /* reported by 'close' */ }
 
 export class GrpcHttp2Server {
   private readonly methods = new Map<string, GrpcMethod>();
@@ -138,9 +145,7 @@ export class GrpcHttp2Server {
 
   /** Answers what is not a gRPC call as gRPC servers do, and hands the rest to its method. */
   private route(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    // Every stream has one: an 'error' with no listener would end the process. A call's
-    // failure reaches it through 'close' (and the reader); the error itself says nothing more.
-    stream.on('error', () => { /* reported by 'close' */ });
+    stream.on('error', ignoreStreamError);
     if (headers[constants.HTTP2_HEADER_METHOD] !== 'POST') {
       stream.respond({ [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_METHOD_NOT_ALLOWED, allow: 'POST' }, { endStream: true });
       stream.resume();
@@ -161,20 +166,26 @@ export class GrpcHttp2Server {
     }
     const call = new GrpcCall(stream, headers, this.callOptions(method));
     this.calls.add(call);
-    const finish = (err?: unknown) => {
-      try {
-        call.end(err);
-      } finally {
-        this.calls.delete(call);
-      }
-    };
-    let served: Promise<void>;
+    void this.serve(call, method);
+  }
+
+  /** Runs a call's handler and ends the call with what it returned or threw. Never rejects. */
+  private async serve(call: GrpcCall, method: GrpcMethod): Promise<void> {
+    let failure: unknown;
     try {
-      served = method.handler(call);
+      await method.handler(call);
     } catch (err) {
-      served = Promise.reject(err);
+      failure = err;
     }
-    served.then(() => finish(), finish);
+    try {
+      call.end(failure);
+    } catch (err) {
+      // Writing the status failed (the stream broke under it): reset it so the client is not left waiting.
+      log('warn', 'failed to end a call', { rpc: call.path, peer: call.peer, error: (err as Error).message });
+      call.reset();
+    } finally {
+      this.calls.delete(call);
+    }
   }
 
   /** The options of each call of `method` (the same for all of them). */
@@ -182,7 +193,7 @@ export class GrpcHttp2Server {
     let options = this.methodCallOptions.get(method);
     if (!options) {
       const limit = Math.min(this.options.maxReceiveMessageBytes, method.maxRequestBytes ?? Infinity);
-      options = { kind: method.kind, maxReceiveMessageBytes: limit, ...(this.options.budget ? { budget: this.options.budget } : {}) };
+      options = { kind: method.kind, reader: { maxMessageBytes: limit, ...(this.options.budget ? { budget: this.options.budget } : {}) } };
       this.methodCallOptions.set(method, options);
     }
     return options;

@@ -40,15 +40,31 @@ const WHOLE_MESSAGE_BYTES = 64 * 1024;
 /** FlightData.data_body's field number. */
 const FIELD_BODY = 1000;
 
+/** The limits a reader enforces: the same object for every call of a method. */
 export interface MessageReaderOptions {
   /** Largest message accepted, before and after decompression. */
   maxMessageBytes: number;
   /** The server-wide budget for bytes held in messages not yet handed to the call. */
   budget?: ReceiveBudget;
-  /** The request's grpc-encoding, for messages whose compressed flag is set. */
-  encoding?: string;
+}
+
+/** Who is told when the input is unusable. */
+export interface MessageReaderOwner {
   /** Called once when the input is unusable (too large, bad frame); the call should end with it. */
-  onError(err: FlightError): void;
+  inputRefused(err: FlightError): void;
+}
+
+/** The reader of a stream, for the shared 'data' and 'end' listeners below. */
+const READER = Symbol('flight-runner.message-reader');
+type ReadStream = ServerHttp2Stream & { [READER]?: GrpcMessageReader };
+
+// One function each for every stream (`this` is the stream): no closures per call.
+// Nothing thrown here may reach the stream's emitter: it would end the process.
+function onStreamData(this: ReadStream, chunk: Buffer): void {
+  this[READER]!.received(chunk);
+}
+function onStreamEnd(this: ReadStream): void {
+  this[READER]!.receivedEnd();
 }
 
 /**
@@ -59,41 +75,46 @@ export interface MessageReaderOptions {
  * calls, so a message that arrives a byte at a time is still scanned once.
  */
 export function findBodyOffset(buf: Uint8Array, available: number, messageLength: number, scan: { pos: number }): number | 'more' | 'none' {
-  let pos = scan.pos;
-  const varint = (): number | undefined => {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= available) return undefined;
-      const byte = buf[pos++]!;
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-    return Number.NaN;
-  };
-  const incomplete = () => (available >= messageLength ? 'none' : 'more');
+  const at = cursor;
+  at.pos = scan.pos;
   for (;;) {
-    scan.pos = pos;
-    if (pos >= messageLength) return 'none';
-    const tag = varint();
-    if (tag === undefined) return incomplete();
+    scan.pos = at.pos;
+    if (at.pos >= messageLength) return 'none';
+    const tag = readVarint(buf, available, at);
+    if (tag === undefined) return available >= messageLength ? 'none' : 'more';
     if (Number.isNaN(tag) || tag < 8) return 'none';
     const wire = tag & 7;
     if (wire === 0) {
-      const v = varint();
-      if (v === undefined) return incomplete();
+      const v = readVarint(buf, available, at);
+      if (v === undefined) return available >= messageLength ? 'none' : 'more';
       if (Number.isNaN(v)) return 'none';
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
+    } else if (wire === 1) at.pos += 8;
+    else if (wire === 5) at.pos += 4;
     else if (wire === 2) {
-      const len = varint();
-      if (len === undefined) return incomplete();
+      const len = readVarint(buf, available, at);
+      if (len === undefined) return available >= messageLength ? 'none' : 'more';
       if (Number.isNaN(len)) return 'none';
-      if (Math.floor(tag / 8) === FIELD_BODY) return pos <= messageLength ? pos : 'none';
-      pos += len;
+      if (Math.floor(tag / 8) === FIELD_BODY) return at.pos <= messageLength ? at.pos : 'none';
+      at.pos += len;
     } else return 'none';
   }
+}
+
+/** findBodyOffset's position while it scans (one object for all scans: they never overlap). */
+const cursor = { pos: 0 };
+
+/** A varint at `at.pos` (moved past it); undefined if it runs past `available`, NaN if longer than 10 bytes. */
+function readVarint(buf: Uint8Array, available: number, at: { pos: number }): number | undefined {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (at.pos >= available) return undefined;
+    const byte = buf[at.pos++]!;
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) return result;
+    scale *= 128;
+  }
+  return Number.NaN;
 }
 
 /** A complete message and the budget it holds until the call takes it. */
@@ -137,38 +158,70 @@ export class GrpcMessageReader {
   private discarding = false;
   private waiter?: { resolve(m: Buffer | undefined): void; reject(e: unknown): void };
 
-  constructor(private readonly stream: ServerHttp2Stream, private readonly options: MessageReaderOptions) {
-    // Nothing thrown here may reach the stream's emitter: it would end the process.
-    stream.on('data', (chunk: Buffer) => {
-      try {
-        this.onData(chunk);
-      } catch (err) {
-        this.failed(err);
-      }
-    });
-    stream.on('end', () => {
-      try {
-        this.onEnd();
-      } catch (err) {
-        this.failed(err);
-      }
-    });
+  /**
+   * @param encoding the request's grpc-encoding, for messages whose compressed flag is set
+   * @param owner told once when the input is unusable
+   */
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly options: MessageReaderOptions,
+    private readonly encoding: string | undefined,
+    private readonly owner: MessageReaderOwner,
+  ) {
+    (stream as ReadStream)[READER] = this;
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+  }
+
+  /** A DATA chunk of the stream ('data' listener); never throws. */
+  received(chunk: Buffer): void {
+    try {
+      this.onData(chunk);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  /** The client half-closed ('end' listener); never throws. */
+  receivedEnd(): void {
+    try {
+      this.onEnd();
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   /** The next message, or undefined at the end of the stream. Rejects once the input failed or the call ended. */
   next(): Promise<Buffer | undefined> {
     const received = this.queue.shift();
-    if (received) {
-      this.queuedBytes -= received.message.byteLength;
-      this.options.budget?.release(received.reserved);
-      this.maybeResume();
-      return Promise.resolve(received.message);
-    }
+    if (received) return Promise.resolve(this.handOver(received));
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve(undefined);
     if (this.waiter) return Promise.reject(new Error('GrpcMessageReader.next() called while a read is pending'));
     this.maybeResume();
     return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+  }
+
+  /**
+   * What next() would resolve with, when it is known now: the next message if it has
+   * arrived, null at the end of the stream; undefined when the next message has not
+   * arrived yet. Throws once the input failed or the call ended. Lets a reader go through
+   * the messages of one received chunk without a promise turn each.
+   */
+  poll(): Buffer | null | undefined {
+    if (this.waiter) return undefined;
+    const received = this.queue.shift();
+    if (received) return this.handOver(received);
+    if (this.failure) throw this.failure;
+    return this.ended ? null : undefined;
+  }
+
+  /** A queued message leaves the queue for the call: its budget is released. */
+  private handOver(received: Received): Buffer {
+    this.queuedBytes -= received.message.byteLength;
+    this.options.budget?.release(received.reserved);
+    this.maybeResume();
+    return received.message;
   }
 
   /**
@@ -199,7 +252,8 @@ export class GrpcMessageReader {
     this.queuedBytes = 0;
     this.releaseCurrent();
     this.backlog = [];
-    if (!this.stream.destroyed) this.stream.resume();
+    // Only a paused stream needs it: resume() on a flowing one still schedules a tick.
+    if (!this.stream.destroyed && !this.stream.readableEnded && this.stream.isPaused()) this.stream.resume();
   }
 
   private releaseCurrent(): void {
@@ -310,7 +364,7 @@ export class GrpcMessageReader {
     if (flag > 1) throw new FlightError(Status.INTERNAL, `invalid gRPC message flag ${flag} (must be 0 or 1)`);
     this.compressed = flag === 1;
     if (this.compressed) {
-      const encoding = this.options.encoding ?? 'identity';
+      const encoding = this.encoding ?? 'identity';
       if (encoding === 'identity') {
         throw new FlightError(Status.INTERNAL, 'message has the compressed flag set but the request has no grpc-encoding');
       }
@@ -383,7 +437,7 @@ export class GrpcMessageReader {
   private inflate(compressed: Buffer): void {
     this.inflating = true;
     this.stream.pause();
-    const encoding = this.options.encoding!;
+    const encoding = this.encoding!;
     const limit = this.options.maxMessageBytes;
     const inflater = encoding === 'gzip' ? createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) : createInflate({ chunkSize: INFLATE_CHUNK_BYTES });
     const parts: Buffer[] = [];
@@ -453,7 +507,7 @@ export class GrpcMessageReader {
   private error(err: FlightError): void {
     if (this.discarding) return;
     this.fail(err);
-    this.options.onError(err);
+    this.owner.inputRefused(err);
   }
 }
 
