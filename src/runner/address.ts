@@ -5,25 +5,33 @@
 import { FlightDescriptor, FlightError } from '../flight/index.js';
 import type { CallParams } from './runner.js';
 
-/** A resolved address. */
+/** A resolved address (a PATH descriptor's is shared by its calls: read only). */
 export interface MethodAddress {
-  runner: string;
-  method?: string;
-  params: CallParams;
+  readonly runner: string;
+  readonly method?: string;
+  readonly params: Readonly<CallParams>;
 }
+
+/** Params of a PATH address: none, one shared object (frozen: exchanges merge, never write, them). */
+const NO_PARAMS: CallParams = Object.freeze({});
+
+/**
+ * Addresses of PATH descriptors the Flight layer shares between calls (it keeps the few
+ * seen lately, frozen): a busy method's calls resolve theirs once.
+ */
+const pathAddresses = new WeakMap<FlightDescriptor, MethodAddress>();
 
 /** Parses a descriptor into a method address, or INVALID_ARGUMENT saying what is wrong. */
 export function addressOf(descriptor: FlightDescriptor | undefined): MethodAddress {
   if (!descriptor) throw FlightError.invalidArgument('the call has no flight descriptor: send PATH [runner] or [runner, method]');
   if (descriptor.type === 'PATH') {
-    // Indexed, not destructured with a rest: no array made per call.
-    const path = descriptor.path;
-    const runner = path[0];
-    const method = path[1];
-    if (!runner || path.length > 2) {
-      throw FlightError.invalidArgument(`descriptor path must be [runner] or [runner, method], got ${JSON.stringify(descriptor.path)}`);
+    let address = pathAddresses.get(descriptor);
+    if (!address) {
+      address = pathAddress(descriptor);
+      // Only a frozen descriptor cannot change under its cached address.
+      if (Object.isFrozen(descriptor) && Object.isFrozen(descriptor.path)) pathAddresses.set(descriptor, address);
     }
-    return method ? { runner, method, params: {} } : { runner, params: {} };
+    return address;
   }
   let cmd: unknown;
   const text = FlightDescriptor.cmdText(descriptor);
@@ -39,4 +47,16 @@ export function addressOf(descriptor: FlightDescriptor | undefined): MethodAddre
     throw FlightError.invalidArgument('CMD descriptor "params" must be a JSON object');
   }
   return { runner: c.runner, ...(c.method ? { method: c.method } : {}), params: (c.params ?? {}) as CallParams };
+}
+
+/** A PATH descriptor's address: `[runner]` or `[runner, method]`. */
+function pathAddress(descriptor: Extract<FlightDescriptor, { type: 'PATH' }>): MethodAddress {
+  // Indexed, not destructured with a rest: no array made per call.
+  const path = descriptor.path;
+  const runner = path[0];
+  const method = path[1];
+  if (!runner || path.length > 2) {
+    throw FlightError.invalidArgument(`descriptor path must be [runner] or [runner, method], got ${JSON.stringify(descriptor.path)}`);
+  }
+  return Object.freeze(method ? { runner, method, params: NO_PARAMS } : { runner, params: NO_PARAMS });
 }
