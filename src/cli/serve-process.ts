@@ -6,6 +6,7 @@
  */
 import type { FlightServer } from '../flight/index.js';
 import type { CredentialFlags } from '../config/credentials.js';
+import { getHeapStatistics } from 'node:v8';
 import { log } from '../util/log.js';
 import { tuneHeapForStreaming } from './heap-tuning.js';
 
@@ -74,7 +75,8 @@ export async function serveUntilSignalled(
   // Before the first large message: see heap-tuning.ts (full GCs per message otherwise).
   const heapGrowingPercent = tuneHeapForStreaming();
   log('debug', 'V8 heap growing factor', heapGrowingPercent === undefined
-    ? { setBy: 'node flag --heap-growing-percent' } : { heapGrowingPercent, why: 'full GCs per large message otherwise (src/cli/heap-tuning.ts)' });
+    ? { setBy: 'node flag --heap-growing-percent' }
+    : { heapGrowingPercent, usedHeapBytes: getHeapStatistics().used_heap_size, why: 'full GCs per large message otherwise (src/cli/heap-tuning.ts)' });
   const { location } = await server.listen({ host: flags.host, port: flags.port });
   if (!flags.authenticated && !isLoopback(flags.host)) {
     log('warn', 'serving without authentication on a non-loopback address: anyone who can reach it can call it', {
