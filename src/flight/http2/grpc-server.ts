@@ -11,7 +11,7 @@ import {
 import { FlightError, Status } from '../errors.js';
 import { log } from '../../util/log.js';
 import type { ReceiveBudget } from '../receive-budget.js';
-import { STREAM_WINDOW_BYTES, serverConnectionWindowBytes } from '../transport-options.js';
+import { MAX_FRAME_BYTES, STREAM_WINDOW_BYTES, serverConnectionWindowBytes } from '../transport-options.js';
 import { GrpcCall, type CallOptions, type MethodKind } from './call.js';
 import { watchSession } from './session-watch.js';
 import { RESPONSE_HEADERS, statusFields } from './wire.js';
@@ -126,7 +126,8 @@ export class GrpcHttp2Server {
 
   private createHttp2Server(): Http2Server | Http2SecureServer {
     const common = {
-      settings: { initialWindowSize: STREAM_WINDOW_BYTES },
+      // Large frames from the client: fewer, larger chunks per message (see MAX_FRAME_BYTES).
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES },
       // node:http2's default (10 MB per session) refuses new streams (ENHANCE_YOUR_CALM) once
       // large answers are queued; each call bounds its own queue instead (SEND_BUFFER_BYTES).
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
