@@ -4,18 +4,24 @@
  *
  *  (a) codec: our FlightData encode/decode against memcpy of the same bytes;
  *  (b) transport: our memory-server process against a pyarrow (C++) echo server, both
- *      driven by the same pyarrow client, alternating servers in every repetition.
+ *      driven by the same pyarrow client, alternating servers in every repetition; for
+ *      the echo also each server's CPU seconds per GiB (on Linux), which a loaded
+ *      machine disturbs far less than MiB/s.
  *
  * Flags: --reps N (default 5), --total-mib N (echo bytes per batch size, default 256),
  * --calls N (latency calls per repetition, default 300), --sizes 1,4,16,64 (echo batch
  * MiB), --skip-codec, --skip-transport, --skip-latency,
- * --server-node-args "..." (extra node flags for our server, e.g. --cpu-prof).
+ * --server-node-args "..." (extra node flags for our server, e.g. --cpu-prof, or
+ * --heap-growing-percent=0 for V8's own heap growth instead of src/cli/heap-tuning.ts's),
+ * --baseline DIR (another flight-runner checkout, built, e.g. a `git worktree` of an older
+ * commit: its memory-server is measured in the same run, for before/after ratios).
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCodecBench } from './codec.js';
-import { runToEnd, startServer, type ServerProcess } from './servers.js';
+import { cpuSeconds, runToEnd, startServer, type ServerProcess } from './servers.js';
 import { fmt, median, table } from './stats.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,21 +38,33 @@ const { values: flags } = parseArgs({
     'skip-transport': { type: 'boolean', default: false },
     'skip-latency': { type: 'boolean', default: false },
     'server-node-args': { type: 'string', default: '' },
+    baseline: { type: 'string' },
   },
 });
 
-interface EchoResult { batch_mib: number; mib_per_s: number }
+interface EchoResult { batch_mib: number; batches: number; mib_per_s: number }
 interface Latency { p50_us: number; p99_us: number }
-interface Samples { echo: Map<number, number[]>; exchange: Latency[]; action: Latency[] }
+interface Samples { echo: Map<number, number[]>; cpu: Map<number, number[]>; exchange: Latency[]; action: Latency[] }
+
+/** MiB the client echoes before it times anything (pyarrow_client.py's warm-up). */
+const WARM_UP_MIB = 16;
 
 const client = (location: string, args: string[]) => runToEnd(python, [`${here}pyarrow_client.py`, location, ...args]);
 
 async function measure(server: ServerProcess, into: Samples): Promise<void> {
-  const echo = JSON.parse(await client(server.location,
-    ['--mode', 'echo', '--sizes', flags.sizes!, '--total-mib', flags['total-mib']!])) as { echo: EchoResult[] };
-  for (const e of echo.echo) {
-    if (!into.echo.has(e.batch_mib)) into.echo.set(e.batch_mib, []);
-    into.echo.get(e.batch_mib)!.push(e.mib_per_s);
+  // One client run per size, so that the server's CPU time can be put down to it.
+  for (const size of flags.sizes!.split(',')) {
+    const before = cpuSeconds(server.child.pid!);
+    const echo = JSON.parse(await client(server.location,
+      ['--mode', 'echo', '--sizes', size, '--total-mib', flags['total-mib']!])) as { echo: EchoResult[] };
+    const after = cpuSeconds(server.child.pid!);
+    for (const e of echo.echo) {
+      push(into.echo, e.batch_mib, e.mib_per_s);
+      if (before !== undefined && after !== undefined) {
+        // Per GiB echoed (payload one way), the warm-up's bytes included.
+        push(into.cpu, e.batch_mib, ((after - before) * 1024) / (e.batches * e.batch_mib + WARM_UP_MIB));
+      }
+    }
   }
   if (flags['skip-latency']) return;
   const lat = JSON.parse(await client(server.location, ['--mode', 'latency', '--calls', flags.calls!])) as { exchange: Latency; action: Latency };
@@ -57,39 +75,50 @@ async function measure(server: ServerProcess, into: Samples): Promise<void> {
 async function runTransportBench(): Promise<string> {
   const reps = Number(flags.reps);
   const nodeArgs = flags['server-node-args']!.split(' ').filter(Boolean);
-  const ours = await startServer('ours', process.execPath, [...nodeArgs, `${root}bin/flight-runner.js`, 'memory-server', '--port', '0']);
-  const theirs = await startServer('pyarrow', python, [`${here}pyarrow_echo_server.py`, '--port', '0']);
-  const samples = { ours: newSamples(), pyarrow: newSamples() };
+  const memoryServer = (checkout: string) => [...nodeArgs, `${checkout}bin/flight-runner.js`, 'memory-server', '--port', '0'];
+  const servers: { label: string; process: ServerProcess; samples: Samples }[] = [];
+  const add = async (label: string, start: Promise<ServerProcess>) => { servers.push({ label, process: await start, samples: newSamples() }); };
   try {
+    await add('ours', startServer('ours', process.execPath, memoryServer(root)));
+    if (flags.baseline) await add('baseline', startServer('baseline', process.execPath, memoryServer(`${resolve(flags.baseline)}/`)));
+    await add('pyarrow C++', startServer('pyarrow', python, [`${here}pyarrow_echo_server.py`, '--port', '0']));
     for (let rep = 0; rep < reps; rep++) {
-      // Alternate which server goes first, so drift in machine load hits both alike.
-      const order = rep % 2 ? [theirs, ours] : [ours, theirs];
-      for (const s of order) await measure(s, s === ours ? samples.ours : samples.pyarrow);
+      // Alternate the order, so drift in machine load hits every server alike.
+      for (const s of rep % 2 ? [...servers].reverse() : servers) await measure(s.process, s.samples);
       process.stderr.write(`  transport repetition ${rep + 1}/${reps} done\n`);
     }
   } finally {
-    await ours.stop();
-    await theirs.stop();
+    for (const s of servers) await s.process.stop();
   }
-  const rows: string[][] = [['metric', 'ours', 'pyarrow C++', 'ours/pyarrow', 'target']];
-  for (const [mib, values] of samples.ours.echo) {
-    const a = median(values);
-    const b = median(samples.pyarrow.echo.get(mib)!);
-    rows.push([`DoExchange echo ${mib} MiB batches (MiB/s)`, fmt(a), fmt(b), fmt(a / b, 2), '>= 0.8']);
-  }
+  const peer = servers.at(-1)!;
+  const ours = servers.slice(0, -1);
+  const rows: string[][] = [['metric', ...servers.map((s) => s.label), ...ours.map((s) => `${s.label}/pyarrow`), 'target']];
+  const row = (metric: string, pick: (s: Samples) => number[] | undefined, digits: number, target: string) => {
+    const values = servers.map((s) => median(pick(s.samples) ?? [Number.NaN]));
+    const peerValue = values.at(-1)!;
+    rows.push([metric, ...values.map((v) => fmt(v, digits)), ...values.slice(0, -1).map((v) => fmt(v / peerValue, 2)), target]);
+  };
+  for (const mib of peer.samples.echo.keys()) row(`DoExchange echo ${mib} MiB batches (MiB/s)`, (s) => s.echo.get(mib), 0, '>= 0.8');
+  for (const mib of peer.samples.cpu.keys()) row(`server CPU s per GiB echoed, ${mib} MiB`, (s) => s.cpu.get(mib), 2, '');
   for (const kind of flags['skip-latency'] ? [] : ['exchange', 'action'] as const) {
     const name = kind === 'exchange' ? 'one-row DoExchange' : 'DoAction healthcheck';
     for (const p of ['p50_us', 'p99_us'] as const) {
-      const a = median(samples.ours[kind].map((l) => l[p]));
-      const b = median(samples.pyarrow[kind].map((l) => l[p]));
-      rows.push([`${name} ${p.slice(0, 3)} (us)`, fmt(a), fmt(b), fmt(a / b, 2), p === 'p50_us' ? '<= 1.5' : '']);
+      row(`${name} ${p.slice(0, 3)} (us)`, (s) => s[kind].map((l) => l[p]), 0, p === 'p50_us' ? '<= 1.5' : '');
     }
   }
-  return `${table(rows)}\n(medians of ${reps} repetitions; echo MiB/s counts payload one way; latencies over ${flags.calls} calls each)`;
+  return `${table(rows)}\n(medians of ${reps} repetitions; echo MiB/s counts payload one way; server CPU s per GiB: user + system`
+    + ` time of the server process, all threads, while the client echoed one size; latencies over ${flags.calls} calls each`
+    + `${flags.baseline ? `; baseline: the memory-server of ${resolve(flags.baseline)}` : ''})`;
 }
 
 function newSamples(): Samples {
-  return { echo: new Map(), exchange: [], action: [] };
+  return { echo: new Map(), cpu: new Map(), exchange: [], action: [] };
+}
+
+function push(into: Map<number, number[]>, key: number, value: number): void {
+  const values = into.get(key);
+  if (values) values.push(value);
+  else into.set(key, [value]);
 }
 
 async function main(): Promise<void> {

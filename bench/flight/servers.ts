@@ -1,6 +1,7 @@
 /** Starting and stopping the benchmark's server processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** A running server process and the location it printed. */
@@ -50,4 +51,23 @@ export async function runToEnd(command: string, args: string[]): Promise<string>
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}`);
   return out;
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from
+ * /proc/<pid>/stat; undefined where there is no /proc (not Linux). Counts what a
+ * wall-clock rate hides on a shared machine: the work a server does per byte, GC and
+ * helper threads included.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th
+  // and 13th, in clock ticks of USER_HZ, 100 on Linux.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

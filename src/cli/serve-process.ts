@@ -1,11 +1,14 @@
 /**
  * The process contract of every serving command (see docs/protocol.md): print exactly
  * one line `flight-runner listening on <location>` on stdout once calls are accepted,
- * and on SIGTERM or SIGINT drain in-flight calls, then exit 0.
+ * and on SIGTERM or SIGINT drain in-flight calls, then exit 0. Serving processes also
+ * tune V8's heap growth for streaming large messages (heap-tuning.ts).
  */
 import type { FlightServer } from '../flight/index.js';
 import type { CredentialFlags } from '../config/credentials.js';
+import { getHeapStatistics } from 'node:v8';
 import { log } from '../util/log.js';
+import { tuneHeapForStreaming } from './heap-tuning.js';
 
 /** Where a serving command listens, from its flags. */
 export interface ListenFlags {
@@ -69,6 +72,11 @@ export function isLoopback(host: string): boolean {
 export async function serveUntilSignalled(
   server: FlightServer, flags: ListenFlags, onDrain: () => Promise<void> = async () => {},
 ): Promise<void> {
+  // Before the first large message: see heap-tuning.ts (full GCs per message otherwise).
+  const heapGrowingPercent = tuneHeapForStreaming();
+  log('debug', 'V8 heap growing factor', heapGrowingPercent === undefined
+    ? { setBy: 'node flag --heap-growing-percent' }
+    : { heapGrowingPercent, usedHeapBytes: getHeapStatistics().used_heap_size, why: 'full GCs per large message otherwise (src/cli/heap-tuning.ts)' });
   const { location } = await server.listen({ host: flags.host, port: flags.port });
   if (!flags.authenticated && !isLoopback(flags.host)) {
     log('warn', 'serving without authentication on a non-loopback address: anyone who can reach it can call it', {

@@ -77,7 +77,7 @@ function isFlatType(type: DataType): boolean {
 }
 
 /** A column the direct path takes: Data (apache-arrow leaves a Vector among an empty table's children) of a flat type. */
-function isFlat(data: Data): boolean {
+export function isFlat(data: Data): boolean {
   return data instanceof Data && isFlatType(data.type);
 }
 

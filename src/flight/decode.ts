@@ -142,8 +142,12 @@ export class FlightDataDecoder {
             );
           }
         }
-        const batch = guard('record batch', () =>
-          batchOfColumns(schema, header.length, children));
+        let batch: RecordBatch;
+        try {
+          batch = batchOfColumns(schema, header.length, children);
+        } catch (err) {
+          throw malformed('record batch', err);
+        }
         // A message that stands alone (see encoded-batch.ts) may be passed on as it came.
         // (When the body had to be copied to align it, the header is copied too: a view
         // would keep the whole receive buffer alive as long as the batch.)
@@ -167,7 +171,8 @@ export class FlightDataDecoder {
     header: ipc.RecordBatch, body: Uint8Array, types: DataType[], version: MetadataVersion, what: string, decompressed?: Uint8Array[],
   ) {
     checkBodyLayout(header, body, what);
-    return guard(what, () => {
+    // try/catch here rather than guard(): no closure per batch.
+    try {
       if (header.compression == null) return loadColumns(body, header, types, this.dictionaries, version);
       const codec = header.compression.type;
       const chunks = decompressed ?? header.buffers.map((r) => body.subarray(r.offset, r.offset + r.length));
@@ -176,7 +181,9 @@ export class FlightDataDecoder {
         for (const [i, chunk] of chunks.entries()) chunks[i] = decompressBuffer(codec, chunk, `${what} buffer ${i}`);
       }
       return loadDecompressedColumns(chunks, header, types, this.dictionaries, version);
-    });
+    } catch (err) {
+      throw malformed(what, err);
+    }
   }
 }
 
@@ -282,7 +289,12 @@ function guard<T>(what: string, step: () => T): T {
   try {
     return step();
   } catch (err) {
-    if (err instanceof FlightError) throw err;
-    throw FlightError.invalidArgument(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw malformed(what, err);
   }
+}
+
+/** What a failed step of decoding `what` throws: its FlightError, or INVALID_ARGUMENT naming the step. */
+function malformed(what: string, err: unknown): FlightError {
+  if (err instanceof FlightError) return err;
+  return FlightError.invalidArgument(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`, err);
 }

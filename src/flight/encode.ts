@@ -4,8 +4,8 @@
  * one sent, a replacement otherwise), then the batch itself, split by zero-copy slicing
  * when it is larger than the target message size.
  */
-import { DataType, Message, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
-import { assembleBody, ipc, type AssembledBody } from './arrow-internals.js';
+import { DataType, Message, Type, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
+import { assembleBody, ipc, isFlat, type AssembledBody } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { encodedBatchOf } from './encoded-batch.js';
 import type { FlightData } from './flight-data.js';
@@ -172,7 +172,65 @@ function plainHeader(batch: RecordBatch, body: AssembledBody): Uint8Array {
   return dataHeader;
 }
 
+/**
+ * A batch of plain columns (numbers or tensors, no nulls: see plainHeader) whose header
+ * was encoded before: found by walking its columns' lengths, its body the columns' own
+ * values, with no layout objects built. Undefined for any other batch, and for a new
+ * layout (the general path then encodes it and remembers its header).
+ */
+function encodeKnownPlainBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData | undefined {
+  const columns = batch.data.children;
+  for (let i = 0; i < columns.length; i++) if (!isPlainColumn(columns[i]!)) return undefined;
+  const tree = plainBatchHeaders.get(batch.schema);
+  if (!tree) return undefined;
+  // The same numbers, in the same order, as plainHeader walks: rows, field node lengths,
+  // buffer region lengths (an empty validity bitmap, then each leaf's padded values).
+  let level: Map<number, unknown> | undefined = tree.root.get(batch.numRows) as Map<number, unknown> | undefined;
+  for (let i = 0; level && i < columns.length; i++) level = walkNodeLengths(level, columns[i]!);
+  for (let i = 0; level && i < columns.length; i++) level = walkRegionLengths(level, columns[i]!);
+  const dataHeader = level?.get(-1) as Uint8Array | undefined;
+  if (!dataHeader) return undefined;
+  const dataBody: Uint8Array[] = [];
+  for (let i = 0; i < columns.length; i++) addPlainBody(dataBody, columns[i]!);
+  return { dataHeader, appMetadata, dataBody };
+}
+
+function isPlainColumn(data: Data): boolean {
+  return isFlat(data) && data.nullCount === 0 && (data.typeId !== Type.FixedSizeList || isPlainColumn(data.children[0]!));
+}
+
+function walkNodeLengths(level: Map<number, unknown>, data: Data): Map<number, unknown> | undefined {
+  const next = level.get(data.length) as Map<number, unknown> | undefined;
+  return next && data.typeId === Type.FixedSizeList ? walkNodeLengths(next, data.children[0]!) : next;
+}
+
+function walkRegionLengths(level: Map<number, unknown>, data: Data): Map<number, unknown> | undefined {
+  const next = level.get(0) as Map<number, unknown> | undefined; // no validity bitmap
+  if (!next) return undefined;
+  if (data.typeId === Type.FixedSizeList) return walkRegionLengths(next, data.children[0]!);
+  return next.get((plainValuesBytes(data) + 7) & ~7) as Map<number, unknown> | undefined;
+}
+
+/** The bytes of a plain leaf's values (what assembleBody takes of them). */
+function plainValuesBytes(data: Data): number {
+  return data.length * data.stride * (data.values as Uint8Array).BYTES_PER_ELEMENT;
+}
+
+function addPlainBody(parts: Uint8Array[], data: Data): void {
+  if (data.typeId === Type.FixedSizeList) {
+    addPlainBody(parts, data.children[0]!);
+    return;
+  }
+  const values = data.values as ArrayBufferView;
+  const bytes = plainValuesBytes(data);
+  if (bytes) parts.push(new Uint8Array(values.buffer, values.byteOffset, bytes));
+  const pad = ((bytes + 7) & ~7) - bytes;
+  if (pad > 0) parts.push(PADDING.subarray(0, pad));
+}
+
 function encodeRecordBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData {
+  const known = encodeKnownPlainBatch(batch, appMetadata);
+  if (known) return known;
   const assembled = assembleBody(batch);
   const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = assembled;
   if (assembled.plain) return { dataHeader: plainHeader(batch, assembled), appMetadata, dataBody: bodyParts(buffers, bufferRegions) };

@@ -100,6 +100,14 @@ export function encodeDescriptor(d: FlightDescriptor): Uint8Array {
   return w.finish();
 }
 
+/** Writes a length-delimited field at `pos`; returns the position after it. */
+function putLenField(buf: Uint8Array, pos: number, field: number, bytes: Uint8Array): number {
+  pos = writeVarint(buf, pos, (field << 3) | WIRE_LEN);
+  pos = writeVarint(buf, pos, bytes.byteLength);
+  buf.set(bytes, pos);
+  return pos + bytes.byteLength;
+}
+
 /**
  * The encoding of one FlightData as parts: a head buffer (with `reserve` spare bytes
  * in front for a frame prefix) holding the descriptor, data_header and app_metadata
@@ -118,15 +126,9 @@ function encodeParts(data: FlightData, reserve: number): { parts: Uint8Array[]; 
 
   const head = Buffer.allocUnsafe(reserve + headSize);
   let pos = reserve;
-  const putLen = (field: number, bytes: Uint8Array) => {
-    pos = writeVarint(head, pos, (field << 3) | WIRE_LEN);
-    pos = writeVarint(head, pos, bytes.byteLength);
-    head.set(bytes, pos);
-    pos += bytes.byteLength;
-  };
-  if (descriptor) putLen(FIELD_DESCRIPTOR, descriptor);
-  if (header?.byteLength) putLen(FIELD_HEADER, header);
-  if (meta?.byteLength) putLen(FIELD_APP_METADATA, meta);
+  if (descriptor) pos = putLenField(head, pos, FIELD_DESCRIPTOR, descriptor);
+  if (header?.byteLength) pos = putLenField(head, pos, FIELD_HEADER, header);
+  if (meta?.byteLength) pos = putLenField(head, pos, FIELD_APP_METADATA, meta);
   const parts: Uint8Array[] = [head];
   if (bodyLen) {
     pos = writeVarint(head, pos, (FIELD_BODY << 3) | WIRE_LEN);

@@ -73,7 +73,7 @@ async function slowEcho(client: FlightClient, totalBytes: number, batchBytes: nu
 }
 
 /** The windows a plain node:http2 client is given by the server at `target`. */
-async function advertisedWindows(target: { location: string; socketPath?: string }): Promise<{ connection: number; stream: number }> {
+async function advertisedWindows(target: { location: string; socketPath?: string }): Promise<{ connection: number; stream: number; frame: number }> {
   const socketPath = target.socketPath;
   const session: ClientHttp2Session = socketPath
     ? http2Connect('http://localhost', { createConnection: () => netConnect(socketPath) })
@@ -86,13 +86,13 @@ async function advertisedWindows(target: { location: string; socketPath?: string
     // The server sends its WINDOW_UPDATE before it can answer a PING, so after the answer
     // the connection window is what the server set.
     await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
-    return { connection: session.state.remoteWindowSize!, stream: session.remoteSettings.initialWindowSize! };
+    return { connection: session.state.remoteWindowSize!, stream: session.remoteSettings.initialWindowSize!, frame: session.remoteSettings.maxFrameSize! };
   } finally {
     session.close();
   }
 }
 
-test('the server advertises a connection window below the kernel buffering: 1 MiB on TCP, 64 KiB on a unix socket', async (t) => {
+test('the server advertises a connection window below the kernel buffering (1 MiB on TCP, 64 KiB on a unix socket) and the largest frame size', async (t) => {
   for (const transport of ['tcp', 'unix'] as const) {
     const s = await start(transport);
     try {
@@ -100,6 +100,9 @@ test('the server advertises a connection window below the kernel buffering: 1 Mi
       t.is(windows.connection, transport === 'unix' ? SERVER_UNIX_CONNECTION_WINDOW_BYTES : SERVER_TCP_CONNECTION_WINDOW_BYTES, transport);
       // Each call still buffers up to the wide stream window, for throughput.
       t.is(windows.stream, STREAM_WINDOW_BYTES, transport);
+      // And takes frames as large as HTTP/2 allows (2^24-1, RFC 9113 6.5.2), so a message
+      // arrives in few chunks.
+      t.is(windows.frame, 2 ** 24 - 1, transport);
     } finally {
       await s.close();
     }

@@ -44,6 +44,29 @@ const ERROR_CODE_NAMES: Record<number, string> = {
   [constants.NGHTTP2_HTTP_1_1_REQUIRED]: 'HTTP_1_1_REQUIRED',
 };
 
+/** A stream's reset watch: whether its reset was counted, and where it is counted. */
+const WATCH = Symbol('flight-runner.reset-watch');
+type WatchedStream = ServerHttp2Stream & { [WATCH]?: { counted: boolean; peerReset(): void } };
+
+/** Counts a stream's reset by the peer, once ('aborted': closed by the peer before the server finished the response). */
+function countPeerReset(this: WatchedStream): void {
+  const watch = this[WATCH];
+  if (!watch || watch.counted) return;
+  watch.counted = true;
+  watch.peerReset();
+}
+
+/**
+ * 'finish': finished by the server while the peer was still sending. A gRPC client resets
+ * such a stream when it reads the status, unless its own END_STREAM was already on the
+ * way. (A stream whose input was read to its end was half-closed by the peer: no need
+ * to ask nghttp2 for its state.)
+ */
+function watchFinished(this: WatchedStream): void {
+  if (this.readableEnded || this.destroyed || this.closed || this.state.remoteClose !== 0) return;
+  watchForReset(this, () => countPeerReset.call(this));
+}
+
 /**
  * What nghttp2's "Protocol error" on a session usually is. grpc-go clients end every
  * connection with a GOAWAY whose last-stream-id is their own last (odd) stream, where
@@ -138,21 +161,12 @@ export function watchSession(session: ServerHttp2Session): void {
     });
   };
 
-  session.on('stream', (stream: ServerHttp2Stream) => {
-    let counted = false;
-    const count = () => {
-      if (counted) return;
-      counted = true;
-      peerReset();
-    };
-    // Closed by the peer before the server finished the response.
-    // Each fires at most once per stream: plain listeners, no once() wrapper per call.
-    stream.on('aborted', count);
-    // Finished by the server while the peer was still sending: a gRPC client resets it
-    // when it reads the status, unless its own END_STREAM was already on the way.
-    stream.on('finish', () => {
-      if (!stream.destroyed && !stream.closed && stream.state.remoteClose === 0) watchForReset(stream, count);
-    });
+  session.on('stream', (stream: WatchedStream) => {
+    stream[WATCH] = { counted: false, peerReset };
+    // Each fires at most once per stream: plain listeners, shared by all streams (no
+    // closures, no once() wrapper per call).
+    stream.on('aborted', countPeerReset);
+    stream.on('finish', watchFinished);
   });
 
   let peerGoaway = false;
