@@ -29,7 +29,7 @@ const SMALL_FRAME_BYTES = 4096;
 
 const RESOLVED = Promise.resolve();
 
-/** Sends frames held by `call` (see sendFrame); a nextTick callback, so no closure per call. */
+/** Sends frames held by `call` (see sendFrame); a setImmediate callback, so no closure per call. */
 function flushHeld(call: GrpcCall): void {
   call.flushHeld();
 }
@@ -246,15 +246,17 @@ export class GrpcCall {
     }
     const bytes = framePartsBytes(parts);
     if (this.heldBytes + bytes <= SMALL_FRAME_BYTES) {
-      // Held until the handler's current run of resolved promises is over (a nextTick
-      // comes after the microtasks) or the call ends, whichever is first: frames sent
-      // together go down as one write, and none waits for more than that turn.
+      // Held until the event loop has handled the socket reads at hand (setImmediate: its
+      // check phase) or the call ends, whichever is first: frames sent together go down
+      // as one write, and none waits past the loop turn it was sent in. (A nextTick came
+      // before the rest of the same read: a client's END_STREAM, in the read's last frame,
+      // then ended the call in a second write.)
       const held = this.held ??= [];
       for (const part of parts) held.push(part);
       this.heldBytes += bytes;
       if (!this.flushQueued) {
         this.flushQueued = true;
-        process.nextTick(flushHeld, this);
+        setImmediate(flushHeld, this);
       }
       return RESOLVED;
     }
