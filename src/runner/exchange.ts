@@ -299,7 +299,22 @@ async function pipeline(
     return;
   }
   const run = planCall(target, schema, ctx, onCall);
-  if (fixedOutput) await output.begin(outputSchema(sig));
+  // The output schema comes first: with the first answer when the first batch arrives in
+  // the same turn of the event loop as the schema (a one-row call's schema, batch and end
+  // usually do), so both leave in one write; otherwise at the end of that turn, since a
+  // client may wait for it before sending its first batch.
+  let schemaPending = fixedOutput;
+  let inputRead = false;
+  if (schemaPending) {
+    setImmediate(() => {
+      if (!inputRead) beginOutput()?.catch(() => { /* the call ended: its status says why */ });
+    });
+  }
+  const beginOutput = (): Promise<void> | undefined => {
+    if (!schemaPending) return undefined;
+    schemaPending = false;
+    return output.begin(outputSchema(sig));
+  };
 
   let failure: { err: unknown } | undefined;
   // A failure interrupts the wait for the next input message. (Not a Promise.race against
@@ -324,34 +339,49 @@ async function pipeline(
   let unanswered = 0;
   const answered = () => { unanswered--; };
   const iterator = input[Symbol.asyncIterator]();
-  for (;;) {
-    if (failure) throw failure.err;
-    const next = iterator.next();
-    let step: IteratorResult<FlightChunk>;
-    if (unanswered === 0) {
-      step = await next;
-    } else {
-      next.catch(() => {}); // abandoned if the call fails while it waits
-      step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
-        interrupt = reject;
-        next.then(resolve, reject);
+  try {
+    for (;;) {
+      if (failure) throw failure.err;
+      const next = iterator.next();
+      let step: IteratorResult<FlightChunk>;
+      if (unanswered === 0) {
+        step = await next;
+      } else {
+        next.catch(() => {}); // abandoned if the call fails while it waits
+        step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
+          interrupt = reject;
+          next.then(resolve, reject);
+        });
+        interrupt = undefined;
+      }
+      if (step.done) break;
+      inputRead = true;
+      const { batch, appMetadata } = step.value;
+      const result = batch ? run(batch, unanswered ? written : undefined) : undefined;
+      result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
+      unanswered++;
+      written = written.then(async () => {
+        if (result) {
+          const answer = await result;
+          const begun = beginOutput();
+          if (begun) await begun;
+          await output.write(answer, appMetadata);
+        } else if (appMetadata) {
+          const begun = beginOutput();
+          if (begun) await begun;
+          await output.writeMetadata(appMetadata);
+        }
       });
-      interrupt = undefined;
+      written.then(answered, fail);
+      inFlight.push(written);
+      while (inFlight.length >= depth) await inFlight.shift();
     }
-    if (step.done) break;
-    const { batch, appMetadata } = step.value;
-    const result = batch ? run(batch, unanswered ? written : undefined) : undefined;
-    result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
-    unanswered++;
-    written = written.then(async () => {
-      if (result) await output.write(await result, appMetadata);
-      else if (appMetadata) await output.writeMetadata(appMetadata);
-    });
-    written.then(answered, fail);
-    inFlight.push(written);
-    while (inFlight.length >= depth) await inFlight.shift();
+    await written;
+  } catch (err) {
+    // A failed call still sends the schema before its status, as when it went first.
+    await beginOutput()?.catch(() => {});
+    throw err;
   }
-  await written;
   if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
 }
 

@@ -6,10 +6,11 @@
  */
 import { getEventListeners } from 'node:events';
 import test from 'ava';
-import { Field, Float32, Float64, type Schema, vectorFromArray } from 'apache-arrow';
-import { FlightError, Status, type FlightChunk } from '../../src/index.js';
+import { Field, Float32, Float64, type RecordBatch, type Schema, vectorFromArray } from 'apache-arrow';
+import { FlightClient, FlightDescriptor, FlightError, Status, type FlightChunk } from '../../src/index.js';
 import { methodOf } from '../../src/runner/call.js';
-import { callInProcess, callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type MethodTarget } from '../../src/runner/exchange.js';
+import { callInProcess, callMethod, chunkSource, exchangeChunks, runExchange, serverTarget, type ExchangeSink, type ExchangeSource, type MethodTarget } from '../../src/runner/exchange.js';
+import { startRunnerServer } from '../../src/runner/runner-server.js';
 import { RunnerRegistry } from '../../src/runner/registry.js';
 import { PARAMS_METADATA_KEY } from '../../src/runner/params.js';
 import { StatsRegistry } from '../../src/runner/stats.js';
@@ -141,4 +142,65 @@ test('serverTarget: a server\'s call by names, counted in its stats; unknown nam
   t.is(unknown?.message, "unknown runner 'nope'; runners: 'values'");
   const noMethod = t.throws(() => serverTarget(registry, 'values', 'cube', { stats }), { instanceOf: FlightError });
   t.is(noMethod?.code, Status.NOT_FOUND);
+});
+
+/** A source of one schema and `batches`, logging each read; the first batch comes a loop turn later when `late`. */
+function loggingSource(batches: RecordBatch[], late: boolean, log: string[]): ExchangeSource {
+  return {
+    schema: async () => { log.push('schema'); return batches[0]!.schema; },
+    async *[Symbol.asyncIterator]() {
+      if (late) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const batch of batches) {
+        log.push('read batch');
+        yield { batch };
+      }
+    },
+  };
+}
+
+/** A sink that logs begin and write, in order. */
+function loggingSink(log: string[]): ExchangeSink {
+  const sink: ExchangeSink & { schema: Schema | undefined } = {
+    schema: undefined,
+    async begin(schema) { log.push('begin'); sink.schema = schema; },
+    async write() { log.push('write'); },
+    async writeMetadata() { log.push('metadata'); },
+  };
+  return sink;
+}
+
+test('the output schema goes out in the turn the call began when no batch came with it (a client may wait for it before sending one)', async (t) => {
+  const log: string[] = [];
+  await runExchange(target('values', 'square'), loggingSource([rawBatch([primitive('x', new Float64(), [2])])], true, log), loggingSink(log));
+  t.deepEqual(log, ['schema', 'begin', 'read batch', 'write']);
+});
+
+test('with a batch in the same turn, the output schema goes out just before the first answer (one write for both), and before a failure', async (t) => {
+  const log: string[] = [];
+  await runExchange(target('values', 'square'), loggingSource([rawBatch([primitive('x', new Float64(), [2])])], false, log), loggingSink(log));
+  t.deepEqual(log, ['schema', 'read batch', 'begin', 'write']);
+  // A first batch that fails: the schema still precedes the status, as when it went first.
+  const failed: string[] = [];
+  const bad = rawBatch([primitive('x', new Float64(), [1])]);
+  const err = await t.throwsAsync(runExchange(target('values', 'square'), loggingSource([bad], false, failed), loggingSink(failed), { deadline: new Date(0) }), { instanceOf: FlightError });
+  t.is(err?.code, Status.DEADLINE_EXCEEDED);
+  t.deepEqual(failed, ['schema', 'read batch', 'begin']);
+});
+
+test('over a real server, a client that waits for the output schema before sending its batch gets it, then its answer', async (t) => {
+  const server = await startRunnerServer({ runners: [runner('values')] });
+  const client = new FlightClient(server.location);
+  try {
+    const ex = client.doExchange(FlightDescriptor.path('values', 'square'));
+    const input = rawBatch([primitive('x', new Float64(), [3])]);
+    await ex.writer.begin(input.schema);
+    t.deepEqual((await ex.reader.schema())?.fields.map((f) => f.name), ['y']);
+    await ex.writer.write(input);
+    ex.end();
+    const answers = await ex.reader.readAll();
+    t.deepEqual(Array.from(answers.getChild('y')!.toArray() as Float64Array), [9]);
+  } finally {
+    client.close();
+    await server.close();
+  }
 });
