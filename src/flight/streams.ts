@@ -34,6 +34,19 @@ export interface FlightChunk {
 }
 
 /**
+ * FlightReader's iteration, which can also hand over the next chunk without a promise
+ * turn when it is already at hand (a one-row call's schema, batch and end usually arrive
+ * together).
+ */
+export interface PollableChunks extends AsyncIterator<FlightChunk> {
+  /**
+   * The next chunk, or the end, if at hand now; undefined when next() has to wait for it
+   * (also while a next() is pending). Throws as next() would reject.
+   */
+  poll(): IteratorResult<FlightChunk> | undefined;
+}
+
+/**
  * Reads a FlightData stream as Arrow: the descriptor (first message), the schema, then
  * batches with their app_metadata. Messages are pulled one at a time, so a slow
  * consumer slows the sender through gRPC flow control instead of buffering.
@@ -47,7 +60,8 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   private readonly source: AsyncIterator<ReceivedFlightData | MalformedFlightData>;
   private readonly pollable?: PollableFlightData;
   private readonly decoder = new FlightDataDecoder();
-  private readonly pending: FlightMessage[] = [];
+  /** Messages read ahead, in order (a promise: one still decompressing, see pollSchema). */
+  private readonly pending: (FlightMessage | Promise<FlightMessage>)[] = [];
   private firstDescriptor?: FlightDescriptor;
   private done = false;
 
@@ -76,10 +90,43 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
    */
   schema(): Promise<Schema | undefined> {
     if (this.decoder.schema || this.done) return Promise.resolve(this.decoder.schema);
+    // A message pollSchema() left decompressing is decoded before any later one.
+    const decoding = this.pending.find((m): m is Promise<FlightMessage> => m instanceof Promise);
+    if (decoding) {
+      return decoding.then((msg) => {
+        this.pending[this.pending.indexOf(decoding)] = msg;
+        return this.schema();
+      });
+    }
     return this.pull().then((msg) => {
       if (msg) this.pending.push(msg);
       return this.schema();
     });
+  }
+
+  /**
+   * The stream's schema if it is at hand now: decoded already, or in messages already
+   * received (read ahead without a promise turn, as schema() does). Undefined when it has
+   * to be waited for (or the stream ended without one): then call schema(). Throws as
+   * schema() would reject.
+   */
+  pollSchema(): Schema | undefined {
+    while (!this.decoder.schema && !this.done) {
+      // Read from the source only: what is held was decoded already, and is not the schema.
+      if (!this.pollable || this.pending.some((m) => m instanceof Promise)) return undefined;
+      const polled = this.pollable.poll();
+      if (!polled) return undefined;
+      const msg = this.received(polled);
+      if (msg instanceof Promise) {
+        // A compressed batch before the schema (the decoder refuses it once inflated):
+        // kept in order for schema() to wait for; its failure is seen by whoever takes it.
+        msg.catch(() => {});
+        this.pending.push(msg);
+        return undefined;
+      }
+      if (msg) this.pending.push(msg);
+    }
+    return this.decoder.schema;
   }
 
   /** The next decoded message, including schema and dictionary messages. */
@@ -111,7 +158,7 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
    * consumed. (A plain iterator rather than an async generator: fewer promise turns per
    * batch.)
    */
-  [Symbol.asyncIterator](): AsyncIterator<FlightChunk> {
+  [Symbol.asyncIterator](): PollableChunks {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
     let finished = false;
     // As an async generator does, a next() called while one is pending runs after it:
@@ -163,10 +210,38 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
         if (result) return Promise.resolve(settle(result));
       }
     };
+    // A step poll() began (a batch decompressing in steps): the next next() is its answer.
+    let polledStep: Promise<IteratorResult<FlightChunk>> | undefined;
     return {
       next: () => {
+        if (polledStep) {
+          last = polledStep;
+          polledStep = undefined;
+          return last;
+        }
         last = pending++ > 0 && last ? last.then(step, step) : step();
         return last;
+      },
+      poll: () => {
+        if (pending > 0) return undefined;
+        for (;;) {
+          if (finished) return done;
+          let ready: ReturnType<FlightReader['readyMessage']>;
+          try {
+            ready = this.readyMessage();
+          } catch (err) {
+            finished = true;
+            throw err;
+          }
+          if (ready === NOT_READY) return undefined;
+          if (ready instanceof Promise) {
+            pending++;
+            polledStep = ready.then(handle, fail);
+            return undefined;
+          }
+          const result = chunkOf(ready);
+          if (result) return result;
+        }
       },
       return: async () => {
         finished = true;

@@ -21,14 +21,14 @@ import { log } from '../util/log.js';
 import { checkedOutput, invokeFailure, methodOf } from './call.js';
 import { CallCancellation, CancellableInvokeContext } from './cancellation.js';
 import { planConform } from './conform.js';
+import { runPipeline, type BatchRun, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
+
+export { PIPELINE_DEPTH, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
 import { paramsFromSchema } from './params.js';
 import type { CallParams, InvokeContext, Runner, RunnerMethod } from './runner.js';
 import { outputSchema, tableOutput } from './signature.js';
 import type { RunnerRegistry } from './registry.js';
 import type { MethodStats, StatsRegistry } from './stats.js';
-
-/** Batches of one exchange that may run at once (so one stream can keep several instances busy). */
-export const PIPELINE_DEPTH = 4;
 
 /** Told of every finished call (one batch), with its gRPC status name: metrics. */
 export type CallListener = (runner: string, method: string, rows: number, ms: number, code: string) => void;
@@ -94,24 +94,6 @@ export interface ExchangeContext {
   onAbort?: (listener: (reason: FlightError) => void) => void;
   /** The caller's deadline: a batch is not started after it, and a scheduler drops it once late. */
   deadline?: Date;
-}
-
-/** Where an exchange reads its input: the schema (which may come with no batch), then chunks. */
-export interface ExchangeSource extends AsyncIterable<FlightChunk> {
-  /** The input schema, reading ahead (chunks read on the way are kept); undefined if the input ends without one. */
-  schema(): Promise<Schema | undefined>;
-}
-
-/** Where an exchange writes its answers. */
-export interface ExchangeSink {
-  /** The schema begun, if any. */
-  readonly schema: Schema | undefined;
-  /** Begins the output with its schema (before any batch). */
-  begin(schema: Schema): Promise<void>;
-  /** One answer batch, with its input's app_metadata; begins the output with its schema if needed. */
-  write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void>;
-  /** A metadata-only message, passed through in order. */
-  writeMetadata(appMetadata: Uint8Array): Promise<void>;
 }
 
 /**
@@ -256,7 +238,7 @@ export function chunkSource(input: AsyncIterable<FlightChunk> | Iterable<FlightC
  * answer per input batch, in order, each with its input's app_metadata; metadata-only
  * chunks pass through in order. An input that ends without a schema is answered with the
  * output schema and no batches. Batches of a batchable method run up to
- * {@link PIPELINE_DEPTH} at a time and are answered strictly in order; reading stops
+ * PIPELINE_DEPTH (exchange-pipeline.ts) at a time and are answered strictly in order; reading stops
  * while that window is full, so the sink's (and the transport's) flow control bounds
  * what the caller can push. Rejects with the FlightError that ends the call.
  */
@@ -264,6 +246,10 @@ export function runExchange(target: MethodTarget, input: ExchangeSource, output:
   const onCall = target.onCall;
   // Without a listener, no wrapper: one promise less per call.
   return onCall ? counted(target, onCall, input, output, ctx) : pipeline(target, input, output, ctx, undefined);
+}
+
+function pipeline(target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined): Promise<void> {
+  return runPipeline(target.method.signature, input, output, (schema) => planCall(target, schema, ctx, onCall));
 }
 
 /**
@@ -284,114 +270,6 @@ async function counted(target: MethodTarget, onCall: CallListener, input: Exchan
     throw err;
   }
 }
-
-async function pipeline(
-  target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined,
-): Promise<void> {
-  const sig = target.method.signature;
-  const fixedOutput = !tableOutput(sig);
-  const schema = await input.schema();
-  if (!schema) {
-    // No input schema at all: answer with the output schema and no batches, passing on
-    // any metadata-only messages the input had (nothing is dropped).
-    await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
-    for await (const chunk of input) if (chunk.appMetadata) await output.writeMetadata(chunk.appMetadata);
-    return;
-  }
-  const run = planCall(target, schema, ctx, onCall);
-  // The output schema comes first: with the first answer when the first batch arrives in
-  // the same turn of the event loop as the schema (a one-row call's schema, batch and end
-  // usually do), so both leave in one write; otherwise at the end of that turn, since a
-  // client may wait for it before sending its first batch.
-  let schemaPending = fixedOutput;
-  let inputRead = false;
-  if (schemaPending) {
-    setImmediate(() => {
-      if (!inputRead) beginOutput()?.catch(() => { /* the call ended: its status says why */ });
-    });
-  }
-  const beginOutput = (): Promise<void> | undefined => {
-    if (!schemaPending) return undefined;
-    schemaPending = false;
-    return output.begin(outputSchema(sig));
-  };
-
-  let failure: { err: unknown } | undefined;
-  // A failure interrupts the wait for the next input message. (Not a Promise.race against
-  // one long-lived promise: each race would leave a reaction on it holding that step's
-  // batch, so a long stream would keep every batch alive.)
-  let interrupt: ((err: unknown) => void) | undefined;
-  const fail = (err: unknown) => {
-    failure ??= { err };
-    interrupt?.(err);
-  };
-
-  // Answers are written by their own chain as soon as each is ready, while reading goes
-  // on: a caller that waits for each answer before sending its next batch (request and
-  // response over one exchange) gets it without having to send more, and a failure ends
-  // the call at once instead of waiting for the next input message.
-  const depth = sig.batchable ? PIPELINE_DEPTH : 1;
-  const inFlight: Promise<void>[] = [];
-  let written: Promise<void> = Promise.resolve();
-  // Chunks whose answer is not yet written: with none, nothing can fail while the next
-  // input message is awaited, so it is awaited as it is (no interrupt wrapper), and a
-  // batch has no earlier batches to wait for (see BatchRun).
-  let unanswered = 0;
-  const answered = () => { unanswered--; };
-  const iterator = input[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      if (failure) throw failure.err;
-      const next = iterator.next();
-      let step: IteratorResult<FlightChunk>;
-      if (unanswered === 0) {
-        step = await next;
-      } else {
-        next.catch(() => {}); // abandoned if the call fails while it waits
-        step = await new Promise<IteratorResult<FlightChunk>>((resolve, reject) => {
-          interrupt = reject;
-          next.then(resolve, reject);
-        });
-        interrupt = undefined;
-      }
-      if (step.done) break;
-      inputRead = true;
-      const { batch, appMetadata } = step.value;
-      const result = batch ? run(batch, unanswered ? written : undefined) : undefined;
-      result?.catch(() => {}); // observed when its turn comes; never an unhandled rejection
-      unanswered++;
-      written = written.then(async () => {
-        if (result) {
-          const answer = await result;
-          const begun = beginOutput();
-          if (begun) await begun;
-          await output.write(answer, appMetadata);
-        } else if (appMetadata) {
-          const begun = beginOutput();
-          if (begun) await begun;
-          await output.writeMetadata(appMetadata);
-        }
-      });
-      written.then(answered, fail);
-      inFlight.push(written);
-      while (inFlight.length >= depth) await inFlight.shift();
-    }
-    await written;
-  } catch (err) {
-    // A failed call still sends the schema before its status, as when it went first.
-    await beginOutput()?.catch(() => {});
-    throw err;
-  }
-  if (!output.schema) await output.begin(fixedOutput ? outputSchema(sig) : new Schema([]));
-}
-
-/**
- * Runs one batch of a call. `earlier` settles when the stream's previous batches are
- * answered: if the queue is full while they are still in it, this stream is what fills
- * it, so the batch waits for them (backpressure on the stream) instead of failing; only
- * a queue full of other calls' rows is RESOURCE_EXHAUSTED. A single call has none.
- */
-type BatchRun = (batch: RecordBatch, earlier?: Promise<void>) => Promise<RecordBatch>;
 
 /**
  * The per-batch work of one call, planned once for its input schema (params, conform

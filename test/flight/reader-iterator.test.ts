@@ -55,3 +55,62 @@ test('return() ends the iteration', async (t) => {
   await iterator.return!();
   t.true((await iterator.next()).done);
 });
+
+/**
+ * A pollable source (as a server call's input is): `arrived` messages are at hand for
+ * poll(); the rest come through next() on a later turn.
+ */
+function pollableSource(messages: Received[], arrived: number): AsyncIterable<Received> {
+  let i = 0;
+  const at = () => (i < messages.length ? { done: false as const, value: messages[i++]! } : { done: true as const, value: undefined });
+  const iterator = {
+    next: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return at();
+    },
+    poll: () => (i < arrived ? at() : undefined),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+test('pollSchema() gives the schema at hand without a promise turn, undefined when it has to be waited for', async (t) => {
+  const messages = await messagesOf(2);
+  t.is(new FlightReader(pollableSource(messages, 0)).pollSchema(), undefined);
+  const reader = new FlightReader(pollableSource(messages, 1));
+  t.deepEqual(reader.pollSchema()?.fields.map((f) => f.name), ['x']);
+  // The batch that came with the schema is not lost: the iteration still yields both batches.
+  const values: number[] = [];
+  for await (const chunk of reader) values.push(chunk.batch!.getChild('x')!.get(0) as number);
+  t.deepEqual(values, [0, 1]);
+});
+
+test('the iterator\'s poll() hands over the chunks at hand, then undefined; next() reads on; the end is polled too', async (t) => {
+  const messages = await messagesOf(2);
+  const reader = new FlightReader(pollableSource(messages, 2));
+  const iterator = reader[Symbol.asyncIterator]();
+  const first = iterator.poll();
+  t.is(first?.done, false);
+  t.is(first?.done === false && first.value.batch?.getChild('x')?.get(0), 0);
+  t.is(iterator.poll(), undefined, 'the second batch has not arrived');
+  const second = await iterator.next();
+  t.is(second.done === false && second.value.batch?.getChild('x')?.get(0), 1);
+  const all = new FlightReader(pollableSource(messages, messages.length + 1))[Symbol.asyncIterator]();
+  t.false(all.poll()?.done);
+  t.false(all.poll()?.done);
+  t.true(all.poll()?.done, 'the end, already known, is polled as done');
+});
+
+test('poll() is undefined while a next() is pending, so chunks keep their order', async (t) => {
+  const messages = await messagesOf(2);
+  let open = false; // whether the source's poll() hands over what it has
+  const inner = pollableSource(messages, Infinity)[Symbol.asyncIterator]() as AsyncIterator<Received> & { poll(): IteratorResult<Received> | undefined };
+  const gated = { [Symbol.asyncIterator]: () => ({ next: () => inner.next(), poll: () => (open ? inner.poll() : undefined) }) };
+  const iterator = new FlightReader(gated)[Symbol.asyncIterator]();
+  const pending = iterator.next(); // waits for the source's next(): the schema
+  open = true; // meanwhile the batches arrive
+  t.is(iterator.poll(), undefined, 'a next() is pending');
+  const first = await pending;
+  t.is(first.done === false && first.value.batch?.getChild('x')?.get(0), 0);
+  const second = iterator.poll();
+  t.is(second?.done === false && second.value.batch?.getChild('x')?.get(0), 1);
+});
