@@ -8,6 +8,7 @@ import {
   type Data, FixedSizeList, Field, Int32, List, Struct, Type, makeData, makeVector, type DataType, type Vector,
 } from 'apache-arrow';
 import { arrowType, dtypeOf, floatToHalf, halfToFloat, isDType, typedArrayFor, type DType, type TypedArray } from './dtypes.js';
+import { fixedSizeListData, numberData } from '../flight/arrow-internals.js';
 
 /**
  * An n-dimensional array: a typed array of values in row-major order plus a shape.
@@ -186,9 +187,9 @@ function concatTyped(parts: TypedArray[], dtype: DType): TypedArray {
 }
 
 /** Primitive data of `dtype` holding `values`. */
-export function primitiveData(dtype: DType, values: TypedArray): Data {
-  const type = arrowType(dtype);
-  return makeData({ type, length: values.length, nullCount: 0, data: (dtype === 'bool' ? packBools(values) : values) as never } as never);
+export function primitiveData(dtype: DType, values: TypedArray, type: DataType = arrowType(dtype)): Data {
+  if (dtype === 'bool') return makeData({ type, length: values.length, nullCount: 0, data: packBools(values) } as never);
+  return numberData(type, values.length, values);
 }
 
 /** A primitive column (one value per row) from a typed array. */
@@ -207,13 +208,13 @@ export function readPrimitiveColumn(vector: Vector, dtype: DType): TypedArray {
  */
 export function fixedShapeColumn(tensor: Tensor, type?: FixedSizeList): Vector {
   const rows = tensor.shape[0] ?? 1;
-  const inner = tensor.shape.slice(1);
-  const size = inner.reduce((a, b) => a * b, 1);
-  const child = primitiveData(tensor.dtype, tensor.data);
+  let size = 1;
+  for (let i = 1; i < tensor.shape.length; i++) size *= tensor.shape[i]!;
   // A caller answering many calls passes its field's type, so every column shares it.
-  const fits = type && type.listSize === size && dtypeOf(type.children[0]!.type) === tensor.dtype;
+  const fits = type !== undefined && type.listSize === size && dtypeOf(type.children[0]!.type) === tensor.dtype;
   const listType = fits ? type : new FixedSizeList(size, new Field('item', arrowType(tensor.dtype), false));
-  return makeVector(makeData({ type: listType, length: rows, nullCount: 0, child }));
+  const child = primitiveData(tensor.dtype, tensor.data, listType.children[0]!.type);
+  return makeVector(fixedSizeListData(listType, rows, child));
 }
 
 /**

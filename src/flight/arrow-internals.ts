@@ -166,6 +166,60 @@ export function structData(type: Struct, length: number, children: Data[]): Data
 }
 
 /**
+ * Whether a column is a plain one: of a flat type (see isFlatType) with no nulls at any
+ * level, so its Data is fully described by its length and its leaf values. Nearly every
+ * model input and output is one; the direct paths here and in the codecs take them.
+ */
+export function isPlain(data: Data): boolean {
+  return isFlat(data) && data.nullCount === 0 && (data.typeId !== Type.FixedSizeList || isPlain(data.children[0]!));
+}
+
+/**
+ * The Data of a number column (Int or Float) without nulls over `values` (a typed array
+ * of the type's ArrayType, `length` values): what `makeData({ type, length, data })` makes,
+ * without its visitor's dispatch, which costs more than the rest of building a one-row
+ * column, and which per-batch code (merging calls, a model's outputs) pays unoptimized.
+ */
+export function numberData<T extends DataType>(type: T, length: number, values: ArrayBufferView): Data<T> {
+  const ArrayType = (type as unknown as { ArrayType: new (...args: never[]) => ArrayBufferView }).ArrayType;
+  const data = values instanceof ArrayType ? values : toArrayBufferView(ArrayType as never, values);
+  return new Data(type, 0, length, 0, [undefined, data, NO_BITMAP]);
+}
+
+/** The Data of a fixed-size list column without nulls over `child` (`length` lists): as numberData, for tensor columns. */
+export function fixedSizeListData<T extends DataType>(type: T, length: number, child: Data): Data<T> {
+  return new Data(type, 0, length, 0, [undefined, undefined, NO_BITMAP], [child]);
+}
+
+/**
+ * Rows [begin, begin + length) of a plain column (see isPlain), as views: the Data that
+ * apache-arrow's `slice` gives (same offset, values cut at the slice's first row, the
+ * child's rows for a fixed-size list), without its generic buffer and child handling.
+ */
+export function slicePlain(data: Data, begin: number, length: number): Data {
+  if (data.typeId === Type.FixedSizeList) {
+    const size = (data.type as unknown as { listSize: number }).listSize;
+    return new Data(data.type, data.offset + begin, length, 0, [undefined, undefined, data.nullBitmap], [slicePlain(data.children[0]!, begin * size, length * size)]);
+  }
+  const stride = data.stride;
+  const values = (data.values as Uint8Array).subarray(stride * begin, stride * (begin + length));
+  return new Data(data.type, data.offset + begin, length, 0, [undefined, values, data.nullBitmap]);
+}
+
+/**
+ * Rows [begin, begin + length) of a batch's rows (its Struct Data) whose columns are all
+ * plain, as slicePlain cuts each column; undefined when some column is not plain.
+ */
+export function slicePlainRows(data: Data<Struct>, begin: number, length: number): Data<Struct> | undefined {
+  const columns = data.children;
+  if (data.nullCount !== 0) return undefined;
+  for (let i = 0; i < columns.length; i++) if (!isPlain(columns[i]!)) return undefined;
+  const children = new Array<Data>(columns.length);
+  for (let i = 0; i < columns.length; i++) children[i] = slicePlain(columns[i]!, begin, length);
+  return new Data(data.type, data.offset + begin, length, 0, [undefined, undefined, data.nullBitmap], children);
+}
+
+/**
  * The empty validity bitmap of every column without nulls that these functions make:
  * one, not a new typed array (and ArrayBuffer) per column of every batch. apache-arrow
  * never writes into a bitmap this short: marking a value null makes a new one.

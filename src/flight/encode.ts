@@ -5,7 +5,7 @@
  * when it is larger than the target message size.
  */
 import { DataType, Message, Type, type RecordBatch, type Schema, Vector, type Data } from 'apache-arrow';
-import { assembleBody, ipc, isFlat, type AssembledBody } from './arrow-internals.js';
+import { assembleBody, ipc, isPlain, type AssembledBody } from './arrow-internals.js';
 import type { FlightDescriptor } from './descriptor.js';
 import { encodedBatchOf } from './encoded-batch.js';
 import type { FlightData } from './flight-data.js';
@@ -180,7 +180,7 @@ function plainHeader(batch: RecordBatch, body: AssembledBody): Uint8Array {
  */
 function encodeKnownPlainBatch(batch: RecordBatch, appMetadata?: Uint8Array): FlightData | undefined {
   const columns = batch.data.children;
-  for (let i = 0; i < columns.length; i++) if (!isPlainColumn(columns[i]!)) return undefined;
+  for (let i = 0; i < columns.length; i++) if (!isPlain(columns[i]!)) return undefined;
   const tree = plainBatchHeaders.get(batch.schema);
   if (!tree) return undefined;
   // The same numbers, in the same order, as plainHeader walks: rows, field node lengths,
@@ -193,10 +193,6 @@ function encodeKnownPlainBatch(batch: RecordBatch, appMetadata?: Uint8Array): Fl
   const dataBody: Uint8Array[] = [];
   for (let i = 0; i < columns.length; i++) addPlainBody(dataBody, columns[i]!);
   return { dataHeader, appMetadata, dataBody };
-}
-
-function isPlainColumn(data: Data): boolean {
-  return isFlat(data) && data.nullCount === 0 && (data.typeId !== Type.FixedSizeList || isPlainColumn(data.children[0]!));
 }
 
 function walkNodeLengths(level: Map<number, unknown>, data: Data): Map<number, unknown> | undefined {

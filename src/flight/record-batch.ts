@@ -7,7 +7,7 @@
  * here keep the schema they are given.
  */
 import { RecordBatch, Struct, type Data, type Schema } from 'apache-arrow';
-import { recordBatchKeepingSchema, structData } from './arrow-internals.js';
+import { recordBatchKeepingSchema, slicePlainRows, structData } from './arrow-internals.js';
 
 /** The struct type of a schema's rows, made once per schema. */
 const rowTypes = new WeakMap<Schema, Struct>();
@@ -36,5 +36,8 @@ export function batchOfColumns(schema: Schema, length: number, children: Data[])
 
 /** Rows `begin` (inclusive) to `end` (exclusive) of a batch, as a view, keeping its schema. */
 export function sliceBatch(batch: RecordBatch, begin: number, end: number): RecordBatch {
-  return recordBatchOf(batch.schema, batch.data.slice(begin, end - begin) as Data<Struct>, batch.metadata);
+  // Number and tensor columns without nulls (nearly every model's) are cut directly: the
+  // batcher slices every merged answer back to each caller.
+  const data = slicePlainRows(batch.data, begin, end - begin) ?? batch.data.slice(begin, end - begin) as Data<Struct>;
+  return recordBatchOf(batch.schema, data, batch.metadata);
 }

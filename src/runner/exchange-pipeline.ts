@@ -125,11 +125,7 @@ class ExchangePipeline {
     // usually do), so both leave in one write; otherwise at the end of that turn, since a
     // client may wait for it before sending its first batch.
     if (first && !first.done) this.inputRead = true;
-    else if (this.schemaPending) {
-      setImmediate(() => {
-        if (!this.inputRead && !this.settled) this.beginOutput()?.catch(() => { /* the call ended: its status says why */ });
-      });
-    }
+    else if (this.schemaPending) deferSchema(this);
     if (first) this.take(first);
     this.read();
   }
@@ -201,6 +197,11 @@ class ExchangePipeline {
     if (!this.settled) this.read();
   };
 
+  /** The end of the turn the exchange began in: the output schema goes now unless an input chunk came first. */
+  sendDeferredSchema(): void {
+    if (!this.inputRead && !this.settled) this.beginOutput()?.catch(() => { /* the call ended: its status says why */ });
+  }
+
   /** Begins the output with the output schema, if that is still to go. */
   private beginOutput(): Promise<void> | undefined {
     if (!this.schemaPending) return undefined;
@@ -242,4 +243,22 @@ class ExchangePipeline {
     const reject = () => this.reject(err);
     begun.then(reject, reject);
   };
+}
+
+/**
+ * Exchanges whose output schema waits for the end of this turn of the event loop: one
+ * setImmediate for all of them, not one per call (most one-row calls begin this way, their
+ * batch arriving a read after the schema).
+ */
+let deferred: ExchangePipeline[] = [];
+
+function deferSchema(pipeline: ExchangePipeline): void {
+  deferred.push(pipeline);
+  if (deferred.length === 1) setImmediate(sendDeferredSchemas);
+}
+
+function sendDeferredSchemas(): void {
+  const pipelines = deferred;
+  deferred = [];
+  for (const pipeline of pipelines) pipeline.sendDeferredSchema();
 }

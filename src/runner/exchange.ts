@@ -15,7 +15,7 @@
  *   with {@link serverTarget} a server resolves the runner and method by name and counts
  *   the call in its stats, as the Flight service does.
  */
-import { Schema, type RecordBatch } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../flight/index.js';
 import { log } from '../util/log.js';
 import { checkedOutput, invokeFailure, methodOf } from './call.js';
@@ -26,7 +26,6 @@ import { runPipeline, type BatchRun, type ExchangeSink, type ExchangeSource } fr
 export { PIPELINE_DEPTH, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
 import { paramsFromSchema } from './params.js';
 import type { CallParams, InvokeContext, Runner, RunnerMethod } from './runner.js';
-import { outputSchema, tableOutput } from './signature.js';
 import type { RunnerRegistry } from './registry.js';
 import type { MethodStats, StatsRegistry } from './stats.js';
 
