@@ -46,15 +46,18 @@ export class CallCancellation {
     return this.controller.signal;
   }
 
-  /** Aborts the call (once; later calls are ignored) and tells the watchers. */
-  abort(reason: FlightError): void {
+  /**
+   * Aborts the call (once; later calls are ignored) and tells the watchers. A property, so
+   * it can be handed to a transport's onAbort as it is.
+   */
+  readonly abort = (reason: FlightError): void => {
     if (this.why) return;
     this.why = reason;
     this.controller?.abort(reason);
     const watchers = this.watchers;
     this.watchers = undefined;
     if (watchers) for (const watcher of watchers) watcher.cancelled(this);
-  }
+  };
 
   /**
    * Tells `watcher` when the call aborts (at once if it has). Watching again with the

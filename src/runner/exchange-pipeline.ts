@@ -10,6 +10,7 @@
  */
 import { Schema, type RecordBatch } from 'apache-arrow';
 import type { FlightChunk, PollableChunks } from '../flight/index.js';
+import { CallPlan, type CallListener, type ExchangeContext, type MethodTarget } from './call-plan.js';
 import type { MethodSignature } from './signature.js';
 import { outputSchema, tableOutput } from './signature.js';
 
@@ -41,31 +42,26 @@ export interface ExchangeSink {
 }
 
 /**
- * Runs one batch of a call. `earlier` settles when the stream's previous batches are
- * answered (see planCall in exchange.ts); a single call has none.
- */
-export type BatchRun = (batch: RecordBatch, earlier?: Promise<void>) => Promise<RecordBatch>;
-
-/**
  * Runs an exchange: the output schema first (for a method with declared outputs), then
  * one answer per input batch, in order, each with its input's app_metadata; metadata-only
  * chunks pass through in order. An input that ends without a schema is answered with the
  * output schema and no batches. Batches of a batchable method run up to
  * {@link PIPELINE_DEPTH} at a time; reading stops while that window is full, so the
- * sink's (and the transport's) flow control bounds what the caller can push. `plan`
- * makes the per-batch run for the input schema (and may throw, refusing the call).
+ * sink's (and the transport's) flow control bounds what the caller can push. Each batch
+ * runs through the call's CallPlan, made for the input schema (which may refuse the call).
  * Rejects with the error that ends the call.
  */
 export function runPipeline(
-  sig: MethodSignature, input: ExchangeSource, output: ExchangeSink, plan: (schema: Schema) => BatchRun,
+  target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined,
 ): Promise<void> {
-  return new Promise((resolve, reject) => new ExchangePipeline(sig, input, output, plan, resolve, reject).start());
+  return new Promise((resolve, reject) => new ExchangePipeline(target, input, output, ctx, onCall, resolve, reject).start());
 }
 
 class ExchangePipeline {
+  private readonly sig: MethodSignature;
   private readonly fixedOutput: boolean;
   private readonly depth: number;
-  private run!: BatchRun;
+  private plan!: CallPlan;
   private iterator!: ReturnType<ExchangeSource[typeof Symbol.asyncIterator]>;
   /** The output schema is still to be sent (a method with declared outputs sends it first). */
   private schemaPending: boolean;
@@ -78,20 +74,22 @@ class ExchangePipeline {
   private settled = false;
   /**
    * Chunks whose answer is not yet written. With none, a batch has no earlier batches to
-   * wait for (see BatchRun) and its answer goes out as soon as it is ready.
+   * wait for (see CallPlan.run) and its answer goes out as soon as it is ready.
    */
   private unanswered = 0;
   /** Settles when the last chunk taken is answered (answers are written in input order). */
   private written: Promise<void> | undefined;
 
   constructor(
-    private readonly sig: MethodSignature,
+    private readonly target: MethodTarget,
     private readonly input: ExchangeSource,
     private readonly output: ExchangeSink,
-    private readonly plan: (schema: Schema) => BatchRun,
+    private readonly ctx: ExchangeContext,
+    private readonly onCall: CallListener | undefined,
     private readonly resolve: () => void,
     private readonly reject: (err: unknown) => void,
   ) {
+    const sig = (this.sig = target.method.signature);
     this.fixedOutput = !tableOutput(sig);
     this.schemaPending = this.fixedOutput;
     this.depth = sig.batchable ? PIPELINE_DEPTH : 1;
@@ -113,7 +111,7 @@ class ExchangePipeline {
   private begin(schema: Schema): void {
     let first: IteratorResult<FlightChunk> | undefined;
     try {
-      this.run = this.plan(schema);
+      this.plan = new CallPlan(this.target, schema, this.ctx, this.onCall);
       this.iterator = this.input[Symbol.asyncIterator]();
       first = this.iterator.poll?.();
     } catch (err) {
@@ -179,7 +177,7 @@ class ExchangePipeline {
     this.inputRead = true;
     const { batch, appMetadata } = step.value;
     const earlier = this.unanswered > 0 ? this.written : undefined;
-    const result = batch ? this.run(batch, earlier) : undefined;
+    const result = batch ? this.plan.run(batch, earlier) : undefined;
     let answer: Promise<void>;
     if (!earlier) {
       answer = result ? result.then((out) => this.writeAnswer(out, appMetadata)) : this.writeMetadata(appMetadata);

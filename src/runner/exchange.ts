@@ -17,34 +17,15 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { FlightError, Status, type FlightChunk } from '../flight/index.js';
-import { log } from '../util/log.js';
-import { checkedOutput, invokeFailure, methodOf } from './call.js';
-import { CallCancellation, CancellableInvokeContext } from './cancellation.js';
-import { planConform } from './conform.js';
-import { runPipeline, type BatchRun, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
-
-export { PIPELINE_DEPTH, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
-import { paramsFromSchema } from './params.js';
-import type { CallParams, InvokeContext, Runner, RunnerMethod } from './runner.js';
+import { methodOf } from './call.js';
+import { CallPlan, type CallListener, type ExchangeContext, type MethodTarget } from './call-plan.js';
+import { runPipeline, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
+import type { RunnerMethod } from './runner.js';
 import type { RunnerRegistry } from './registry.js';
-import type { MethodStats, StatsRegistry } from './stats.js';
+import type { StatsRegistry } from './stats.js';
 
-/** Told of every finished call (one batch), with its gRPC status name: metrics. */
-export type CallListener = (runner: string, method: string, rows: number, ms: number, code: string) => void;
-
-/** The runner method calls go to, and where they are counted. */
-export interface MethodTarget {
-  readonly runner: Runner;
-  readonly method: RunnerMethod;
-  /** The method's counters (the `stats` action); none in process. */
-  readonly stats?: MethodStats;
-  readonly onCall?: CallListener;
-  /**
-   * Log each runner failure (INTERNAL) as a warning: a server's operator sees them in its
-   * log. Off in process, where the caller gets the error itself.
-   */
-  readonly logFailures?: boolean;
-}
+export type { CallListener, ExchangeContext, MethodTarget } from './call-plan.js';
+export { PIPELINE_DEPTH, type ExchangeSink, type ExchangeSource } from './exchange-pipeline.js';
 
 /**
  * The target a server's call names, counted in the server's stats and logged as the
@@ -79,22 +60,6 @@ export function serverTarget(
 /** serverTarget's targets, by the counters object, then by method. */
 const serverTargets = new WeakMap<object, WeakMap<RunnerMethod, MethodTarget>>();
 
-/** What an exchange knows about its caller. */
-export interface ExchangeContext {
-  /** Call-level params from outside the input schema (a CMD descriptor); the schema's win. */
-  params?: CallParams;
-  /** Aborted when the caller cancels or its deadline passes: the exchange then fails at once. */
-  signal?: AbortSignal;
-  /**
-   * The transport's cheaper way to tell of that abort (the Flight server's
-   * CallContext.onAbort): when given, `signal` is not read, and no AbortSignal is made
-   * unless a runner asks for one.
-   */
-  onAbort?: (listener: (reason: FlightError) => void) => void;
-  /** The caller's deadline: a batch is not started after it, and a scheduler drops it once late. */
-  deadline?: Date;
-}
-
 /**
  * One batch through a method: conformed, invoked with the method's scheduler (if any),
  * checked, counted. The entry for request/response protocols (the Open Inference
@@ -108,15 +73,15 @@ export interface ExchangeContext {
  * const answer = await callMethod(target, batch, { deadline, signal });
  */
 export async function callMethod(target: MethodTarget, batch: RecordBatch, ctx: ExchangeContext = {}): Promise<RecordBatch> {
-  let run: BatchRun;
+  let plan: CallPlan;
   try {
-    run = planCall(target, batch.schema, ctx, target.onCall);
+    plan = new CallPlan(target, batch.schema, ctx, target.onCall);
   } catch (err) {
     // Refused before the batch ran: still a failed call for metrics (as runExchange counts it).
     target.onCall?.(target.runner.name, target.method.signature.name, 0, 0, err instanceof FlightError ? err.codeName : 'INTERNAL');
     throw err;
   }
-  return run(batch);
+  return plan.run(batch);
 }
 
 /**
@@ -248,7 +213,7 @@ export function runExchange(target: MethodTarget, input: ExchangeSource, output:
 }
 
 function pipeline(target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined): Promise<void> {
-  return runPipeline(target.method.signature, input, output, (schema) => planCall(target, schema, ctx, onCall));
+  return runPipeline(target, input, output, ctx, onCall);
 }
 
 /**
@@ -268,112 +233,6 @@ async function counted(target: MethodTarget, onCall: CallListener, input: Exchan
     if (!calls) onCall(target.runner.name, target.method.signature.name, 0, performance.now() - started, err instanceof FlightError ? err.codeName : 'INTERNAL');
     throw err;
   }
-}
-
-/**
- * The per-batch work of one call, planned once for its input schema (params, conform
- * plan): every entry point runs batches through this. Throws INVALID_ARGUMENT at once
- * for a schema that does not fit the signature or bad params.
- */
-function planCall(target: MethodTarget, schema: Schema, ctx: ExchangeContext, onCall: CallListener | undefined): BatchRun {
-  const { runner, method } = target;
-  const sig = method.signature;
-  const { deadline } = ctx;
-  const params = mergeParams(ctx.params, paramsFromSchema(schema));
-  const conform = planConform(runner.name, sig, schema);
-
-  // With the transport's onAbort, the call's abort travels as a CallCancellation (its
-  // signal never read); otherwise as the caller's signal.
-  let cancellation: CallCancellation | undefined;
-  let signal: AbortSignal | undefined;
-  let invokeContext: InvokeContext;
-  if (ctx.onAbort) {
-    const c = (cancellation = new CallCancellation());
-    ctx.onAbort((reason) => c.abort(reason));
-    invokeContext = new CancellableInvokeContext(c, deadline);
-  } else {
-    signal = ctx.signal;
-    invokeContext = {};
-    if (signal) invokeContext.signal = signal;
-    if (deadline) invokeContext.deadline = deadline;
-  }
-  // Named in errors only: not built on the path of a call that succeeds.
-  const where = () => `runner '${runner.name}' method '${sig.name}'`;
-
-  // Why an aborted call ended: the abort's reason when it says (a FlightError: the
-  // transport's, or the deadline timer of an in-process call), else by the clock. No
-  // batch starts once the call is aborted; one already with the runner (or its queue,
-  // which drops it) is not waited for by the caller: the transport (or, in process,
-  // inProcessGuard) answers the caller when the call aborts, so no listener is needed here.
-  const aborted = (): FlightError => {
-    const reason: unknown = cancellation ? cancellation.reason : signal?.reason;
-    if (reason instanceof FlightError) return reason;
-    if (deadline && deadline.getTime() <= Date.now()) return new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} answered`);
-    return new FlightError(Status.CANCELLED, `${where()}: call cancelled`);
-  };
-
-  return async (batch, earlier) => {
-    if (cancellation ? cancellation.aborted : signal?.aborted) throw aborted();
-    if (deadline && deadline.getTime() <= Date.now()) {
-      throw new FlightError(Status.DEADLINE_EXCEEDED, `deadline passed before ${where()} ran`);
-    }
-    if (batch.schema !== schema && !sameFields(batch.schema, schema)) {
-      // The plan is the first schema's: another schema's columns would be read as if they were those.
-      throw FlightError.invalidArgument('batch schema differs from the schema this stream began with');
-    }
-    // Whether the earlier batches were answered: tracked only when there are some.
-    let earlierDone = !earlier;
-    const waitEarlier = earlier?.then(() => { earlierDone = true; }, () => { earlierDone = true; });
-    const started = performance.now();
-    try {
-      let result: RecordBatch;
-      const conformed = conform(batch);
-      // Invoked and checked here, not through an async helper: each async level on a
-      // call's path is a promise and a suspended frame more per batch.
-      for (;;) {
-        let output: RecordBatch;
-        try {
-          output = await method.invoke(conformed, params, invokeContext);
-        } catch (err) {
-          const failure = invokeFailure(runner.name, method, err);
-          if (failure.code !== Status.RESOURCE_EXHAUSTED || earlierDone) throw failure;
-          await waitEarlier;
-          continue;
-        }
-        result = checkedOutput(runner.name, method, conformed, output);
-        break;
-      }
-      const ms = performance.now() - started;
-      target.stats?.recordCall(batch.numRows, ms, false);
-      onCall?.(runner.name, sig.name, batch.numRows, ms, 'OK');
-      return result;
-    } catch (err) {
-      const ms = performance.now() - started;
-      target.stats?.recordCall(batch.numRows, ms, true);
-      onCall?.(runner.name, sig.name, batch.numRows, ms, err instanceof FlightError ? err.codeName : 'INTERNAL');
-      if (target.logFailures && (!(err instanceof FlightError) || err.code === Status.INTERNAL)) {
-        log('warn', 'call failed', { runner: runner.name, method: sig.name, error: (err as Error).message });
-      }
-      throw err;
-    }
-  };
-}
-
-/** The call's params: the schema's win over the descriptor's; merged only when both have some. */
-function mergeParams(outer: CallParams | undefined, fromSchema: CallParams): CallParams {
-  if (!outer || isEmpty(outer)) return fromSchema;
-  return isEmpty(fromSchema) ? { ...outer } : { ...outer, ...fromSchema };
-}
-
-function isEmpty(params: CallParams): boolean {
-  for (const _ in params) return false;
-  return true;
-}
-
-/** Same column names and types (a stream's batches may be distinct Schema objects in process). */
-function sameFields(a: Schema, b: Schema): boolean {
-  return a.fields.length === b.fields.length
-    && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
 }
 
 /**
