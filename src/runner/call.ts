@@ -2,7 +2,7 @@
  * One call of a runner method, the same in the server and in process: resolve the
  * method, conform the input, invoke, and check what came back against the signature.
  */
-import { makeVector, type RecordBatch, type Schema } from 'apache-arrow';
+import { makeVector, type Data, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { batchFromSchema } from '../codecs/batch.js';
 import { FlightError } from '../flight/index.js';
 import { defaultMethod, type CallParams, type InvokeContext, type Runner, type RunnerMethod } from './runner.js';
@@ -70,17 +70,28 @@ export function checkedOutput(runner: string, method: RunnerMethod, input: Recor
   // runner's instances has its own copy) has its columns in declared order already: only
   // their types need checking, and the batch is kept as it is.
   const declaredOrder = sameSchema(output.schema, schema);
+  if (declaredOrder) {
+    // The usual answer: nothing to rebuild, and nothing allocated to check it.
+    const columns = output.data.children;
+    for (let i = 0; i < schema.fields.length; i++) checkColumn(runner, sig.name, output, schema.fields[i]!, columns[i], i);
+    return output;
+  }
   const columns = schema.fields.map((field, i) => {
-    const column = declaredOrder ? output.data.children[i]! : output.getChild(field.name)?.data[0];
-    if (!column) {
-      throw FlightError.internal(`${where(runner, sig.name)} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
-    }
-    if (column.type !== field.type && column.type !== output.schema.fields[i]?.type && String(column.type) !== String(field.type)) {
-      throw FlightError.internal(`${where(runner, sig.name)} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
-    }
-    return column;
+    const column = output.getChild(field.name)?.data[0];
+    checkColumn(runner, sig.name, output, field, column, i);
+    return column!;
   });
-  return declaredOrder ? output : batchFromSchema(schema, columns.map((c) => makeVector(c)), output.numRows);
+  return batchFromSchema(schema, columns.map((c) => makeVector(c)), output.numRows);
+}
+
+/** Throws INTERNAL unless the output has `field`'s column (`column`, found at `i` or by name) with its declared type. */
+function checkColumn(runner: string, method: string, output: RecordBatch, field: Field, column: Data | undefined, i: number): void {
+  if (!column) {
+    throw FlightError.internal(`${where(runner, method)} did not return output '${field.name}'; it returned ${output.schema.fields.map((f) => `'${f.name}'`).join(', ')}`);
+  }
+  if (column.type !== field.type && column.type !== output.schema.fields[i]?.type && String(column.type) !== String(field.type)) {
+    throw FlightError.internal(`${where(runner, method)} returned output '${field.name}' as ${String(column.type)}, declared ${String(field.type)}`);
+  }
 }
 
 /** How errors name a method; built only when one is thrown, not on every call's path. */

@@ -105,7 +105,11 @@ interface Piece {
   enqueuedAt: number;
 }
 
-interface PendingCall {
+/**
+ * A call. A call of one piece (nearly all) is its own piece in the queue: one object per
+ * call, not two.
+ */
+interface PendingCall extends Piece {
   params: CallParams;
   paramsKey: string;
   deadline: number | undefined;
@@ -114,7 +118,8 @@ interface PendingCall {
   /** Without a cancellation: the call's signal, and its abort listener, removed when it settles (a stream's batches share one signal). */
   signal: AbortSignal | undefined;
   onAbort?: () => void;
-  results: (RecordBatch | undefined)[];
+  /** Each piece's answer, for a call of several pieces (undefined for one). */
+  results: (RecordBatch | undefined)[] | undefined;
   remaining: number;
   settled: boolean;
   /** Its time by phase so far, summed over its pieces (BatcherObserver.call). */
@@ -186,14 +191,20 @@ export class Batcher implements CancellationWatcher {
     return new Promise<RecordBatch>((resolve, reject) => {
       const rowsPerPiece = this.options.enabled ? this.options.maxBatchRows : Math.max(1, batch.numRows);
       const pieces = Math.max(1, Math.ceil(batch.numRows / rowsPerPiece));
+      const now = performance.now();
       const call: PendingCall = {
+        call: undefined as unknown as PendingCall,
+        index: 0,
+        batch,
+        shapeKey: pieces === 1 ? shapeKey(batch) : '',
+        enqueuedAt: now,
         params,
         paramsKey: paramsKeyOf(params),
         deadline: ctx.deadline?.getTime(),
         cancellation,
         signal: cancellation ? undefined : ctx.signal,
         onAbort: undefined,
-        results: new Array(pieces),
+        results: pieces === 1 ? undefined : new Array(pieces),
         remaining: pieces,
         settled: false,
         queueMs: 0,
@@ -203,13 +214,17 @@ export class Batcher implements CancellationWatcher {
         resolve,
         reject,
       };
+      call.call = call;
       if (call.deadline !== undefined) this.withDeadline++;
-      const now = performance.now();
-      for (let i = 0; i < pieces; i++) {
-        const slice = pieces === 1 ? batch : sliceBatch(batch, i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
-        this.queue.push({ call, index: i, batch: slice, shapeKey: shapeKey(slice), enqueuedAt: now });
-        this.queuedRows += slice.numRows;
+      if (pieces === 1) {
+        this.queue.push(call);
+      } else {
+        for (let i = 0; i < pieces; i++) {
+          const slice = sliceBatch(batch, i * rowsPerPiece, Math.min(batch.numRows, (i + 1) * rowsPerPiece));
+          this.queue.push({ call, index: i, batch: slice, shapeKey: shapeKey(slice), enqueuedAt: now });
+        }
       }
+      this.queuedRows += batch.numRows;
       this.arrivals.observe(batch.numRows, now);
       if (cancellation) {
         cancellation.watch(this);
@@ -432,11 +447,10 @@ export class Batcher implements CancellationWatcher {
   private deliver(piece: Piece, output: RecordBatch): void {
     const call = piece.call;
     if (call.settled) return;
-    call.results[piece.index] = output;
+    if (call.results) call.results[piece.index] = output;
     if (--call.remaining === 0) {
       this.settle(call);
-      const parts = call.results as RecordBatch[];
-      const answer = parts.length === 1 ? parts[0]! : concatBatches(parts);
+      const answer = call.results ? concatBatches(call.results as RecordBatch[]) : output;
       this.observer.call?.(call.queueMs, call.inputMs, call.computeMs, performance.now() - call.answeredAt);
       call.resolve(answer);
     }
