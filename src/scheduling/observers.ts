@@ -13,9 +13,14 @@ export function statsObserver(stats: StatsRegistry, runner: string, method: stri
 
 /** Calls every observer's hooks. */
 export function combineObservers(...observers: BatcherObserver[]): BatcherObserver {
-  return {
-    batch: (rows, ms, queueMs) => { for (const o of observers) o.batch?.(rows, ms, queueMs); },
-    queueDepth: (rows) => { for (const o of observers) o.queueDepth?.(rows); },
-    call: (queueMs, inputMs, computeMs, outputMs) => { for (const o of observers) o.call?.(queueMs, inputMs, computeMs, outputMs); },
-  };
+  // Only the hooks some observer has: the batcher skips a missing hook, and calls the
+  // others on every call.
+  const combined: BatcherObserver = {};
+  const batch = observers.filter((o) => o.batch);
+  const queueDepth = observers.filter((o) => o.queueDepth);
+  const call = observers.filter((o) => o.call);
+  if (batch.length) combined.batch = (rows, ms, queueMs) => { for (const o of batch) o.batch!(rows, ms, queueMs); };
+  if (queueDepth.length) combined.queueDepth = (rows) => { for (const o of queueDepth) o.queueDepth!(rows); };
+  if (call.length) combined.call = (queueMs, inputMs, computeMs, outputMs) => { for (const o of call) o.call!(queueMs, inputMs, computeMs, outputMs); };
+  return combined;
 }
