@@ -5,13 +5,15 @@
  */
 import { basename, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Type, Utf8, vectorFromArray, type DataType, type FixedSizeList, type RecordBatch } from 'apache-arrow';
+import { Type, Utf8, vectorFromArray, type Data, type DataType, type FixedSizeList, type RecordBatch } from 'apache-arrow';
 import { batchFromSchema } from '../../codecs/batch.js';
 import {
   Tensor, fixedShapeColumn, primitiveColumn, readFixedShapeColumn, readPrimitiveColumn, variableShapeColumn,
 } from '../../codecs/tensor.js';
 import { columnToValue } from '../../codecs/columns.js';
 import { FlightError } from '../../flight/index.js';
+import { fixedSizeListData, numberData } from '../../flight/arrow-internals.js';
+import { batchOfColumns } from '../../flight/record-batch.js';
 import { isFixedShape, type TensorType } from '../../codecs/payload.js';
 import type { Runner, RunnerMethod } from '../../runner/runner.js';
 import { outputSchema, type MethodSignature } from '../../runner/signature.js';
@@ -67,6 +69,24 @@ function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): 
   // call was a visible share of a one-row call, and answering with this very schema lets
   // the caller's output check skip rebuilding the batch.
   const schema = outputSchema(signature);
+  // Outputs that are numeric tensors of a fixed shape (or numbers), of a batchable method:
+  // built straight from ort's output as the output field's columns, when ort's dims are
+  // the declared ones. This runs once per backend call, too rarely to be optimized by the
+  // JIT, so the general path's tensors, vectors and checks cost each merged call a share.
+  const plain = signature.batchable && signature.outputs.every((o) => o.type.kind === 'tensor' && isFixedShape(o.type as TensorType) && (o.type as TensorType).dtype !== 'bool');
+  const outputFields = schema.fields;
+  const plainOutputs = (results: ort.InferenceSession.OnnxValueMapType, rows: number): Data[] | undefined => {
+    if (!plain) return undefined;
+    const columns: Data[] = [];
+    for (let i = 0; i < outputNames.length; i++) {
+      const t = results[outputNames[i]!] as ort.Tensor | undefined;
+      const type = outputFields[i]!.type;
+      const column = t && plainColumn(t, type, rows);
+      if (!column) return undefined; // not as declared: the general path says what is wrong
+      columns.push(column);
+    }
+    return columns;
+  };
   return {
     signature,
     async invoke(input: RecordBatch): Promise<RecordBatch> {
@@ -80,6 +100,8 @@ function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): 
         feeds[spec.name] = new ort.Tensor(tensor.dtype as ort.Tensor.Type, tensor.data as never, [...tensor.shape]);
       }
       const results = await session.run(feeds, outputNames);
+      const direct = plainOutputs(results, input.numRows);
+      if (direct) return batchOfColumns(schema, input.numRows, direct);
       const columns = signature.outputs.map((o, i) => {
         const t = results[o.name]!;
         if (o.type.kind === 'string') return vectorFromArray(Array.from(t.data as string[]), new Utf8());
@@ -89,6 +111,26 @@ function onnxMethod(session: ort.InferenceSession, signature: MethodSignature): 
       return batchFromSchema(schema, columns, rows);
     },
   };
+}
+
+/**
+ * An ort output as the Data of its output field's `type` (a fixed-size list of numbers,
+ * or numbers), if its dims are [rows, ...the field's shape] and its values the field's
+ * element type; undefined otherwise.
+ */
+function plainColumn(t: ort.Tensor, type: DataType, rows: number): Data | undefined {
+  const dims = t.dims;
+  if (dims[0] !== rows) return undefined;
+  let size = 1;
+  for (let d = 1; d < dims.length; d++) size *= dims[d]!;
+  const values = t.data as unknown as ArrayBufferView & { length: number };
+  if (type.typeId === Type.FixedSizeList) {
+    const item = type.children[0]!.type;
+    if (dims.length < 2 || (type as FixedSizeList).listSize !== size || !(values instanceof (item as unknown as { ArrayType: Function }).ArrayType)) return undefined;
+    return fixedSizeListData(type, rows, numberData(item, values.length, values));
+  }
+  if (dims.length !== 1 || !(values instanceof (type as unknown as { ArrayType: Function }).ArrayType)) return undefined;
+  return numberData(type, rows, values);
 }
 
 /** A utf8 input column as an ort string tensor: [rows] for batchable methods, a scalar string otherwise. */
