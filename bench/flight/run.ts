@@ -15,13 +15,15 @@
  * --heap-growing-percent=0 for V8's own heap growth instead of src/cli/heap-tuning.ts's),
  * --baseline DIR (another flight-runner checkout, built, e.g. a `git worktree` of an older
  * commit: its memory-server is measured in the same run, for before/after ratios).
+ * The echo's server CPU is also split by thread (on Linux): the part off the main thread
+ * is, for our server, mostly V8's concurrent marking for full GCs.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCodecBench } from './codec.js';
-import { cpuSeconds, runToEnd, startServer, type ServerProcess } from './servers.js';
+import { cpuSeconds, mainThreadCpuSeconds, runToEnd, startServer, type ServerProcess } from './servers.js';
 import { fmt, median, table } from './stats.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,7 +46,14 @@ const { values: flags } = parseArgs({
 
 interface EchoResult { batch_mib: number; batches: number; mib_per_s: number }
 interface Latency { p50_us: number; p99_us: number }
-interface Samples { echo: Map<number, number[]>; cpu: Map<number, number[]>; exchange: Latency[]; action: Latency[] }
+interface Samples {
+  echo: Map<number, number[]>;
+  cpu: Map<number, number[]>;
+  /** The part of `cpu` spent off the server's main thread. */
+  cpuOffMain: Map<number, number[]>;
+  exchange: Latency[];
+  action: Latency[];
+}
 
 /** MiB the client echoes before it times anything (pyarrow_client.py's warm-up). */
 const WARM_UP_MIB = 16;
@@ -54,15 +63,20 @@ const client = (location: string, args: string[]) => runToEnd(python, [`${here}p
 async function measure(server: ServerProcess, into: Samples): Promise<void> {
   // One client run per size, so that the server's CPU time can be put down to it.
   for (const size of flags.sizes!.split(',')) {
-    const before = cpuSeconds(server.child.pid!);
+    const pid = server.child.pid!;
+    const before = cpuSeconds(pid);
+    const mainBefore = mainThreadCpuSeconds(pid);
     const echo = JSON.parse(await client(server.location,
       ['--mode', 'echo', '--sizes', size, '--total-mib', flags['total-mib']!])) as { echo: EchoResult[] };
-    const after = cpuSeconds(server.child.pid!);
+    const after = cpuSeconds(pid);
+    const mainAfter = mainThreadCpuSeconds(pid);
     for (const e of echo.echo) {
       push(into.echo, e.batch_mib, e.mib_per_s);
-      if (before !== undefined && after !== undefined) {
+      if (before !== undefined && after !== undefined && mainBefore !== undefined && mainAfter !== undefined) {
         // Per GiB echoed (payload one way), the warm-up's bytes included.
-        push(into.cpu, e.batch_mib, ((after - before) * 1024) / (e.batches * e.batch_mib + WARM_UP_MIB));
+        const gib = (e.batches * e.batch_mib + WARM_UP_MIB) / 1024;
+        push(into.cpu, e.batch_mib, (after - before) / gib);
+        push(into.cpuOffMain, e.batch_mib, (after - before - (mainAfter - mainBefore)) / gib);
       }
     }
   }
@@ -100,6 +114,7 @@ async function runTransportBench(): Promise<string> {
   };
   for (const mib of peer.samples.echo.keys()) row(`DoExchange echo ${mib} MiB batches (MiB/s)`, (s) => s.echo.get(mib), 0, '>= 0.8');
   for (const mib of peer.samples.cpu.keys()) row(`server CPU s per GiB echoed, ${mib} MiB`, (s) => s.cpu.get(mib), 2, '');
+  for (const mib of peer.samples.cpuOffMain.keys()) row(`  of which off the main thread, ${mib} MiB`, (s) => s.cpuOffMain.get(mib), 2, '');
   for (const kind of flags['skip-latency'] ? [] : ['exchange', 'action'] as const) {
     const name = kind === 'exchange' ? 'one-row DoExchange' : 'DoAction healthcheck';
     for (const p of ['p50_us', 'p99_us'] as const) {
@@ -107,12 +122,13 @@ async function runTransportBench(): Promise<string> {
     }
   }
   return `${table(rows)}\n(medians of ${reps} repetitions; echo MiB/s counts payload one way; server CPU s per GiB: user + system`
-    + ` time of the server process, all threads, while the client echoed one size; latencies over ${flags.calls} calls each`
+    + ` time of the server process, all threads, while the client echoed one size (off the main thread: for ours V8's worker`
+    + ` threads, i.e. GC marking and sweeping and background compiles, and libuv's pool; for pyarrow its gRPC threads, which do all its work); latencies over ${flags.calls} calls each`
     + `${flags.baseline ? `; baseline: the memory-server of ${resolve(flags.baseline)}` : ''})`;
 }
 
 function newSamples(): Samples {
-  return { echo: new Map(), cpu: new Map(), exchange: [], action: [] };
+  return { echo: new Map(), cpu: new Map(), cpuOffMain: new Map(), exchange: [], action: [] };
 }
 
 function push(into: Map<number, number[]>, key: number, value: number): void {

@@ -60,9 +60,26 @@ export async function runToEnd(command: string, args: string[]): Promise<string>
  * helper threads included.
  */
 export function cpuSeconds(pid: number): number | undefined {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of a process's main thread so far (/proc/<pid>/task/<pid>/stat); undefined
+ * where there is no /proc. With cpuSeconds it splits a server's CPU into the thread that
+ * runs JS and the rest (for Node: V8's worker threads, which mark and sweep for the GC
+ * and compile in the background, and libuv's pool),
+ * which is where the full GCs of large-batch echo show (bench/flight/README.md).
+ * The rest is taken as the process total minus this, not summed over threads: a thread
+ * that exits between two samples (pyarrow's gRPC pool) would take its CPU with it.
+ */
+export function mainThreadCpuSeconds(pid: number): number | undefined {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }

@@ -4,8 +4,9 @@
  *
  * Why: V8 counts the ArrayBuffer memory a process allocates and does not free in a
  * young-generation GC towards its old-generation limit, and sets that limit from the live
- * heap size. A server's live heap is small (~11 MB for `memory-server`), and V8 left it
- * ~9 MB of room: every ~9 MB of request messages that outlived a scavenge started a full
+ * heap size. A server's live heap is small (~11 MB for `memory-server` when this was
+ * measured; ~8.5 MB since it stopped loading the Flight client), and V8 left it ~9 MB of
+ * room: every ~9 MB of request messages that outlived a scavenge started a full
  * mark-compact GC. Measured on a 16 MiB-batch DoExchange echo from pyarrow: about one
  * full GC per batch (38 for 33 batches), whose marking threads burned more CPU than the
  * echo itself (3.5-4.6 s of server CPU per GiB echoed, pyarrow's C++ server 1.1-1.4).

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadCredentials } from '../config/credentials.js';
-import { FlightServer } from '../flight/index.js';
+import { FlightServer } from '../flight/server.js';
 import { memoryServerHandlers } from '../memory/memory-server.js';
 import { log } from '../util/log.js';
 import { receiveLimitHelp, receiveLimitOptions, receiveLimits } from './receive-limits.js';

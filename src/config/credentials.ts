@@ -12,7 +12,8 @@
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { staticTokenAuth, type FlightServerOptions, type ServerAuth } from '../flight/index.js';
+import { staticTokenAuth, type ServerAuth } from '../flight/auth.js';
+import type { FlightServerOptions } from '../flight/server.js';
 import { log } from '../util/log.js';
 import { ConfigError } from './config-error.js';
 import type { ServerConfig } from './schema.js';

@@ -38,14 +38,14 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `flight-runner ...args` (from the sources, see CLI_ARGS) and waits (at most `timeoutMs`) for
- * `flight-runner listening on <uri>`.
+ * Starts `flight-runner ...args` (from the sources, see CLI_ARGS; `nodeArgs` go before them)
+ * and waits (at most `timeoutMs`) for `flight-runner listening on <uri>`.
  *
  * @example
  * const server = await startServerProcess(['serve', 'examples/serve.yaml', '--port', '0']);
  */
-export async function startServerProcess(args: string[], timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServerProcess(args: string[], timeoutMs = 60_000, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, ...CLI_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
