@@ -153,7 +153,14 @@ class ExchangePipeline {
       if (!step) {
         // A failure meanwhile ends the call at once: this read is then abandoned.
         this.waiting = true;
-        this.iterator.next().then(this.stepped, this.fail);
+        let next: Promise<IteratorResult<FlightChunk>>;
+        try {
+          next = this.iterator.next();
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+        next.then(this.stepped, this.fail);
         return;
       }
       this.take(step);
@@ -204,18 +211,38 @@ class ExchangePipeline {
   private beginOutput(): Promise<void> | undefined {
     if (!this.schemaPending) return undefined;
     this.schemaPending = false;
-    return this.output.begin(outputSchema(this.sig));
+    return this.beginSink(outputSchema(this.sig));
+  }
+
+  // The sink's methods are called through these: a sink that throws instead of rejecting
+  // fails the call, never the process (some are called from timers and promise callbacks).
+  private beginSink(schema: Schema): Promise<void> {
+    try {
+      return this.output.begin(schema);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private writeAnswer(answer: RecordBatch, appMetadata: Uint8Array | undefined): Promise<void> {
     const begun = this.beginOutput();
-    return begun ? begun.then(() => this.output.write(answer, appMetadata)) : this.output.write(answer, appMetadata);
+    if (begun) return begun.then(() => this.output.write(answer, appMetadata));
+    try {
+      return this.output.write(answer, appMetadata);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private writeMetadata(appMetadata: Uint8Array | undefined): Promise<void> {
     if (!appMetadata) return Promise.resolve();
     const begun = this.beginOutput();
-    return begun ? begun.then(() => this.output.writeMetadata(appMetadata)) : this.output.writeMetadata(appMetadata);
+    if (begun) return begun.then(() => this.output.writeMetadata(appMetadata));
+    try {
+      return this.output.writeMetadata(appMetadata);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Every chunk answered and the input ended: the output schema if none went yet, then done. */
@@ -226,7 +253,7 @@ class ExchangePipeline {
       return;
     }
     this.schemaPending = false;
-    this.output.begin(this.fixedOutput ? outputSchema(this.sig) : new Schema([])).then(this.resolve, this.reject);
+    this.beginSink(this.fixedOutput ? outputSchema(this.sig) : new Schema([])).then(this.resolve, this.reject);
   }
 
   /** Ends the call with `err`; a failed call still sends the output schema before its status. */

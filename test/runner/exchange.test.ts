@@ -204,3 +204,25 @@ test('over a real server, a client that waits for the output schema before sendi
     await server.close();
   }
 });
+
+test('a sink that throws instead of rejecting fails the exchange with its error, not the process', async (t) => {
+  const x = primitive('x', new Float64(), [1, 2]);
+  // The batch arrives a turn after the schema, so the output schema goes out from the
+  // end of the first turn (a timer): a throw there would escape to the process.
+  async function* later(): AsyncIterable<FlightChunk> {
+    await new Promise((resolve) => setImmediate(resolve));
+    yield { batch: rawBatch([x]) };
+  }
+  const broken: ExchangeSink = {
+    schema: undefined,
+    begin() { throw new Error('the sink broke in begin'); },
+    write() { throw new Error('the sink broke in write'); },
+    writeMetadata() { throw new Error('the sink broke in writeMetadata'); },
+  };
+  const schemaFirst: ExchangeSource = { schema: async () => rawBatch([x]).schema, [Symbol.asyncIterator]: () => later()[Symbol.asyncIterator]() };
+  const err = await t.throwsAsync(runExchange(target('values', 'square'), schemaFirst, broken));
+  t.regex(err?.message ?? '', /the sink broke in (begin|write)/);
+  // And with the batch at hand from the start (the schema then goes with the answer).
+  const atOnce = await t.throwsAsync(runExchange(target('values', 'square'), chunkSource([{ batch: rawBatch([x]) }]), broken));
+  t.regex(atOnce?.message ?? '', /the sink broke in (begin|write)/);
+});
