@@ -209,11 +209,7 @@ export function chunkSource(input: AsyncIterable<FlightChunk> | Iterable<FlightC
 export function runExchange(target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext = {}): Promise<void> {
   const onCall = target.onCall;
   // Without a listener, no wrapper: one promise less per call.
-  return onCall ? counted(target, onCall, input, output, ctx) : pipeline(target, input, output, ctx, undefined);
-}
-
-function pipeline(target: MethodTarget, input: ExchangeSource, output: ExchangeSink, ctx: ExchangeContext, onCall: CallListener | undefined): Promise<void> {
-  return runPipeline(target, input, output, ctx, onCall);
+  return onCall ? counted(target, onCall, input, output, ctx) : runPipeline(target, input, output, ctx, undefined);
 }
 
 /**
@@ -225,7 +221,7 @@ async function counted(target: MethodTarget, onCall: CallListener, input: Exchan
   let calls = 0;
   const started = performance.now();
   try {
-    await pipeline(target, input, output, ctx, (runner, method, rows, ms, code) => {
+    await runPipeline(target, input, output, ctx, (runner, method, rows, ms, code) => {
       calls++;
       onCall(runner, method, rows, ms, code);
     });

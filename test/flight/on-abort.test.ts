@@ -5,11 +5,9 @@
  * abort is told at once.
  */
 import test from 'ava';
-import { Int32, Table, vectorFromArray } from 'apache-arrow';
 import { FlightDescriptor, FlightError, Status, type CallContext, type FlightHandlers } from '../../src/flight/index.js';
+import { cancelAfterFirstAnswer, small } from '../helpers/cancelled-exchange.js';
 import { startServer } from '../helpers/memory-server.js';
-
-const small = new Table({ n: vectorFromArray([1, 2, 3], new Int32()) });
 
 /**
  * A DoExchange handler that answers one batch, then waits until onAbort tells it the call
@@ -39,12 +37,8 @@ test('onAbort tells the handler of a client cancel, and a listener added after i
   const { handlers, reasons } = abortedHandlers();
   const s = await startServer(handlers);
   try {
-    const controller = new AbortController();
-    const ex = s.client.doExchange(FlightDescriptor.path('x'), { signal: controller.signal });
-    await ex.writer.begin(small.schema);
-    const first = await ex.reader.batches()[Symbol.asyncIterator]().next();
-    t.is(first.value?.numRows, 3);
-    controller.abort();
+    const { first } = await cancelAfterFirstAnswer(s.client);
+    t.is(first?.numRows, 3);
     const [during, after, ...more] = await reasons;
     t.true(during instanceof FlightError, String(during));
     t.is((during as FlightError).code, Status.CANCELLED);

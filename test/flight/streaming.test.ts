@@ -8,13 +8,13 @@ import test from 'ava';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { Float64, Int32, Table, makeData, RecordBatch, Schema, Field, Struct, vectorFromArray } from 'apache-arrow';
+import { Float64, Table, makeData, RecordBatch, Schema, Field, Struct } from 'apache-arrow';
 import {
   FlightClient, FlightDescriptor, FlightError, Status, type CallContext, type FlightHandlers,
 } from '../../src/flight/index.js';
+import { cancelAfterFirstAnswer, small } from '../helpers/cancelled-exchange.js';
 import { startServer } from '../helpers/memory-server.js';
 
-const small = new Table({ n: vectorFromArray([1, 2, 3], new Int32()) });
 
 /** Resolves when `signal` aborts, or rejects after `boundMs` so a broken abort fails the test instead of hanging it. */
 function aborted(signal: AbortSignal, boundMs: number): Promise<unknown> {
@@ -127,12 +127,8 @@ test('aborting the AbortSignal of a DoExchange cancels it on both ends; the serv
   const { handlers, ended } = waitingHandlers();
   const s = await startServer(handlers);
   try {
-    const controller = new AbortController();
-    const ex = s.client.doExchange(FlightDescriptor.path('x'), { signal: controller.signal });
-    await ex.writer.begin(small.schema);
-    const first = await ex.reader.batches()[Symbol.asyncIterator]().next();
-    t.is(first.value?.numRows, 3);
-    controller.abort();
+    const { first, exchange: ex } = await cancelAfterFirstAnswer(s.client);
+    t.is(first?.numRows, 3);
     const reason = await ended;
     t.is((reason as FlightError).code, Status.CANCELLED, String(reason));
     const err = await t.throwsAsync(ex.reader.readAll(), { instanceOf: FlightError });
