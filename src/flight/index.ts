@@ -7,7 +7,7 @@ export {
   type GrpcMethod, type GrpcCall, type MethodKind, type RequestMetadata, type MetadataValue,
 } from './server.js';
 export { FlightClient, type FlightClientOptions, type CallOptions, type ExchangeStream, type PutStream } from './client.js';
-export { FlightReader, FlightWriter, type FlightChunk, type PollableChunks, type FlightDataSink } from './streams.js';
+export { FlightReader, FlightWriter, type FlightChunk, type PollableChunks, type FlightDataSink, type RecyclingFlightData, type WritesReport } from './streams.js';
 export { FlightDataEncoder, encodeSchemaBytes, type EncoderOptions } from './encode.js';
 export { FlightDataDecoder, type FlightMessage } from './decode.js';
 export { encodeFlightData, decodeFlightData, type FlightData } from './flight-data.js';

@@ -35,6 +35,8 @@ export function defaultReceiveBudgetBytes(): number {
  * A server-wide count of bytes reserved by messages being received. A reader reserves a
  * message's announced length before allocating it and releases it once the message is
  * complete (handed to its call) or dropped (the call ended, failed or was cancelled).
+ * Receive buffers a call gave back for reuse (GrpcMessageReader.recycle) are reserved too
+ * while they wait for a later message.
  */
 export class ReceiveBudget {
   private held = 0;
@@ -60,6 +62,14 @@ export class ReceiveBudget {
       );
     }
     this.held += bytes;
+  }
+
+  /** Reserves `bytes` if they fit, else reserves nothing and returns false (for memory a reader may do without). */
+  tryReserve(bytes: number): boolean {
+    if (bytes <= 0) return true;
+    if (this.held + bytes > this.limitBytes) return false;
+    this.held += bytes;
+    return true;
   }
 
   /** Returns bytes reserved earlier. */

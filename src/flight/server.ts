@@ -18,7 +18,7 @@ import {
 } from './proto-messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, ReceiveBudget } from './receive-budget.js';
 import { SERVICE_NAME } from './service-name.js';
-import { FlightReader, FlightWriter, type PollableFlightData } from './streams.js';
+import { FlightReader, FlightWriter, type PollableFlightData, type RecyclingFlightData } from './streams.js';
 import type { GrpcCall } from './http2/call.js';
 import { GrpcHttp2Server, type GrpcMethod, type ListenAddress } from './http2/grpc-server.js';
 import type { RequestMetadata } from './http2/metadata.js';
@@ -182,7 +182,7 @@ export class FlightServer {
     const missing = (rpc: string) => FlightError.unimplemented(`${rpc} is not implemented by this server`);
     const control = CONTROL_MESSAGE_MAX_BYTES;
     const flightData = (call: GrpcCall) => new CallFlightData(call);
-    const writer = (call: GrpcCall) => new FlightWriter((data) => call.sendFrame(encodeFlightDataFrame(data)), options);
+    const writer = (call: GrpcCall) => new FlightWriter((data) => call.sendFrame(encodeFlightDataFrame(data)), options, call);
 
     /** A unary RPC: one request, one answer. */
     const unary = (run: (request: Buffer, ctx: CallContext) => Promise<Uint8Array>): GrpcMethod => ({
@@ -328,8 +328,12 @@ function callContext(call: GrpcCall): CallContext {
  * this call's own, so the deserializer may realign in place. A plain iterator, not an
  * async generator: each generator layer costs a message several more promise turns.
  */
-class CallFlightData implements AsyncIterable<ReceivedFlightData | MalformedFlightData>, PollableFlightData {
+class CallFlightData implements AsyncIterable<ReceivedFlightData | MalformedFlightData>, PollableFlightData, RecyclingFlightData {
   constructor(private readonly call: GrpcCall) {}
+
+  recycle(body: Uint8Array): void {
+    this.call.recycleMessage(body);
+  }
 
   [Symbol.asyncIterator](): this {
     return this;

@@ -20,11 +20,30 @@ export interface PollableFlightData extends AsyncIterator<ReceivedFlightData | M
   poll(): IteratorResult<ReceivedFlightData | MalformedFlightData> | undefined;
 }
 
+/**
+ * A FlightData source that can take back the receive buffer of a message it gave (a
+ * server call's input; see FlightReader.recycle).
+ */
+export interface RecyclingFlightData {
+  /** Reuse the buffer `body` lies in for a later message; the caller reads none of it any more. */
+  recycle(body: Uint8Array): void;
+}
+
+/**
+ * Batches whose bodies are at least this large may have their receive buffer recycled:
+ * below it messages share Node's Buffer pool (and GC handles them well).
+ */
+const RECYCLED_BODY_BYTES = 64 * 1024;
+
 /** readyMessage(): the next message has not arrived yet. */
 const NOT_READY = Symbol('not ready');
 
 function isPollable(source: AsyncIterator<unknown>): source is PollableFlightData {
   return typeof (source as Partial<PollableFlightData>).poll === 'function';
+}
+
+function isRecycling(source: AsyncIterator<unknown>): source is AsyncIterator<unknown> & RecyclingFlightData {
+  return typeof (source as Partial<RecyclingFlightData>).recycle === 'function';
 }
 
 /** A batch with the app_metadata sent beside it, or app_metadata alone (`batch` undefined). */
@@ -64,10 +83,35 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   private readonly pending: (FlightMessage | Promise<FlightMessage>)[] = [];
   private firstDescriptor?: FlightDescriptor;
   private done = false;
+  private readonly recycling?: RecyclingFlightData;
+  /** The received bodies of large batch messages not recycled yet (see recycle). */
+  private bodies?: WeakMap<FlightMessage, Uint8Array>;
 
   constructor(source: AsyncIterable<ReceivedFlightData | MalformedFlightData>) {
     this.source = source[Symbol.asyncIterator]();
     if (isPollable(this.source)) this.pollable = this.source;
+    if (isRecycling(this.source)) this.recycling = this.source;
+  }
+
+  /**
+   * Lets the stream receive a later message into the memory of `msg`, a batch message
+   * this reader returned, instead of allocating more: for handlers that stream large
+   * batches through (an echo, a proxy), where each batch would otherwise be left for a
+   * full GC to free. With `after`, once that writer has written everything written so
+   * far (so it no longer reads the batch); without it, at once.
+   *
+   * The caller promises that nothing reads `msg`'s batch or app_metadata any more (nor
+   * anything sliced or viewed from them): their bytes will be overwritten. Does nothing
+   * for small batches, batches from a source that does not recycle (in memory), a message
+   * recycled already, or when `after` cannot tell when its writes are done.
+   */
+  recycle(msg: FlightMessage, after?: FlightWriter): void {
+    const body = this.bodies?.get(msg);
+    if (!body) return;
+    this.bodies!.delete(msg);
+    const recycling = this.recycling!;
+    if (!after) recycling.recycle(body);
+    else after.afterWrites(() => recycling.recycle(body));
   }
 
   /** The descriptor from the stream's first message (DoPut, DoExchange), once read. */
@@ -284,12 +328,20 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   private decoded(data: ReceivedFlightData, decompressed?: Uint8Array[]): FlightMessage {
     const msg = this.decoder.decode(data, decompressed);
     if (msg.descriptor && this.firstDescriptor === undefined) this.firstDescriptor = msg.descriptor;
+    const body = data.dataBody;
+    if (this.recycling && msg.kind === 'batch' && body && body.byteLength >= RECYCLED_BODY_BYTES) (this.bodies ??= new WeakMap()).set(msg, body);
     return msg;
   }
 }
 
 /** The one thing a FlightWriter needs: send a message, resolving when it may send more. */
 export type FlightDataSink = (data: FlightData) => Promise<void>;
+
+/** A transport that reports when what it was given has been written out (see FlightWriter.afterWrites). */
+export interface WritesReport {
+  /** Calls `callback` once every message sent so far no longer needs its buffers, or returns false if it cannot tell. */
+  afterWrites(callback: () => void): boolean;
+}
 
 /**
  * Writes Arrow into a FlightData stream: the schema once, then batches (and their
@@ -305,9 +357,23 @@ export class FlightWriter {
   private writtenSchema?: Schema;
   private descriptorToSend?: FlightDescriptor;
 
-  constructor(private readonly sink: FlightDataSink, options: EncoderOptions & { descriptor?: FlightDescriptor } = {}) {
+  /**
+   * @param writes the transport's report of completed writes (see afterWrites); a writer
+   * without one cannot tell
+   */
+  constructor(private readonly sink: FlightDataSink, options: EncoderOptions & { descriptor?: FlightDescriptor } = {}, private readonly writes?: WritesReport) {
     this.encoder = new FlightDataEncoder(options);
     this.descriptorToSend = options.descriptor;
+  }
+
+  /**
+   * Calls `callback` once every message written so far has been written out, so that
+   * nothing here reads the written batches' buffers any more. Returns false, and never
+   * calls it, when that cannot be known: the call has ended, or the sink does not report
+   * it (a writer feeding a reader in memory hands the batches themselves on).
+   */
+  afterWrites(callback: () => void): boolean {
+    return this.writes?.afterWrites(callback) ?? false;
   }
 
   /** The schema written, if any. */

@@ -100,7 +100,12 @@ export function memoryServerHandlers(locations: readonly string[]): FlightHandle
       // metadata-only messages sent before it, and a client awaiting their echo would hang.
       for (let msg = await input.nextMessage(); msg; msg = await input.nextMessage()) {
         if (msg.kind === 'schema') await output.begin(msg.schema);
-        if (msg.kind === 'batch') await output.write(msg.batch, msg.appMetadata);
+        if (msg.kind === 'batch') {
+          await output.write(msg.batch, msg.appMetadata);
+          // Nothing here keeps the batch: once its echo is out, its receive buffer can take
+          // a later batch (large batches would otherwise wait for a full GC to be freed).
+          input.recycle(msg, output);
+        }
         // Only metadata-only messages are echoed alone; see FlightReader for why app_metadata
         // riding on schema and dictionary messages is ignored.
         else if (msg.kind === 'metadata' && msg.appMetadata) await output.writeMetadata(msg.appMetadata);

@@ -4,7 +4,7 @@
  * making, however wrong) and reports the status the server answered, so tests can send
  * what no gRPC library would.
  */
-import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 
 /** How a raw call ended. `code` is undefined if the stream closed without a grpc-status. */
 export interface RawHttp2Result {
@@ -31,6 +31,8 @@ export interface RawHttp2CallOptions {
   timeoutMs?: number;
   /** Trailers the client sends after its messages (gRPC clients never do). */
   trailers?: Record<string, string>;
+  /** Called with the stream before its response is read (to pause it: a client that does not read). */
+  onResponse?: (stream: ClientHttp2Stream) => void;
 }
 
 /** One HTTP/2 connection to a server, for raw calls. */
@@ -49,7 +51,7 @@ export class RawHttp2Client {
    * Writes `chunks` as the body of a call to `/arrow.flight.protocol.FlightService/<rpc>`
    * and resolves with how it ended; never rejects.
    */
-  call(rpc: string, chunks: readonly Uint8Array[], options: RawHttp2CallOptions = {}): { result: Promise<RawHttp2Result>; cancel(): void } {
+  call(rpc: string, chunks: readonly Uint8Array[], options: RawHttp2CallOptions = {}): { result: Promise<RawHttp2Result>; cancel(): void; stream: ClientHttp2Stream } {
     const stream = this.session.request({
       [constants.HTTP2_HEADER_METHOD]: 'POST',
       [constants.HTTP2_HEADER_PATH]: `/arrow.flight.protocol.FlightService/${rpc}`,
@@ -60,6 +62,7 @@ export class RawHttp2Client {
     if (options.trailers) stream.once('wantTrailers', () => stream.sendTrailers(options.trailers!));
     let bodyBytes = 0;
     let status: { code?: number; message: string } = { message: '' };
+    options.onResponse?.(stream);
     stream.on('data', (chunk: Buffer) => { bodyBytes += chunk.byteLength; });
     let error: string | undefined;
     stream.on('error', (err) => { error = err.message; });
@@ -89,7 +92,7 @@ export class RawHttp2Client {
       if (!options.keepOpen && !stream.destroyed) stream.end();
     };
     void write();
-    return { result, cancel: () => stream.close(constants.NGHTTP2_CANCEL) };
+    return { result, cancel: () => stream.close(constants.NGHTTP2_CANCEL), stream };
   }
 
   close(): void {

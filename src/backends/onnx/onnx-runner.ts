@@ -126,10 +126,10 @@ function plainColumn(t: ort.Tensor, type: DataType, rows: number): Data | undefi
   const values = t.data as unknown as ArrayBufferView & { length: number };
   if (type.typeId === Type.FixedSizeList) {
     const item = type.children[0]!.type;
-    if (dims.length < 2 || (type as FixedSizeList).listSize !== size || !(values instanceof (item as unknown as { ArrayType: Function }).ArrayType)) return undefined;
+    if (dims.length < 2 || (type as FixedSizeList).listSize !== size || !(values instanceof (item as unknown as { ArrayType: abstract new (...args: never) => unknown }).ArrayType)) return undefined;
     return fixedSizeListData(type, rows, numberData(item, values.length, values));
   }
-  if (dims.length !== 1 || !(values instanceof (type as unknown as { ArrayType: Function }).ArrayType)) return undefined;
+  if (dims.length !== 1 || !(values instanceof (type as unknown as { ArrayType: abstract new (...args: never) => unknown }).ArrayType)) return undefined;
   return numberData(type, rows, values);
 }
 

@@ -39,6 +39,8 @@ function sendOkTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 function framePartsBytes(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (const part of parts) n += part.byteLength;
@@ -185,6 +187,33 @@ export class GrpcCall {
    */
   pollMessage(): Buffer | null | undefined {
     return this.reader.poll();
+  }
+
+  /** Gives back a request message's receive buffer for reuse (see GrpcMessageReader.recycle). */
+  recycleMessage(bytes: Uint8Array): void {
+    this.reader.recycle(bytes);
+  }
+
+  /**
+   * Calls `callback` once every frame sent so far has been written to the connection
+   * (node:http2 then holds none of their buffers). Returns false, and never calls it, when
+   * that cannot be known: the call has ended, or the stream failed before the writes did.
+   */
+  afterWrites(callback: () => void): boolean {
+    if (this.finished) return false;
+    this.flushHeld();
+    const stream = this.stream;
+    if (stream.writableLength === 0) {
+      callback();
+      return true;
+    }
+    // Writes complete in order, so an empty one's completion follows every earlier one's;
+    // it sends nothing (node:http2 frames no empty DATA). An error means the stream was
+    // destroyed: earlier buffers may still be in the socket's hands, so no callback.
+    stream.write(NO_BYTES, (err) => {
+      if (!err) callback();
+    });
+    return true;
   }
 
   /** Whether the call has ended (status sent, or the stream closed). */

@@ -17,6 +17,13 @@
  * message limit and the budget as it appears, so a small bomb is refused as soon as it
  * grows past either (or at its first bytes, when they are not protobuf).
  *
+ * Large messages are received into buffers of their own. A call that is done with one
+ * may give it back (recycle): it is then reused for a later message of the call instead of
+ * a fresh allocation. Why: a streamed batch of several MiB lives until its answer has been
+ * written, past the next one's arrival, so V8 promotes its ArrayBuffer and only a full
+ * mark-compact GC (one per 64 MB of such memory) frees it; a 16 MiB-batch echo spent a
+ * quarter of its CPU in GC and page faults that way (bench/flight/README.md).
+ *
  * Pull-based: complete messages wait in a short queue; past it the HTTP/2 stream is
  * paused, so Node stops acknowledging received data and HTTP/2 flow control holds the
  * client back instead of this process buffering without bound.
@@ -37,6 +44,10 @@ const MAX_STAGED_BYTES = 64 * 1024;
 const INFLATE_CHUNK_BYTES = 256 * 1024;
 /** Largest message placed straight from the chunk that holds all of it (see takeWhole). */
 const WHOLE_MESSAGE_BYTES = 64 * 1024;
+/** Bytes a placed message may be shifted by so that its body starts 8-byte aligned. */
+const ALIGNMENT_ROOM = 7;
+/** Receive buffers a call may have given back and not yet reused (see recycle). */
+const SPARE_BUFFERS = 2;
 /** FlightData.data_body's field number. */
 const FIELD_BODY = 1000;
 
@@ -157,6 +168,12 @@ export class GrpcMessageReader {
   private failure?: FlightError;
   private discarding = false;
   private waiter?: { resolve(m: Buffer | undefined): void; reject(e: unknown): void };
+  /** The receive buffers of large messages handed out and not given back (see recycle). */
+  private issued?: WeakSet<ArrayBuffer>;
+  /** Receive buffers given back, waiting for a later message; their bytes are reserved from the budget. */
+  private spare?: Buffer[];
+  /** The spare buffer the message being staged will be placed in. */
+  private spareTaken?: Buffer;
 
   /**
    * @param encoding the request's grpc-encoding, for messages whose compressed flag is set
@@ -216,6 +233,44 @@ export class GrpcMessageReader {
     return this.ended ? null : undefined;
   }
 
+  /**
+   * Gives back the receive buffer of a message this reader returned (`bytes`: the message
+   * or any view into it), for a later message of this call to be received into. The caller
+   * promises that nothing reads any view of that message any more: its bytes will be
+   * overwritten. Ignored for what this reader does not own (small messages share Node's
+   * Buffer pool, inflated messages are separate), for a buffer given back already, once no
+   * more messages can come, and when the budget has no room to keep it.
+   */
+  recycle(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (!(buffer instanceof ArrayBuffer) || !this.issued?.delete(buffer)) return;
+    if (this.discarding || this.ended) return;
+    const spare = this.spare ??= [];
+    if (spare.length >= SPARE_BUFFERS || this.options.budget?.tryReserve(buffer.byteLength) === false) return;
+    spare.push(Buffer.from(buffer));
+  }
+
+  /**
+   * A spare receive buffer for a message of `bytes`, if one is at least that large and not
+   * more than twice (a far larger one would hold memory the message does not need).
+   */
+  private takeSpare(bytes: number): Buffer | undefined {
+    const spare = this.spare;
+    if (!spare) return undefined;
+    const at = spare.findIndex((b) => b.byteLength >= bytes && b.byteLength <= 2 * bytes);
+    if (at < 0) return undefined;
+    const taken = spare.splice(at, 1)[0]!;
+    this.options.budget?.release(taken.byteLength);
+    return taken;
+  }
+
+  /** Drops the spare receive buffers and returns their budget: no message will use them. */
+  private dropSpare(): void {
+    if (!this.spare) return;
+    for (const b of this.spare) this.options.budget?.release(b.byteLength);
+    this.spare = undefined;
+  }
+
   /** A queued message leaves the queue for the call: its budget is released. */
   private handOver(received: Received): Buffer {
     this.queuedBytes -= received.message.byteLength;
@@ -251,6 +306,7 @@ export class GrpcMessageReader {
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.releaseCurrent();
+    this.dropSpare();
     this.backlog = [];
     // Only a paused stream needs it: resume() on a flowing one still schedules a tick.
     if (!this.stream.destroyed && !this.stream.readableEnded && this.stream.isPaused()) this.stream.resume();
@@ -261,6 +317,7 @@ export class GrpcMessageReader {
     this.reserved = 0;
     this.staging = undefined;
     this.message = undefined;
+    this.spareTaken = undefined;
   }
 
   private guard(run: () => void): void {
@@ -372,6 +429,9 @@ export class GrpcMessageReader {
         throw new FlightError(Status.UNIMPLEMENTED, `received a message compressed with unsupported encoding "${encoding}" (accepted: identity, deflate, gzip)`);
       }
     }
+    // A spare buffer that will take this message gives its reservation over to it first,
+    // so that the two are never counted at once.
+    this.spareTaken = this.compressed ? undefined : this.takeSpare(this.messageLength + ALIGNMENT_ROOM);
     this.checkLength();
     this.filled = 0;
     this.stagedLength = 0;
@@ -395,9 +455,12 @@ export class GrpcMessageReader {
     const found = findBodyOffset(staging, this.stagedLength, this.messageLength, this.scan);
     if (found === 'more' && this.stagedLength < staging.byteLength) return;
     const shift = typeof found === 'number' ? (8 - (found % 8)) % 8 : 0;
-    // allocUnsafeSlow: a fresh ArrayBuffer (offset 0, 8-aligned), never a slice of the pool.
-    const backing = Buffer.allocUnsafeSlow(this.messageLength + shift);
-    this.message = backing.subarray(shift);
+    // allocUnsafeSlow: a fresh ArrayBuffer (offset 0, 8-aligned), never a slice of the pool;
+    // 7 bytes more than the message, so that as a spare it takes any later message as long.
+    const backing = this.spareTaken ?? Buffer.allocUnsafeSlow(this.messageLength + ALIGNMENT_ROOM);
+    this.spareTaken = undefined;
+    (this.issued ??= new WeakSet()).add(backing.buffer as ArrayBuffer);
+    this.message = backing.subarray(shift, shift + this.messageLength);
     staging.copy(this.message, 0, 0, this.stagedLength);
     this.filled = this.stagedLength;
     this.staging = undefined;
@@ -499,6 +562,7 @@ export class GrpcMessageReader {
       throw new FlightError(Status.INTERNAL, `request stream ended inside a message (${this.prefixFilled < 5 ? 'in its 5-byte prefix' : `${this.message ? this.filled : this.stagedLength} of ${this.messageLength} bytes`})`);
     }
     this.ended = true;
+    this.dropSpare();
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.resolve(undefined);
