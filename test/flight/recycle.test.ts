@@ -214,3 +214,32 @@ test('recycle() does nothing for small batches, in-memory streams or a message g
   reader.recycle(again!);
   t.is(mismatch((again as { batch: RecordBatch }).batch, 1, 1 << 20), undefined);
 });
+
+test('a callback given to afterWrites that throws once the writes are out costs nothing but a log line', async (t) => {
+  const bytes = 4 << 20;
+  let registered = false;
+  const s = await startServer({
+    async doExchange(input, output) {
+      for await (const chunk of input) {
+        if (!chunk.batch) continue;
+        await output.write(chunk.batch);
+        registered = output.afterWrites(() => { throw new Error('thrown after the writes'); });
+      }
+    },
+  });
+  try {
+    const ex = s.client.doExchange(FlightDescriptor.path('echo'));
+    await ex.writer.write(batchOf(0, bytes));
+    ex.end();
+    let k = 0;
+    for await (const chunk of ex.reader) t.is(mismatch(chunk.batch!, k++, bytes), undefined);
+    t.is(k, 1);
+    t.true(registered);
+    // Still serving: another call on the same server.
+    const again = [];
+    for await (const chunk of s.client.exchange(FlightDescriptor.path('echo'), [batchOf(1, 1024)])) again.push(chunk);
+    t.is(again.length, 1);
+  } finally {
+    await s.close();
+  }
+});

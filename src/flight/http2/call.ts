@@ -211,7 +211,13 @@ export class GrpcCall {
     // it sends nothing (node:http2 frames no empty DATA). An error means the stream was
     // destroyed: earlier buffers may still be in the socket's hands, so no callback.
     stream.write(NO_BYTES, (err) => {
-      if (!err) callback();
+      if (err) return;
+      // Run from the stream's write callback: a throw here would end the process.
+      try {
+        callback();
+      } catch (thrown) {
+        log('warn', 'a callback after writes threw', { rpc: this.path, peer: this.peer, error: (thrown as Error)?.message ?? String(thrown) });
+      }
     });
     return true;
   }
