@@ -84,8 +84,8 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   private firstDescriptor?: FlightDescriptor;
   private done = false;
   private readonly recycling?: RecyclingFlightData;
-  /** The received bodies of large batch messages not recycled yet (see recycle). */
-  private bodies?: WeakMap<FlightMessage, Uint8Array>;
+  /** The received bodies of large batches not recycled yet (see recycle). */
+  private bodies?: WeakMap<RecordBatch, Uint8Array>;
 
   constructor(source: AsyncIterable<ReceivedFlightData | MalformedFlightData>) {
     this.source = source[Symbol.asyncIterator]();
@@ -94,21 +94,22 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
   }
 
   /**
-   * Lets the stream receive a later message into the memory of `msg`, a batch message
-   * this reader returned, instead of allocating more: for handlers that stream large
-   * batches through (an echo, a proxy), where each batch would otherwise be left for a
-   * full GC to free. With `after`, once that writer has written everything written so
-   * far (so it no longer reads the batch); without it, at once.
+   * Lets the stream receive a later message into the memory of `batch`, a batch this
+   * reader returned (from nextMessage() or the iteration), instead of allocating more: for
+   * handlers that stream large batches through (an echo, a proxy, a model that copies its
+   * input), where each batch would otherwise be left for a full GC to free. With `after`
+   * (the call's FlightWriter), once it has written out everything written so far, so that
+   * it no longer reads the batch; without it, at once.
    *
-   * The caller promises that nothing reads `msg`'s batch or app_metadata any more (nor
-   * anything sliced or viewed from them): their bytes will be overwritten. Does nothing
-   * for small batches, batches from a source that does not recycle (in memory), a message
-   * recycled already, or when `after` cannot tell when its writes are done.
+   * The caller promises that nothing reads `batch` or the app_metadata that came with it
+   * any more (nor anything sliced or viewed from them): their bytes will be overwritten.
+   * Does nothing for small batches, batches from a source that does not recycle (in
+   * memory), a batch recycled already, or when `after` cannot tell when its writes are done.
    */
-  recycle(msg: FlightMessage, after?: FlightWriter): void {
-    const body = this.bodies?.get(msg);
+  recycle(batch: RecordBatch, after?: WritesReport): void {
+    const body = this.bodies?.get(batch);
     if (!body) return;
-    this.bodies!.delete(msg);
+    this.bodies!.delete(batch);
     const recycling = this.recycling!;
     if (!after) recycling.recycle(body);
     else after.afterWrites(() => recycling.recycle(body));
@@ -329,7 +330,7 @@ export class FlightReader implements AsyncIterable<FlightChunk> {
     const msg = this.decoder.decode(data, decompressed);
     if (msg.descriptor && this.firstDescriptor === undefined) this.firstDescriptor = msg.descriptor;
     const body = data.dataBody;
-    if (this.recycling && msg.kind === 'batch' && body && body.byteLength >= RECYCLED_BODY_BYTES) (this.bodies ??= new WeakMap()).set(msg, body);
+    if (this.recycling && msg.kind === 'batch' && body && body.byteLength >= RECYCLED_BODY_BYTES) (this.bodies ??= new WeakMap()).set(msg.batch, body);
     return msg;
   }
 }

@@ -104,7 +104,7 @@ export function memoryServerHandlers(locations: readonly string[]): FlightHandle
           await output.write(msg.batch, msg.appMetadata);
           // Nothing here keeps the batch: once its echo is out, its receive buffer can take
           // a later batch (large batches would otherwise wait for a full GC to be freed).
-          input.recycle(msg, output);
+          input.recycle(msg.batch, output);
         }
         // Only metadata-only messages are echoed alone; see FlightReader for why app_metadata
         // riding on schema and dictionary messages is ignored.

@@ -9,7 +9,7 @@
  * callbacks made once, and chunks already at hand are taken without a promise turn.
  */
 import { Schema, type RecordBatch } from 'apache-arrow';
-import type { FlightChunk, PollableChunks } from '../flight/index.js';
+import type { FlightChunk, PollableChunks, WritesReport } from '../flight/index.js';
 import { CallPlan, type CallListener, type ExchangeContext, type MethodTarget } from './call-plan.js';
 import type { MethodSignature } from './signature.js';
 import { outputSchema, tableOutput } from './signature.js';
@@ -27,6 +27,12 @@ export interface ExchangeSource extends AsyncIterable<FlightChunk> {
    */
   pollSchema?(): Schema | undefined;
   [Symbol.asyncIterator](): AsyncIterator<FlightChunk> & Partial<Pick<PollableChunks, 'poll'>>;
+  /**
+   * Lets a later input batch be received into this one's memory once `after` has written
+   * out what it was given (FlightReader's; see FlightReader.recycle). Only offered batches
+   * whose runner keeps nothing of them once answered.
+   */
+  recycle?(batch: RecordBatch, after: WritesReport): void;
 }
 
 /** Where an exchange writes its answers. */
@@ -39,6 +45,8 @@ export interface ExchangeSink {
   write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void>;
   /** A metadata-only message, passed through in order. */
   writeMetadata(appMetadata: Uint8Array): Promise<void>;
+  /** Tells when what was written has been written out (FlightWriter's; see FlightWriter.afterWrites). */
+  afterWrites?(callback: () => void): boolean;
 }
 
 /**
@@ -79,6 +87,12 @@ class ExchangePipeline {
   private unanswered = 0;
   /** Settles when the last chunk taken is answered (answers are written in input order). */
   private written: Promise<void> | undefined;
+  /**
+   * The input batches of the chunks not yet answered, in order, when their memory may be
+   * reused once answered (the runner keeps nothing of them and the transport can tell when
+   * an answer is out): the answer to a large batch then does not leave it to a full GC.
+   */
+  private readonly unansweredBatches?: (RecordBatch | undefined)[];
 
   constructor(
     private readonly target: MethodTarget,
@@ -93,6 +107,7 @@ class ExchangePipeline {
     this.fixedOutput = !tableOutput(sig);
     this.schemaPending = this.fixedOutput;
     this.depth = sig.batchable ? PIPELINE_DEPTH : 1;
+    if (target.runner.releasesInputs && input.recycle && output.afterWrites) this.unansweredBatches = [];
   }
 
   start(): void {
@@ -194,11 +209,14 @@ class ExchangePipeline {
     }
     this.written = answer;
     this.unanswered++;
+    this.unansweredBatches?.push(batch);
     answer.then(this.answered, this.fail);
   }
 
   private readonly answered = (): void => {
     this.unanswered--;
+    const batch = this.unansweredBatches?.shift();
+    if (batch) this.input.recycle!(batch, this.output as WritesReport);
     if (!this.settled) this.read();
   };
 

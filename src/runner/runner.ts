@@ -54,6 +54,13 @@ export interface Runner {
    * through this: a runner without it is one instance, reported by its registry state.
    */
   instanceStates?(): readonly InstanceState[];
+  /**
+   * True when the runner reads a call's input only until that call is answered and keeps
+   * nothing of it (ONNX views it only during the run; isolated instances get a copy). The
+   * server may then receive later input into the same memory (FlightReader.recycle) once
+   * the answer is written. Unset for runners that may keep an input (a JS function).
+   */
+  readonly releasesInputs?: boolean;
   /** Releases the model. */
   close?(): Promise<void>;
 }

@@ -105,7 +105,8 @@ export async function startIsolatedInstance(child: ChildHandle, spec: RunnerSpec
     signature,
     invoke: (input, params, ctx) => invoke(signature.name, input, params, ctx),
   }));
-  const runner: Runner = { name: description.name, platform: description.platform, versions: description.versions, methods };
+  // batchToBytes copies each input before it is sent: the instance never sees this memory.
+  const runner: Runner = { name: description.name, platform: description.platform, versions: description.versions, methods, releasesInputs: true };
 
   return {
     runner,

@@ -22,12 +22,15 @@ export class ScheduledRunner implements Runner {
   readonly name: string;
   readonly platform: string;
   readonly versions: readonly string[];
+  /** As its instances' runners: a merged batch is a copy, a one-piece call goes to an instance as it is. */
+  readonly releasesInputs: boolean;
 
   private constructor(readonly pool: InstancePool, options: SchedulingOptions, observe: (method: string) => BatcherObserver) {
     const proto = pool.prototype;
     this.name = proto.name;
     this.platform = proto.platform;
     this.versions = proto.versions;
+    this.releasesInputs = proto.releasesInputs === true;
     this.methods = proto.methods.map((m) => {
       const overrides = { ...options.batching, ...options.batching?.methods?.[m.signature.name] };
       // A method that takes at most N rows per call (a kserve model's max_batch_size) is

@@ -59,6 +59,8 @@ export async function loadOnnxRunner(path: string, options: OnnxRunnerOptions = 
     platform: 'onnxruntime-node',
     versions: [options.version ?? '1'],
     methods,
+    // ort's tensors view the input only during session.run, and its outputs are its own memory.
+    releasesInputs: true,
     close: () => session.release(),
   };
 }
