@@ -193,3 +193,36 @@ def test_put_results_arrive_while_the_upload_is_still_open(client, descriptor, c
         writer.done_writing()
         assert results.read() is None
     assert isinstance(client.get_flight_info(descriptor, options=call_options), flight.FlightInfo)
+
+
+def test_large_distinct_batches_echo_exactly_when_the_client_reads_late(client, descriptor, call_options):
+    """Eight distinct 4 MiB batches sent before the client reads anything: the server's echo
+    queues, and it reuses a batch's receive memory only once that batch's echo has been
+    written out, so every echo is exactly its batch (an early reuse would return a later
+    batch's values)."""
+    import threading
+    import time
+
+    batches = [pa.record_batch([pa.array(np.arange(524288, dtype=np.float64) + i * 1e7)], names=["x"]) for i in range(8)]
+    writer, reader = client.do_exchange(descriptor, options=call_options)
+    failure = []
+
+    def write():
+        try:
+            writer.begin(batches[0].schema)
+            for batch in batches:
+                writer.write_batch(batch)
+            writer.done_writing()
+        except Exception as err:  # reported below
+            failure.append(err)
+
+    with writer:
+        thread = threading.Thread(target=write, daemon=True)
+        thread.start()
+        time.sleep(0.5)
+        echoed = [chunk.data for chunk in reader]
+        thread.join(60)
+    assert not failure, failure
+    assert len(echoed) == len(batches)
+    for i, (got, sent) in enumerate(zip(echoed, batches)):
+        assert got.equals(sent), f"echo {i} differs from batch {i}"

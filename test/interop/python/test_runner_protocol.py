@@ -6,6 +6,7 @@ Runs against `flight-runner serve examples/serve.yaml` with the test-only runner
 runners/serve-test.yaml alongside (test_faulty fails on purpose, test_slow sleeps).
 """
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -447,7 +448,7 @@ def test_variable_shape_tensor_recipe(runner_client):
 
 def test_onnx_string_tensors_in_and_out(runner_client):
     """greeter.onnx (StringConcat): a utf8 column in, a utf8 column out, values from expected.json."""
-    from pathlib import Path
+
 
     greeter = json.loads((Path(__file__).resolve().parents[3] / "examples/models/expected.json").read_text())["models"]["greeter"]
     names, want = greeter["inputs"]["name"]["data"], greeter["outputs"]["greeting"]["data"]
@@ -734,3 +735,46 @@ def test_a_failed_runner_is_listed_with_its_reason_and_calls_to_it_are_unavailab
                   "failed to load")
     # The other runner serves.
     assert call(half_failed_client, ("iris", "predict"), flowers_batch()).column("label").to_pylist() == FLOWER_LABELS
+
+
+def test_large_batches_streamed_ahead_match_onnxruntime(runner_client):
+    """Eight distinct 4 MiB batches of mlp_small's input, streamed without waiting for the answers
+    (a reader thread collects them): the server receives later batches into the memory of
+    answered ones (ONNX keeps nothing of its input), so a batch reused too early would come back
+    with another's answer. Each answer must match onnxruntime run in Python on its own batch."""
+    import threading
+
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(Path(__file__).resolve().parents[3] / "examples/models/mlp_small.onnx"))
+    rows = 4 * 1024 * 1024 // (32 * 4)
+    inputs = [np.random.default_rng(100 + i).normal(size=(rows, 32)).astype(np.float32) for i in range(8)]
+    writer, reader = runner_client.do_exchange(flight.FlightDescriptor.for_path("mlp_small", "predict"), options=options())
+    received, failure = [], []
+
+    def read():
+        try:
+            while True:
+                received.append(next_chunk(reader))
+        except StopIteration:
+            pass
+        except Exception as err:
+            failure.append(err)
+
+    reading = threading.Thread(target=read, daemon=True)
+    with writer:
+        batches = [tensor_batch("x", x) for x in inputs]
+        writer.begin(batches[0].schema)
+        reading.start()
+        for batch in batches:
+            writer.write_batch(batch)
+        writer.done_writing()
+        reading.join(CALL_TIMEOUT_S)
+    assert not reading.is_alive(), "the answers did not end within the call deadline"
+    assert not failure, failure
+    assert len(received) == len(inputs)
+    for i, ((batch, _), x) in enumerate(zip(received, inputs)):
+        want = session.run(None, {"x": x})[0]
+        got = batch.column("y").to_numpy_ndarray()
+        assert got.shape == want.shape, f"answer {i}"
+        assert np.allclose(got, want, rtol=1e-4, atol=1e-5), f"answer {i} differs from onnxruntime by {np.abs(got - want).max()}"
