@@ -22,10 +22,11 @@ def float_batch(nbytes):
     return pa.record_batch([pa.array(values)], names=["x"])
 
 
-def echo(client, batch_mib, total_mib):
-    batch = float_batch(batch_mib * MiB)
-    count = max(2, total_mib // batch_mib)
-    writer, reader = client.do_exchange(flight.FlightDescriptor.for_path("bench"))
+def stream_through(client, descriptor, batch, count):
+    """Sends `batch` `count` times through one DoExchange from a writer thread while this
+    thread reads the answers (flow control, not lockstep, sets the pace). Returns the seconds
+    it took; fails unless exactly as many rows came back as went."""
+    writer, reader = client.do_exchange(descriptor)
     failure = []
 
     def write():
@@ -49,7 +50,14 @@ def echo(client, batch_mib, total_mib):
     if failure:
         raise failure[0]
     if rows != count * batch.num_rows:
-        raise RuntimeError(f"echo returned {rows} rows, sent {count * batch.num_rows}")
+        raise RuntimeError(f"{rows} rows came back, {count * batch.num_rows} went")
+    return elapsed
+
+
+def echo(client, batch_mib, total_mib):
+    batch = float_batch(batch_mib * MiB)
+    count = max(2, total_mib // batch_mib)
+    elapsed = stream_through(client, flight.FlightDescriptor.for_path("bench"), batch, count)
     return {"batch_mib": batch_mib, "batches": count, "seconds": elapsed,
             "mib_per_s": count * batch_mib / elapsed}
 

@@ -1,16 +1,17 @@
 """Streams batches of mlp_small's input (32 float32 per row) through one DoExchange, a
-writer thread sending while the main thread reads the answers. Prints one JSON object:
-the input rate in MiB/s."""
+writer thread sending while the main thread reads the answers (bench/flight's client does
+the streaming). Prints one JSON object: the input rate in MiB/s."""
 import argparse
 import json
-import threading
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.flight as flight
 
-MiB = 1024 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flight"))
+from pyarrow_client import MiB, stream_through  # noqa: E402
 
 
 def main():
@@ -23,32 +24,7 @@ def main():
     x = np.random.default_rng(1).normal(size=(rows, 32)).astype(np.float32)
     batch = pa.record_batch([pa.FixedShapeTensorArray.from_numpy_ndarray(x)], names=["x"])
     count = max(2, args.total_mib // args.batch_mib)
-    client = flight.connect(args.location)
-    writer, reader = client.do_exchange(flight.FlightDescriptor.for_path("mlp_small", "predict"))
-    failure = []
-
-    def write():
-        try:
-            writer.begin(batch.schema)
-            for _ in range(count):
-                writer.write_batch(batch)
-            writer.done_writing()
-        except Exception as err:  # reported by the main thread
-            failure.append(err)
-
-    start = time.perf_counter()
-    thread = threading.Thread(target=write)
-    thread.start()
-    answered = 0
-    for chunk in reader:
-        answered += chunk.data.num_rows
-    elapsed = time.perf_counter() - start
-    thread.join()
-    writer.close()
-    if failure:
-        raise failure[0]
-    if answered != count * rows:
-        raise RuntimeError(f"answered {answered} rows, sent {count * rows}")
+    elapsed = stream_through(flight.connect(args.location), flight.FlightDescriptor.for_path("mlp_small", "predict"), batch, count)
     print(json.dumps({"batch_mib": args.batch_mib, "batches": count, "seconds": elapsed, "mib_per_s": count * args.batch_mib / elapsed}))
 
 

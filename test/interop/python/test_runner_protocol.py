@@ -568,17 +568,13 @@ def test_app_metadata_comes_back_on_each_answer(runner_client):
     assert received[3][0].column("label").to_pylist() == [1]
 
 
-def test_many_batches_in_one_exchange_come_back_in_order(runner_client):
-    """200 batches of 1..50 rows streamed without waiting (a reader thread collects the answers):
-    each answer matches its batch, and app_metadata keeps the order."""
+def stream_ahead(client, path, batches, metadata=None):
+    """Streams `batches` through one DoExchange without waiting for the answers (a reader thread
+    collects them, so neither side's flow control can stall the other); returns every
+    (batch, app_metadata) answered. `metadata(i)`, if given, is batch i's app_metadata."""
     import threading
 
-    rng = np.random.default_rng(3)
-    batches = []
-    for i in range(200):
-        rows = int(rng.integers(1, 51))
-        batches.append(flowers_batch(FLOWERS[rng.integers(0, 3, rows)]))
-    writer, reader = runner_client.do_exchange(flight.FlightDescriptor.for_path("iris", "predict"), options=options())
+    writer, reader = client.do_exchange(flight.FlightDescriptor.for_path(*path), options=options())
     received, failure = [], []
 
     def read():
@@ -595,11 +591,26 @@ def test_many_batches_in_one_exchange_come_back_in_order(runner_client):
         writer.begin(batches[0].schema)
         reading.start()
         for i, batch in enumerate(batches):
-            writer.write_with_metadata(batch, pa.py_buffer(str(i).encode()))
+            if metadata:
+                writer.write_with_metadata(batch, pa.py_buffer(metadata(i)))
+            else:
+                writer.write_batch(batch)
         writer.done_writing()
         reading.join(CALL_TIMEOUT_S)
     assert not reading.is_alive(), "the answers did not end within the call deadline"
     assert not failure, failure
+    return received
+
+
+def test_many_batches_in_one_exchange_come_back_in_order(runner_client):
+    """200 batches of 1..50 rows streamed without waiting: each answer matches its batch, and
+    app_metadata keeps the order."""
+    rng = np.random.default_rng(3)
+    batches = []
+    for i in range(200):
+        rows = int(rng.integers(1, 51))
+        batches.append(flowers_batch(FLOWERS[rng.integers(0, 3, rows)]))
+    received = stream_ahead(runner_client, ("iris", "predict"), batches, metadata=lambda i: str(i).encode())
     assert [m for _, m in received] == [str(i).encode() for i in range(len(batches))]
     for (got, _), sent in zip(received, batches):
         want = [FLOWER_LABELS[int(np.argmin(np.abs(FLOWERS - row).sum(axis=1)))] for row in sent.column(0).to_numpy_ndarray()]
@@ -738,40 +749,16 @@ def test_a_failed_runner_is_listed_with_its_reason_and_calls_to_it_are_unavailab
 
 
 def test_large_batches_streamed_ahead_match_onnxruntime(runner_client):
-    """Eight distinct 4 MiB batches of mlp_small's input, streamed without waiting for the answers
-    (a reader thread collects them): the server receives later batches into the memory of
-    answered ones (ONNX keeps nothing of its input), so a batch reused too early would come back
-    with another's answer. Each answer must match onnxruntime run in Python on its own batch."""
-    import threading
-
+    """Eight distinct 4 MiB batches of mlp_small's input, streamed without waiting for the answers:
+    the server receives later batches into the memory of answered ones (ONNX keeps nothing of its
+    input), so a batch reused too early would come back with another's answer. Each answer must
+    match onnxruntime run in Python on its own batch."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(Path(__file__).resolve().parents[3] / "examples/models/mlp_small.onnx"))
     rows = 4 * 1024 * 1024 // (32 * 4)
     inputs = [np.random.default_rng(100 + i).normal(size=(rows, 32)).astype(np.float32) for i in range(8)]
-    writer, reader = runner_client.do_exchange(flight.FlightDescriptor.for_path("mlp_small", "predict"), options=options())
-    received, failure = [], []
-
-    def read():
-        try:
-            while True:
-                received.append(next_chunk(reader))
-        except StopIteration:
-            pass
-        except Exception as err:
-            failure.append(err)
-
-    reading = threading.Thread(target=read, daemon=True)
-    with writer:
-        batches = [tensor_batch("x", x) for x in inputs]
-        writer.begin(batches[0].schema)
-        reading.start()
-        for batch in batches:
-            writer.write_batch(batch)
-        writer.done_writing()
-        reading.join(CALL_TIMEOUT_S)
-    assert not reading.is_alive(), "the answers did not end within the call deadline"
-    assert not failure, failure
+    received = stream_ahead(runner_client, ("mlp_small", "predict"), [tensor_batch("x", x) for x in inputs])
     assert len(received) == len(inputs)
     for i, ((batch, _), x) in enumerate(zip(received, inputs)):
         want = session.run(None, {"x": x})[0]
