@@ -19,7 +19,7 @@ import { Float64, makeData, RecordBatch, Schema, Field, Struct } from 'apache-ar
 import { FlightClient, FlightDescriptor, FlightServer, Status, type FlightServerOptions } from '../../src/flight/index.js';
 import { CONTROL_MESSAGE_MAX_BYTES } from '../../src/flight/server.js';
 import {
-  SERVER_TCP_CONNECTION_WINDOW_BYTES, SERVER_UNIX_CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES,
+  READING_PEER_CONNECTION_WINDOW_BYTES, SERVER_TCP_CONNECTION_WINDOW_BYTES, SERVER_UNIX_CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES,
 } from '../../src/flight/transport-options.js';
 import { memoryServerHandlers } from '../../src/memory/memory-server.js';
 
@@ -106,6 +106,40 @@ test('the server advertises a connection window below the kernel buffering (1 Mi
     } finally {
       await s.close();
     }
+  }
+});
+
+test('a peer whose user-agent says it reads while it writes gets a connection window as wide as a stream\'s; grpc-js and unknown peers keep the small one', async (t) => {
+  const s = await start('tcp');
+  try {
+    const windowAfterFirstCall = async (userAgent: string | undefined): Promise<number> => {
+      const session = http2Connect(s.location.replace(/^grpc:/, 'http:'));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const stream = session.request({
+            ':method': 'POST', ':path': '/arrow.flight.protocol.FlightService/NoSuchMethod', 'content-type': 'application/grpc', te: 'trailers',
+            ...(userAgent ? { 'user-agent': userAgent } : {}),
+          }, { endStream: true });
+          stream.on('error', reject);
+          stream.on('close', () => resolve());
+          stream.resume();
+        });
+        // The server's WINDOW_UPDATE goes before its answer to a PING.
+        await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
+        return session.state.remoteWindowSize!;
+      } finally {
+        session.close();
+      }
+    };
+    t.is(await windowAfterFirstCall('grpc-c++/1.81.1 grpc-c/54.0.0 (linux; chttp2)'), READING_PEER_CONNECTION_WINDOW_BYTES, 'pyarrow');
+    t.is(await windowAfterFirstCall('grpc-go/1.70.0'), READING_PEER_CONNECTION_WINDOW_BYTES, 'arrow-go');
+    t.is(await windowAfterFirstCall('grpc-java-netty/1.70.0'), READING_PEER_CONNECTION_WINDOW_BYTES, 'Arrow Java');
+    t.is(await windowAfterFirstCall('tonic/0.12.3'), READING_PEER_CONNECTION_WINDOW_BYTES, 'arrow-rs');
+    t.is(await windowAfterFirstCall('grpc-node-js/1.14.0'), SERVER_TCP_CONNECTION_WINDOW_BYTES, 'grpc-js');
+    t.is(await windowAfterFirstCall(undefined), SERVER_TCP_CONNECTION_WINDOW_BYTES, 'no user-agent');
+    t.is(await windowAfterFirstCall('my-http2-client/1.0'), SERVER_TCP_CONNECTION_WINDOW_BYTES, 'unknown');
+  } finally {
+    await s.close();
   }
 });
 

@@ -11,7 +11,7 @@ import {
 import { FlightError, Status } from '../errors.js';
 import { log } from '../../util/log.js';
 import type { ReceiveBudget } from '../receive-budget.js';
-import { MAX_FRAME_BYTES, STREAM_WINDOW_BYTES, serverConnectionWindowBytes } from '../transport-options.js';
+import { MAX_FRAME_BYTES, READING_PEER_CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, peerReadsWhileWriting, serverConnectionWindowBytes } from '../transport-options.js';
 import { GrpcCall, type CallOptions, type MethodKind } from './call.js';
 import { watchSession } from './session-watch.js';
 import { RESPONSE_HEADERS, statusFields } from './wire.js';
@@ -45,6 +45,9 @@ export type ListenAddress = { host?: string; port: number } | { socketPath: stri
  * call's failure reaches it through 'close' (and the reader); the error itself says nothing more.
  */
 function ignoreStreamError(): void { /* reported by 'close' */ }
+
+/** Set on a session once its peer's user-agent has been looked at (see route). */
+const PEER_KNOWN = Symbol('flight-runner.peer-known');
 
 export class GrpcHttp2Server {
   private readonly methods = new Map<string, GrpcMethod>();
@@ -147,6 +150,13 @@ export class GrpcHttp2Server {
   /** Answers what is not a gRPC call as gRPC servers do, and hands the rest to its method. */
   private route(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', ignoreStreamError);
+    const session = stream.session as (ServerHttp2Session & { [PEER_KNOWN]?: true }) | undefined;
+    if (session && !session[PEER_KNOWN]) {
+      // Once per connection: a peer that reads while it writes cannot take part in the
+      // node:http2 stall, so it gets a window wide enough for throughput.
+      session[PEER_KNOWN] = true;
+      if (peerReadsWhileWriting(headers['user-agent']) && !session.destroyed) session.setLocalWindowSize(READING_PEER_CONNECTION_WINDOW_BYTES);
+    }
     if (headers[constants.HTTP2_HEADER_METHOD] !== 'POST') {
       stream.respond({ [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_METHOD_NOT_ALLOWED, allow: 'POST' }, { endStream: true });
       stream.resume();
