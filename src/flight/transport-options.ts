@@ -8,7 +8,8 @@
  * so the 4 MiB default receive limit is lifted unless the user sets one.
  *
  * The server's connection window is the exception: it is small on purpose, see
- * serverConnectionWindowBytes.
+ * serverConnectionWindowBytes, until a peer shows it cannot take part in the stall that
+ * prevents (READING_PEER_CONNECTION_WINDOW_BYTES).
  */
 import type { ChannelOptions } from '@grpc/grpc-js';
 
