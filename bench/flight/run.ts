@@ -11,7 +11,7 @@
  * Flags: --reps N (default 5), --total-mib N (echo bytes per batch size, default 256),
  * --calls N (latency calls per repetition, default 300), --sizes 1,4,16,64 (echo batch
  * MiB), --warmup-mib N (MiB echoed per size to every server before the repetitions,
- * untimed; default 512, 0 for none), --skip-codec, --skip-transport, --skip-latency,
+ * untimed; default 2048: our server's CPU per GiB settles after ~1.5 GiB; 0 for none), --skip-codec, --skip-transport, --skip-latency,
  * --server-node-args "..." (extra node flags for our server, e.g. --cpu-prof, or
  * --heap-growing-percent=0 for V8's own heap growth instead of src/cli/heap-tuning.ts's),
  * --baseline DIR (another flight-runner checkout, built, e.g. a `git worktree` of an older
@@ -41,7 +41,7 @@ const { values: flags } = parseArgs({
     'skip-transport': { type: 'boolean', default: false },
     'skip-latency': { type: 'boolean', default: false },
     'server-node-args': { type: 'string', default: '' },
-    'warmup-mib': { type: 'string', default: '512' },
+    'warmup-mib': { type: 'string', default: '2048' },
     baseline: { type: 'string' },
   },
 });
