@@ -155,7 +155,14 @@ export class GrpcHttp2Server {
       // Once per connection: a peer that reads while it writes cannot take part in the
       // node:http2 stall, so it gets a window wide enough for throughput.
       session[PEER_KNOWN] = true;
-      if (peerReadsWhileWriting(headers['user-agent']) && !session.destroyed) session.setLocalWindowSize(READING_PEER_CONNECTION_WINDOW_BYTES);
+      if (peerReadsWhileWriting(headers['user-agent']) && !session.destroyed) {
+        try {
+          session.setLocalWindowSize(READING_PEER_CONNECTION_WINDOW_BYTES);
+        } catch {
+          // A session closing under us keeps its small window; this is the stream listener,
+          // where nothing may be thrown.
+        }
+      }
     }
     if (headers[constants.HTTP2_HEADER_METHOD] !== 'POST') {
       stream.respond({ [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_METHOD_NOT_ALLOWED, allow: 'POST' }, { endStream: true });
